@@ -1,0 +1,1 @@
+"""ordergraph: one GraphQL API over Unified.to, StackOne and Kombo assessment orders."""

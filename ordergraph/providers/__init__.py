@@ -1,0 +1,1 @@
+"""Provider adapters: everything that speaks Unified.to, StackOne or Kombo on the wire."""

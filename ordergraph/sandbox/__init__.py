@@ -1,0 +1,1 @@
+"""Faithful simulators of the Unified.to, StackOne and Kombo APIs, for machines with no internet."""
