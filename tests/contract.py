@@ -94,7 +94,7 @@ class Exchange:
         return f"{self.provider} {self.method} {self.path} -> {self.status}"
 
 
-class ContractViolation(AssertionError):
+class ContractViolationError(AssertionError):
     pass
 
 
@@ -116,7 +116,7 @@ def _mock_request(exchange: Exchange) -> MockRequest:
 
 
 def validate_exchange(exchange: Exchange, *, request: bool = True, response: bool = True) -> None:
-    """Raise ``ContractViolation`` unless some spec file of the provider accepts it."""
+    """Raise ``ContractViolationError`` unless some spec file of the provider accepts it."""
     errors: list[str] = []
     for file_name in SPEC_FILES[exchange.provider]:
         api = openapi(file_name)
@@ -143,7 +143,7 @@ def validate_exchange(exchange: Exchange, *, request: bool = True, response: boo
             errors.append(f"{file_name}: {type(exc).__name__}: {detail}")
             continue
         return
-    raise ContractViolation(f"{exchange.describe()}\n  " + "\n  ".join(errors))
+    raise ContractViolationError(f"{exchange.describe()}\n  " + "\n  ".join(errors))
 
 
 @dataclass
@@ -196,8 +196,8 @@ class Recorder:
         for exchange in chosen:
             try:
                 validate_exchange(exchange)
-            except ContractViolation as exc:
+            except ContractViolationError as exc:
                 failures.append(str(exc))
         if failures:
-            raise ContractViolation("\n".join(failures))
+            raise ContractViolationError("\n".join(failures))
         return len(chosen)
