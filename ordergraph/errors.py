@@ -10,7 +10,7 @@
     │   ├── ProviderAuthError            401 / 403: credentials refused
     │   ├── ProviderNotFoundError        404
     │   ├── ProviderInputError           400 / 409 / 412 / 422: the provider refused what we sent
-    │   ├── ProviderResponseError        2xx we cannot read: bad JSON, wrong shape
+    │   ├── ProviderResponseError        2xx we cannot read (bad JSON, wrong shape), or a 3xx
     │   └── UnsupportedOperationError    the provider has no such operation
     └── WebhookError                     an incoming webhook we refuse
         ├── WebhookSignatureError        missing or wrong signature
@@ -145,7 +145,8 @@ class ProviderInputError(ProviderError):
 
 
 class ProviderResponseError(ProviderError):
-    """A success status with a body we cannot read: not JSON, or not the documented shape."""
+    """A success status with a body we cannot read (not JSON, or not the documented
+    shape), or a redirect, which is never followed."""
 
     default_code = "PROVIDER_BAD_RESPONSE"
 

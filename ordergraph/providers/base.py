@@ -138,7 +138,8 @@ async def iterate_pages(
         for item in page.items:
             yield item
         token = page.next_token
-        if token is None or token in seen:
+        # An empty token ends the list too: fetching with "" would restart at page one.
+        if not token or token in seen:
             return
         seen.add(token)
 

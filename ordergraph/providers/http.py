@@ -20,11 +20,13 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from pydantic import SecretStr
 
 from ordergraph.errors import (
@@ -54,6 +56,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _UNREACHABLE = "PROVIDER_UNREACHABLE"
+_DROPPED = "PROVIDER_CONNECTION_DROPPED"
 # Methods that may be sent twice without doing the work twice (RFC 9110 9.2.2).
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
@@ -67,6 +70,7 @@ class Action(Enum):
     AUTH = "auth"
     NOT_FOUND = "not_found"
     REJECT = "reject"
+    REDIRECT = "redirect"
 
 
 # The one status-to-action table. 408 and 5xx are transient, 429 is transient with
@@ -86,6 +90,10 @@ def action_for_status(status: int) -> Action:
     """Classify an HTTP status (see the table above)."""
     if 200 <= status < 300:
         return Action.OK
+    if 300 <= status < 400:
+        # Redirects are never followed (credentials must not travel to another
+        # host); an API that answers one is misconfigured, not refusing our input.
+        return Action.REDIRECT
     if status in _STATUS_ACTIONS:
         return _STATUS_ACTIONS[status]
     if status >= 500:
@@ -99,6 +107,7 @@ _ERROR_TYPES: dict[Action, type[ProviderError]] = {
     Action.AUTH: ProviderAuthError,
     Action.NOT_FOUND: ProviderNotFoundError,
     Action.REJECT: ProviderInputError,
+    Action.REDIRECT: ProviderResponseError,
 }
 
 
@@ -137,7 +146,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff for the given 1-based attempt."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        # The exponent is capped so a large attempt number cannot overflow a float.
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** min(attempt - 1, 64)))
         return random.uniform(0, ceiling)
 
 
@@ -156,6 +166,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        # "-0000" dates parse as naive datetimes; they are UTC, not local time.
+        when = when.replace(tzinfo=UTC)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 
@@ -211,17 +224,7 @@ class HttpClient:
     def _session(self) -> aiohttp.ClientSession:
         if self.session is None or self.session.closed:
             connector = aiohttp.TCPConnector(limit=self.pool_size)
-            self.session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    sock_connect=self.timeouts.connect,
-                    sock_read=self.timeouts.read,
-                ),
-                # Never follow redirects: the Authorization header must not travel
-                # to a host we did not configure.
-                auto_decompress=True,
-            )
+            self.session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
             self._owns_session = True
         return self.session
 
@@ -249,12 +252,28 @@ class HttpClient:
             log_url=log_url,
         )
 
+    def _parse_error_body(self, response: HttpResponse) -> ErrorDetail | None:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        try:
+            return self.error_parser(response.status, body)
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+            # A parser surprised by an odd body must not turn a 503 into a KeyError
+            # that escapes the error tree (and the retries).
+            logger.debug("%s error parser failed on HTTP %d", self.provider, response.status)
+            return None
+
     def _error_from_response(self, response: HttpResponse, action: Action) -> ProviderError:
         detail: ErrorDetail | None = None
-        try:
-            detail = self.error_parser(response.status, response.json())
-        except ValueError:
-            detail = None
+        if action is Action.REDIRECT:
+            detail = ErrorDetail(
+                message=f"{self.provider} answered with an unexpected redirect "
+                f"(HTTP {response.status}); redirects are not followed"
+            )
+        else:
+            detail = self._parse_error_body(response)
         if detail is None:
             detail = ErrorDetail(message=f"{self.provider} answered HTTP {response.status}")
         return self._error(
@@ -282,6 +301,7 @@ class HttpClient:
         request_headers["Accept"] = "application/json"
         if headers:
             request_headers.update(headers)
+        failure: ProviderError
         try:
             async with self._session().request(
                 method,
@@ -289,16 +309,30 @@ class HttpClient:
                 params=params,
                 json=json_body,
                 headers=request_headers,
+                # Never follow redirects: the Authorization header must not travel
+                # to a host we did not configure.
                 allow_redirects=False,
+                # Per request, so an injected session keeps our timeouts too.
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    sock_connect=self.timeouts.connect,
+                    sock_read=self.timeouts.read,
+                ),
             ) as raw:
                 body = await raw.read()
                 return HttpResponse(
                     status=raw.status,
-                    headers={k: v for k, v in raw.headers.items()},
+                    # Case-insensitive: "retry-after" is as good as "Retry-After".
+                    headers=CIMultiDictProxy(CIMultiDict(raw.headers)),
                     body=body,
                     method=method,
                     path=path,
                 )
+        except aiohttp.ConnectionTimeoutError as exc:
+            # Timed out connecting: never reached the server, safe to retry a POST.
+            raise self._error(
+                ProviderTimeoutError, "connect timed out", method, path, code=_UNREACHABLE
+            ) from exc
         except TimeoutError as exc:
             raise self._error(ProviderTimeoutError, "request timed out", method, path) from exc
         except aiohttp.ClientConnectorError as exc:
@@ -310,6 +344,17 @@ class HttpClient:
                 path,
                 code=_UNREACHABLE,
             ) from exc
+        except aiohttp.ClientResponseError as exc:
+            # A malformed answer. Its request_info holds our request headers, the
+            # credentials included, so it must not stay reachable from our error as
+            # __cause__ or __context__: the error is raised outside this block.
+            failure = self._error(
+                ProviderTransportError,
+                f"malformed answer: {type(exc).__name__}",
+                method,
+                path,
+                code=_DROPPED,
+            )
         except aiohttp.ClientError as exc:
             # The exception text can carry the URL but never headers; we still
             # report only its type to keep messages short and stable.
@@ -318,8 +363,9 @@ class HttpClient:
                 f"connection dropped: {type(exc).__name__}",
                 method,
                 path,
-                code="PROVIDER_CONNECTION_DROPPED",
+                code=_DROPPED,
             ) from exc
+        raise failure
 
     async def request(
         self,

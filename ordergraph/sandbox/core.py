@@ -125,18 +125,21 @@ class FaultConfig:
         latency_range: tuple[int, int] | None = None
         if latency is not None:
             if isinstance(latency, int | float):
-                latency_range = (int(latency), int(latency))
+                low = high = int(latency)
             else:
                 low, high = (int(v) for v in latency)
-                if low < 0 or high < low:
-                    msg = "latency_ms must be [low, high] with 0 <= low <= high"
-                    raise ValueError(msg)
-                latency_range = (low, high)
-        retry_after = raw.get("retry_after")
+            if low < 0 or high < low:
+                msg = "latency_ms must be [low, high] with 0 <= low <= high"
+                raise ValueError(msg)
+            latency_range = (low, high)
+        retry_after = None if raw.get("retry_after") is None else float(raw["retry_after"])
+        if retry_after is not None and not 0.0 <= retry_after < float("inf"):
+            msg = "retry_after must be a non-negative number of seconds"
+            raise ValueError(msg)
         return cls(
             error_rate=error_rate,
             statuses=statuses,
-            retry_after=None if retry_after is None else float(retry_after),
+            retry_after=retry_after,
             latency_ms=latency_range,
             drop_rate=drop_rate,
         )
@@ -362,10 +365,7 @@ class Simulator(ABC):
             if fault.latency_ms is not None:
                 await asyncio.sleep(rng.uniform(*fault.latency_ms) / 1000)
             if fault.drop_rate and rng.random() < fault.drop_rate:
-                # Close the socket without an answer, as a crashed proxy would.
-                if request.transport is not None:
-                    request.transport.abort()
-                raise web.HTTPInternalServerError
+                return _drop(request)
             if fault.error_rate and rng.random() < fault.error_rate:
                 status = rng.choice(fault.statuses)
                 headers: dict[str, str] = {}
@@ -373,6 +373,19 @@ class Simulator(ABC):
                     headers["Retry-After"] = f"{fault.retry_after:g}"
                 return self.error_response(status, _fault_message(status), headers=headers)
         return await handler(request)
+
+
+def _drop(request: web.Request) -> web.StreamResponse:
+    """Close the socket without an answer, as a crashed proxy would.
+
+    The bare ``StreamResponse`` is never written (aiohttp meets the closed transport
+    and only logs the access); unlike a raised ``HTTPInternalServerError`` it is not a
+    ``web.Response``, so outer middlewares (the contract recorder) do not see a 500
+    that no client ever received.
+    """
+    if request.transport is not None:
+        request.transport.abort()
+    return web.StreamResponse(status=500, reason="Dropped by fault injection")
 
 
 def _fault_message(status: int) -> str:
