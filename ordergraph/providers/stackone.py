@@ -1,17 +1,680 @@
-"""StackOne adapter (placeholder: being written)."""
+"""StackOne adapter: the ATS assessments API (spec 2025-12-03; two GETs from 2025-02).
+
+StackOne's flow is push-only: an order is created with ``POST …/assessments/orders``
+and a result written with ``PATCH …/orders/{id}/result``. There is no order list and
+no order webhook, so this adapter cannot list orders or receive webhooks.
+
+Choices where PROVIDERS.md (section 2) says "not found" or "not verified":
+
+- Auth: HTTP Basic with the API key as username and an empty password (StackOne's
+  convention; the spec only says ``basic``). ``x-account-id`` carries the account.
+- ``get_orders`` uses the 2025-02 ``GET …/orders/{id}`` and ``GET …/orders/{id}/results``
+  (removed from the 2025-12 spec, still the only way to read an order back). A 404
+  means the order is absent. The order itself has no status: it is ``OPEN`` until a
+  result is written, then the result's status.
+- Package pages are requested with ``page_size=50`` (default 25, maximum not found).
+- Ids: the canonical ``remote_id`` of orders, packages, candidates, jobs and
+  applications is StackOne's unified ``id`` (what its paths take), falling back to
+  ``remote_id`` (the underlying system's id) when ``id`` is absent. Hiring-team
+  members use ``user_id`` / ``remote_user_id`` the same way.
+- Result status to ``result.value``: COMPLETED→completed, FAILED→failed,
+  CANCELLED→cancelled, EXPIRED→expired, IN_PROGRESS→in_progress, OPEN→initiated.
+  REJECTED (and UNKNOWN) have no StackOne word: they are sent as ``unmapped_value``
+  with our name in ``source_value``; REJECTED is not ``failed`` because a rejected
+  order is not a failed test.
+- Read back, ``passed`` is COMPLETED; ``unmapped_value`` and values we do not know
+  are UNKNOWN, with ``provider_status`` keeping the wire value (or the
+  ``source_value`` when the value is ``unmapped_value``/absent).
+- Scores are strings on the wire: integral floats are written without ``.0``
+  ("100"), others in plain decimal notation ("87.5"), never in exponent form.
+- Attachments: MIME types map to ``text``/``pdf``/``video``; any other type is
+  ``other`` with the MIME type as ``source_value``. StackOne has no attachment name,
+  no result attributes, no candidate phone and no ``target_url``; those are not sent.
+- Hiring-team roles: StackOne has one ``role`` string; several roles are joined with
+  ", " when writing, and a role read back is one role.
+- Absent values are omitted from requests rather than sent as ``null``: the spec is
+  OpenAPI 3.1, where ``nullable: true`` does not admit ``null``.
+- Error bodies ``{statusCode, message, timestamp}`` carry no error code of their own,
+  so ``ErrorDetail.code`` is None and the error type's stable code applies.
+"""
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+import asyncio
+import base64
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
-from ordergraph.models import ProviderName
-from ordergraph.providers.base import BaseProvider
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-__all__ = ["StackOneProvider"]
+from ordergraph.errors import ProviderNotFoundError
+from ordergraph.models import (
+    Application,
+    AssessmentResult,
+    Attachment,
+    AttributeType,
+    Candidate,
+    CreatedOrder,
+    HiringTeamMember,
+    Job,
+    NewOrder,
+    Order,
+    OrderStatus,
+    Package,
+    PackageRef,
+    ProviderName,
+    ResultAttribute,
+    ResultSubmission,
+)
+from ordergraph.providers.base import (
+    BaseProvider,
+    Capability,
+    ConnectionConfig,
+    CursorPaginator,
+    Page,
+    iterate_pages,
+)
+from ordergraph.providers.http import ErrorDetail, HttpClient
+
+__all__ = [
+    "PACKAGE_PAGE_SIZE",
+    "StackOneProvider",
+    "attachment_to_wire",
+    "format_score",
+    "new_order_to_wire",
+    "order_to_canonical",
+    "package_to_canonical",
+    "parse_error",
+    "result_status",
+    "result_to_canonical",
+    "result_to_wire",
+]
+
+PREFIX = "/unified/ats/assessments"
+PACKAGE_PAGE_SIZE = 50
+# How many order reads ``get_orders`` keeps in flight at once.
+READ_CONCURRENCY = 8
+
+_WireT = TypeVar("_WireT", bound=BaseModel)
+
+# --- wire models (read side; vendors add fields, so extras are ignored) ------------------
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class WirePackage(_Wire):
+    id: str | None = None
+    remote_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class WirePackagePage(_Wire):
+    data: list[WirePackage]
+    next: str | None = None
+
+
+class WireCreated(_Wire):
+    id: str | None = None
+    remote_id: str | None = None
+    test_url: str | None = None
+
+
+class WireEnum(_Wire):
+    """StackOne's ``{value, source_value}`` pair (result, content type, application status)."""
+
+    value: str | None = None
+    source_value: Any = None
+
+
+class WireEmail(_Wire):
+    type: str | None = None
+    value: str | None = None
+
+
+class WireCandidate(_Wire):
+    id: str | None = None
+    remote_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    emails: list[WireEmail] | None = None
+    profile_url: str | None = None
+
+
+class WireMember(_Wire):
+    user_id: str | None = None
+    remote_user_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    role: str | None = None
+
+
+class WireJob(_Wire):
+    id: str | None = None
+    remote_id: str | None = None
+    title: str | None = None
+    hiring_team: list[WireMember] | None = None
+
+
+class WireApplication(_Wire):
+    id: str | None = None
+    remote_id: str | None = None
+    application_status: WireEnum | None = None
+
+
+class WireOrder(_Wire):
+    """The order body: what we POST, and the 2025-02 ``AssessmentOrder``."""
+
+    id: str | None = None
+    remote_id: str | None = None
+    package: WirePackage | None = None
+    application: WireApplication | None = None
+    job: WireJob | None = None
+    candidate: WireCandidate | None = None
+    requester: WireMember | None = None
+    results_update_url: str | None = None
+
+
+class WireScore(_Wire):
+    label: str | None = None
+    value: str | None = None
+    min: str | None = None
+    max: str | None = None
+
+
+class WireAttachment(_Wire):
+    url: str | None = None
+    content_type: WireEnum | None = None
+
+
+class WireResult(_Wire):
+    """The 2025-02 ``AssessmentResult``."""
+
+    id: str | None = None
+    remote_id: str | None = None
+    score: WireScore | None = None
+    start_date: datetime | None = None
+    submission_date: datetime | None = None
+    summary: str | None = None
+    result: WireEnum | None = None
+    result_url: str | None = None
+    attachments: list[WireAttachment] | None = None
+
+
+class _Data(_Wire):
+    data: Any
+
+
+# --- status vocabulary ------------------------------------------------------------------
+
+_STATUS_TO_WIRE: dict[OrderStatus, str] = {
+    OrderStatus.OPEN: "initiated",
+    OrderStatus.IN_PROGRESS: "in_progress",
+    OrderStatus.COMPLETED: "completed",
+    OrderStatus.FAILED: "failed",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.EXPIRED: "expired",
+}
+_WIRE_TO_STATUS: dict[str, OrderStatus] = {
+    **{wire: status for status, wire in _STATUS_TO_WIRE.items()},
+    "passed": OrderStatus.COMPLETED,
+}
+_APPLICATION_STATUSES = frozenset(
+    {"active", "assessment", "background_check", "converted", "declined_by_candidate", "hired",
+     "interview", "lead", "offer", "reference_check", "rejected", "review", "screen", "new",
+     "onboarding", "created", "accepted", "short_list", "approved"}
+)  # fmt: skip
+_UNMAPPED = "unmapped_value"
+
+
+def result_status(
+    value: str | None, source_value: Any = None
+) -> tuple[OrderStatus | None, str | None]:
+    """Canonical status and the provider's word for a ``result`` pair; (None, None) if empty."""
+    source = source_value if isinstance(source_value, str) else None
+    if value is None and source is None:
+        return None, None
+    if value is not None and value in _WIRE_TO_STATUS:
+        return _WIRE_TO_STATUS[value], value
+    # unmapped_value, an absent value, or a word newer than this adapter.
+    provider_status = source if value in (None, _UNMAPPED) and source else value
+    return OrderStatus.UNKNOWN, provider_status
+
+
+def _enum_word(pair: WireEnum | None) -> str | None:
+    """The word a ``{value, source_value}`` pair stands for (the source when unmapped)."""
+    if pair is None:
+        return None
+    if pair.value and pair.value != _UNMAPPED:
+        return pair.value
+    return pair.source_value if isinstance(pair.source_value, str) else pair.value
+
+
+# --- canonical -> wire --------------------------------------------------------------------
+
+
+def _compact(value: Any) -> Any:
+    """Drop ``None`` and empty containers recursively (never send ``null``: see docstring)."""
+    if isinstance(value, dict):
+        pairs = ((k, _compact(v)) for k, v in value.items())
+        return {k: v for k, v in pairs if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_compact(v) for v in value if v is not None]
+    return value
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """``2021-01-01T01:01:01.000Z`` as in the spec's examples; naive times count as UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def format_score(number: float | None) -> str | None:
+    """A score as StackOne's string: "100", "87.5", "0.0001" (never "1e-04" or "100.0")."""
+    if number is None:
+        return None
+    if not math.isfinite(number):
+        msg = f"score must be a finite number, not {number!r}"
+        raise ValueError(msg)
+    if float(number).is_integer():
+        return str(int(number))
+    return format(Decimal(repr(float(number))), "f")
+
+
+def package_ref_to_wire(package: PackageRef) -> dict[str, Any]:
+    return {"id": package.remote_id, "name": package.name, "description": package.description}
+
+
+def member_to_wire(member: HiringTeamMember) -> dict[str, Any]:
+    return {
+        "user_id": member.remote_id,
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "email": member.email,
+        "role": ", ".join(member.roles) or None,
+    }
+
+
+def candidate_to_wire(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "id": candidate.remote_id,
+        "first_name": candidate.first_name,
+        "last_name": candidate.last_name,
+        # StackOne's emails carry a ``type``; we do not know it, so none is sent.
+        "emails": [{"value": email} for email in candidate.emails],
+        "profile_url": candidate.profile_url,
+    }
+
+
+def job_to_wire(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.remote_id,
+        "title": job.title,
+        "hiring_team": [member_to_wire(m) for m in job.hiring_team],
+    }
+
+
+def application_to_wire(application: Application) -> dict[str, Any]:
+    status = application.status
+    if status is None:
+        application_status = None
+    elif status in _APPLICATION_STATUSES:
+        application_status = {"value": status}
+    else:
+        application_status = {"value": _UNMAPPED, "source_value": status}
+    return {"id": application.remote_id, "application_status": application_status}
+
+
+def new_order_to_wire(order: NewOrder) -> dict[str, Any]:
+    """``AtsCreateCandidatesAssessmentsRequestDto`` for a new order (no ``target_url`` field)."""
+    wire: dict[str, Any] = _compact(
+        {
+            "package": package_ref_to_wire(order.package),
+            "application": application_to_wire(order.application) if order.application else None,
+            "job": job_to_wire(order.job) if order.job else None,
+            "candidate": candidate_to_wire(order.candidate),
+            "requester": member_to_wire(order.requester) if order.requester else None,
+            "results_update_url": order.results_update_url,
+        }
+    )
+    return wire
+
+
+_CONTENT_TYPE_PREFIXES = (("text/", "text"), ("video/", "video"), ("application/pdf", "pdf"))
+_CONTENT_TYPE_WORDS = frozenset({"text", "pdf", "video", "other"})
+
+
+def attachment_to_wire(attachment: Attachment) -> dict[str, Any]:
+    """``{url, content_type: {value}}``; a MIME type StackOne has no word for is ``other``."""
+    mime = attachment.content_type
+    content_type: dict[str, Any] | None = None
+    if mime:
+        lowered = mime.lower()
+        value = lowered if lowered in _CONTENT_TYPE_WORDS else None
+        value = value or next((w for p, w in _CONTENT_TYPE_PREFIXES if lowered.startswith(p)), None)
+        content_type = {"value": value} if value else {"value": "other", "source_value": mime}
+    return {"url": attachment.url, "content_type": content_type}
+
+
+def result_to_wire(result: ResultSubmission) -> dict[str, Any]:
+    """``AtsUpdateCandidatesAssessmentsResultsRequestDto`` for a result (scores as strings)."""
+    wire_value = _STATUS_TO_WIRE.get(result.status)
+    outcome = (
+        {"value": wire_value}
+        if wire_value
+        else {"value": _UNMAPPED, "source_value": result.status.value}
+    )
+    wire: dict[str, Any] = _compact(
+        {
+            "score": {
+                "label": result.score_label,
+                "value": format_score(result.score),
+                "min": format_score(result.min_score),
+                "max": format_score(result.max_score),
+            },
+            "start_date": _iso(result.started_at),
+            "submission_date": _iso(result.completed_at),
+            "summary": result.summary,
+            "result": outcome,
+            "result_url": result.url,
+            "attachments": [attachment_to_wire(a) for a in result.attachments],
+        }
+    )
+    return wire
+
+
+# --- wire -> canonical --------------------------------------------------------------------
+
+
+def _first(*values: str | None) -> str | None:
+    return next((v for v in values if v), None)
+
+
+def package_to_canonical(package: WirePackage) -> Package:
+    """A listed package; ``ValueError`` when it has no id at all (we cannot order it)."""
+    remote_id = _first(package.id, package.remote_id)
+    if remote_id is None:
+        msg = "package without id"
+        raise ValueError(msg)
+    return Package(remote_id=remote_id, name=package.name, description=package.description)
+
+
+def member_to_canonical(member: WireMember) -> HiringTeamMember:
+    return HiringTeamMember(
+        remote_id=_first(member.user_id, member.remote_user_id),
+        first_name=member.first_name,
+        last_name=member.last_name,
+        email=member.email,
+        roles=(member.role,) if member.role else (),
+    )
+
+
+def candidate_to_canonical(candidate: WireCandidate) -> Candidate:
+    return Candidate(
+        remote_id=_first(candidate.id, candidate.remote_id),
+        first_name=candidate.first_name,
+        last_name=candidate.last_name,
+        emails=tuple(e.value for e in candidate.emails or () if e.value),
+        profile_url=candidate.profile_url,
+    )
+
+
+def job_to_canonical(job: WireJob) -> Job:
+    return Job(
+        remote_id=_first(job.id, job.remote_id),
+        title=job.title,
+        hiring_team=tuple(member_to_canonical(m) for m in job.hiring_team or ()),
+    )
+
+
+def _package_ref(package: WirePackage | None) -> PackageRef | None:
+    remote_id = _first(package.id, package.remote_id) if package else None
+    if package is None or remote_id is None:
+        return None
+    return PackageRef(remote_id=remote_id, name=package.name, description=package.description)
+
+
+def _score(raw: str | None) -> float | None:
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def result_to_canonical(result: WireResult) -> AssessmentResult:
+    """A read-back result; a score that is not a number is kept as a text attribute."""
+    outcome = result.result or WireEnum()
+    status, provider_status = result_status(outcome.value, outcome.source_value)
+    score = result.score or WireScore()
+    attributes: tuple[ResultAttribute, ...] = ()
+    if score.value is not None and _score(score.value) is None:
+        attributes = (
+            ResultAttribute(
+                type=AttributeType.TEXT, label=score.label or "score", value=score.value
+            ),
+        )
+    return AssessmentResult(
+        status=status,
+        provider_status=provider_status,
+        score=_score(score.value),
+        max_score=_score(score.max),
+        url=result.result_url,
+        started_at=result.start_date,
+        completed_at=result.submission_date,
+        summary=result.summary,
+        attributes=attributes,
+        attachments=tuple(
+            Attachment(url=a.url, content_type=_enum_word(a.content_type))
+            for a in result.attachments or ()
+        ),
+    )
+
+
+def _has_result(result: WireResult | None) -> bool:
+    if result is None:
+        return False
+    written = result.model_dump(exclude={"id", "remote_id"}, exclude_none=True)
+    return bool({k: v for k, v in written.items() if v != []})
+
+
+def order_to_canonical(
+    order: WireOrder,
+    *,
+    remote_id: str | None = None,
+    test_url: str | None = None,
+    result: WireResult | None = None,
+) -> Order:
+    """An order from its wire body (the POST we sent, or the 2025-02 GET).
+
+    StackOne orders have no status: OPEN (``provider_status`` None) until a result is
+    written, then the result's status. ``ValueError`` when there is no id at all.
+    """
+    order_id = _first(remote_id, order.id, order.remote_id)
+    if order_id is None:
+        msg = "order without id"
+        raise ValueError(msg)
+    canonical_result = result_to_canonical(result) if result and _has_result(result) else None
+    status, provider_status = OrderStatus.OPEN, None
+    if canonical_result is not None and canonical_result.status is not None:
+        status, provider_status = canonical_result.status, canonical_result.provider_status
+    application = order.application
+    return Order(
+        provider=ProviderName.STACKONE,
+        remote_id=order_id,
+        status=status,
+        provider_status=provider_status,
+        candidate=candidate_to_canonical(order.candidate) if order.candidate else None,
+        job=job_to_canonical(order.job) if order.job else None,
+        application=(
+            Application(
+                remote_id=_first(application.id, application.remote_id),
+                status=_enum_word(application.application_status),
+            )
+            if application
+            else None
+        ),
+        package=_package_ref(order.package),
+        requester=member_to_canonical(order.requester) if order.requester else None,
+        result=canonical_result,
+        test_url=test_url,
+        results_update_url=order.results_update_url,
+        raw=order.model_dump(mode="json", exclude_none=True),
+    )
+
+
+def parse_error(status: int, body: object) -> ErrorDetail | None:
+    """``{statusCode, message, timestamp}`` → ErrorDetail; None for any other body."""
+    del status
+    if not isinstance(body, Mapping):
+        return None
+    message, code = body.get("message"), body.get("statusCode")
+    if isinstance(message, list) and all(isinstance(m, str) for m in message):
+        message = "; ".join(message)  # request-validation errors may come as a list
+    if not isinstance(message, str) or isinstance(code, bool) or not isinstance(code, int | float):
+        return None
+    return ErrorDetail(message=message)
+
+
+def _shape_detail(exc: ValidationError | ValueError) -> str:
+    """Where a body broke the model, without echoing values (they may be personal data)."""
+    if isinstance(exc, ValidationError):
+        places = {".".join(str(p) for p in error["loc"]) or "body" for error in exc.errors()}
+        return f"invalid at {', '.join(sorted(places)[:5])}"
+    return str(exc)
+
+
+# --- the adapter --------------------------------------------------------------------------
 
 
 class StackOneProvider(BaseProvider):
+    """One StackOne linked account (``x-account-id``)."""
+
     name = ProviderName.STACKONE
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.CREATE_ORDER,
+            Capability.SUBMIT_RESULT,
+            Capability.LIST_PACKAGES,
+            Capability.GET_ORDERS,
+        }
+    )
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        *,
+        http: HttpClient | None = None,
+        page_size: int = PACKAGE_PAGE_SIZE,
+    ) -> None:
+        super().__init__(config, http=http)
+        self.page_size = page_size
 
     def auth_headers(self) -> dict[str, SecretStr]:
-        return {"Authorization": SecretStr("Bearer " + self.config.api_key.get_secret_value())}
+        token = base64.b64encode(f"{self.config.api_key.get_secret_value()}:".encode()).decode()
+        return {
+            "Authorization": SecretStr(f"Basic {token}"),
+            "x-account-id": SecretStr(self.config.account),
+        }
+
+    @staticmethod
+    def parse_error(status: int, body: object) -> ErrorDetail | None:
+        return parse_error(status, body)
+
+    async def _read(
+        self,
+        method: str,
+        path: str,
+        model: type[_WireT],
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+    ) -> _WireT:
+        """Send, then read the answer into ``model``; a wrong shape is a ProviderResponseError."""
+        body = await self.http.json(
+            method, path, params=params, json_body=json_body, idempotent=idempotent
+        )
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise self.http.bad_shape(method, path, _shape_detail(exc)) from exc
+
+    # --- packages -----------------------------------------------------------------------
+
+    async def list_packages(self) -> list[Package]:
+        paginator = CursorPaginator()
+        path = f"{PREFIX}/packages"
+
+        async def fetch(token: str | None) -> Page[Package]:
+            params = {"page_size": str(self.page_size)}
+            if token:
+                params["next"] = token
+            page = await self._read("GET", path, WirePackagePage, params=params)
+            try:
+                items = [package_to_canonical(p) for p in page.data]
+            except ValueError as exc:
+                raise self.http.bad_shape("GET", path, str(exc)) from exc
+            return Page(items, paginator.next_token(page.next, token, len(items)))
+
+        return [package async for package in iterate_pages(fetch)]
+
+    # --- orders -------------------------------------------------------------------------
+
+    async def create_order(self, order: NewOrder) -> CreatedOrder:
+        path = f"{PREFIX}/orders"
+        body = new_order_to_wire(order)
+        # Not idempotent: a POST retried after a 5xx could create the order twice.
+        created = await self._read("POST", path, WireCreated, json_body=body, idempotent=False)
+        order_id = _first(created.id, created.remote_id)
+        if order_id is None:
+            raise self.http.bad_shape("POST", path, "no id in the created order")
+        canonical = order_to_canonical(
+            WireOrder.model_validate(body), remote_id=order_id, test_url=created.test_url
+        )
+        return CreatedOrder(remote_id=order_id, test_url=created.test_url, order=canonical)
+
+    async def submit_result(self, remote_id: str, result: ResultSubmission) -> None:
+        path = f"{PREFIX}/orders/{quote(remote_id, safe='')}/result"
+        # Setting a result twice leaves the same result: safe to retry. The 200 body
+        # (UpdateResult) only echoes the status, so it is not read: a stored result
+        # must not turn into an error because of the acknowledgement's shape.
+        await self.http.request("PATCH", path, json_body=result_to_wire(result), idempotent=True)
+
+    async def get_orders(self, remote_ids: Sequence[str]) -> dict[str, Order]:
+        """Orders by id through the legacy 2025-02 GETs; absent ids are left out."""
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def one(remote_id: str) -> Order | None:
+            async with limit:
+                return await self._get_order(remote_id)
+
+        found = await asyncio.gather(*(one(i) for i in dict.fromkeys(remote_ids)))
+        return {order.remote_id: order for order in found if order is not None}
+
+    async def _get_order(self, remote_id: str) -> Order | None:
+        path = f"{PREFIX}/orders/{quote(remote_id, safe='')}"
+        try:
+            order = await self._read("GET", path, _Data)
+        except ProviderNotFoundError:
+            return None
+        try:
+            result: _Data | None = await self._read("GET", f"{path}/results", _Data)
+        except ProviderNotFoundError:
+            result = None  # no result written yet, if the vendor says so with a 404
+        try:
+            wire_order = WireOrder.model_validate(order.data)
+            wire_result = WireResult.model_validate(result.data) if result else None
+            return order_to_canonical(wire_order, remote_id=remote_id, result=wire_result)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise self.http.bad_shape("GET", path, _shape_detail(exc)) from exc
