@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from aiohttp import web
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_schema_validator import OAS31Validator
 
@@ -50,9 +50,17 @@ def spec_dict(file_name: str) -> dict[str, Any]:
     return loaded
 
 
+# The saved Unified spec puts a stray ``type: array`` beside the ``fields`` parameter's
+# schema (a generator artifact); openapi-spec-validator refuses the whole file for it.
+# The file stays unedited, so it is loaded without that document check; requests and
+# responses are still validated against its schemas.
+_SKIP_SPEC_CHECK = frozenset({"unified-assessment-openapi.trimmed.yaml"})
+
+
 @cache
 def openapi(file_name: str) -> OpenAPI:
-    return OpenAPI.from_dict(spec_dict(file_name))
+    config = Config(spec_validator_cls=None) if file_name in _SKIP_SPEC_CHECK else None
+    return OpenAPI.from_dict(spec_dict(file_name), config=config)
 
 
 def schema_validator(provider: str, schema: dict[str, Any]) -> OAS31Validator:
