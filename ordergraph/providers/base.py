@@ -211,6 +211,9 @@ class BaseProvider:
 
     name: ClassVar[ProviderName]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # Page size for walking a whole list (iter_orders): the provider's maximum, so a
+    # full sync costs as few round trips as the API allows. None = provider default.
+    bulk_page_size: ClassVar[int | None] = None
 
     def __init__(self, config: ConnectionConfig, *, http: HttpClient | None = None) -> None:
         if config.provider is not self.name:
@@ -274,7 +277,10 @@ class BaseProvider:
     ) -> AsyncIterator[Order]:
         async def fetch(token: str | None) -> Page[Order]:
             return await self.list_orders(
-                cursor=token, statuses=statuses, created_after=created_after
+                cursor=token,
+                page_size=self.bulk_page_size,
+                statuses=statuses,
+                created_after=created_after,
             )
 
         async for order in iterate_pages(fetch):

@@ -46,7 +46,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -557,6 +557,7 @@ class KomboProvider(BaseProvider):
             Capability.RECEIVE_WEBHOOKS,
         }
     )
+    bulk_page_size = MAX_PAGE_SIZE
 
     def __init__(self, config: ConnectionConfig, *, http: HttpClient | None = None) -> None:
         if not config.account.strip():
@@ -656,25 +657,6 @@ class KomboProvider(BaseProvider):
         if cursor:
             params["cursor"] = cursor
         return await self._orders_page(params, cursor)
-
-    async def iter_orders(
-        self,
-        *,
-        statuses: Sequence[OrderStatus] | None = None,
-        created_after: datetime | None = None,
-    ) -> AsyncIterator[Order]:
-        """Every order, in pages of Kombo's maximum size (fewer round trips)."""
-
-        async def fetch(token: str | None) -> Page[Order]:
-            return await self.list_orders(
-                cursor=token,
-                page_size=MAX_PAGE_SIZE,
-                statuses=statuses,
-                created_after=created_after,
-            )
-
-        async for order in iterate_pages(fetch):
-            yield order
 
     async def get_orders(self, remote_ids: Sequence[str]) -> dict[str, Order]:
         """Orders by id: one ``ids`` lookup per 250 ids, a few at a time; ids Kombo

@@ -1,0 +1,94 @@
+"""Wake-ups between ingestion and subscribers.
+
+The durable ``order_events`` log is the truth; the broker only says "tenant T has
+events up to id N", so a subscriber knows to read the log again. A lost wake-up
+costs latency, never an event: subscribers also re-read the log on a timeout.
+
+``MemoryBroker`` serves one process. The Redis broker (several processes) has the
+same interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+__all__ = ["Broker", "MemoryBroker", "Wakeups", "create_broker"]
+
+
+class Wakeups(Protocol):
+    """A subscriber's view: wait until the tenant's latest event id exceeds ``seen``."""
+
+    async def wait(self, seen: int, max_wait: float) -> int | None:
+        """The newest event id known when it exceeds ``seen``; None after max_wait seconds."""
+        ...
+
+
+class Broker(Protocol):
+    async def publish(self, tenant: str, event_id: int) -> None: ...
+
+    def subscribe(self, tenant: str) -> AbstractAsyncContextManager[Wakeups]: ...
+
+    async def close(self) -> None: ...
+
+
+class _TenantSignal:
+    def __init__(self) -> None:
+        self.latest = 0
+        self.changed = asyncio.Condition()
+        self.subscribers = 0
+
+    async def wait(self, seen: int, max_wait: float) -> int | None:
+        async with self.changed:
+            try:
+                await asyncio.wait_for(
+                    self.changed.wait_for(lambda: self.latest > seen), timeout=max_wait
+                )
+            except TimeoutError:
+                return None
+            return self.latest
+
+
+class MemoryBroker:
+    """Wake-ups inside one process."""
+
+    def __init__(self) -> None:
+        self._signals: dict[str, _TenantSignal] = {}
+
+    def _signal(self, tenant: str) -> _TenantSignal:
+        signal = self._signals.get(tenant)
+        if signal is None:
+            signal = self._signals[tenant] = _TenantSignal()
+        return signal
+
+    async def publish(self, tenant: str, event_id: int) -> None:
+        signal = self._signal(tenant)
+        async with signal.changed:
+            if event_id > signal.latest:
+                signal.latest = event_id
+                signal.changed.notify_all()
+
+    @asynccontextmanager
+    async def subscribe(self, tenant: str) -> AsyncIterator[Wakeups]:
+        signal = self._signal(tenant)
+        signal.subscribers += 1
+        try:
+            yield signal
+        finally:
+            signal.subscribers -= 1
+
+    def subscriber_count(self) -> int:
+        return sum(s.subscribers for s in self._signals.values())
+
+    async def close(self) -> None:
+        self._signals.clear()
+
+
+def create_broker(url: str) -> Broker:
+    """A broker for ``memory://`` (Redis arrives with the scale-out work)."""
+    if url == "memory://" or url.startswith("memory:"):
+        return MemoryBroker()
+    msg = f"unsupported broker URL scheme in {url.split(':', 1)[0]!r}"
+    raise ValueError(msg)
