@@ -506,13 +506,26 @@ def package_to_wire(package: Package) -> dict[str, Any] | None:
 # --- webhook signature -------------------------------------------------------------------
 
 
+def _js_numbers(value: Any) -> Any:
+    """Integral floats as ints, as JavaScript's ``JSON.stringify`` writes them ("100",
+    not "100.0"): Unified signs what its Node service serialises."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    return value
+
+
 def signature_digest(secret: str, data: Sequence[Any], nonce: str) -> bytes:
     """HMAC-SHA1(secret, compact JSON of ``data`` + nonce).
 
     The serialization is our choice (PROVIDERS.md 1.7: not found); this is the only
     place the adapter makes it.
     """
-    message = json.dumps(list(data), separators=(",", ":"), ensure_ascii=False) + nonce
+    text = json.dumps(_js_numbers(list(data)), separators=(",", ":"), ensure_ascii=False)
+    message = text + nonce
     return hmac.new(secret.encode(), message.encode(), hashlib.sha1).digest()
 
 

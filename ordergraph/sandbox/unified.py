@@ -171,13 +171,25 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _js_numbers(value: Any) -> Any:
+    """Integral floats as ints, as JavaScript's ``JSON.stringify`` writes them ("100",
+    not "100.0"): Unified signs what its Node service serialises."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    return value
+
+
 def webhook_signature(secret: str, data: Sequence[Any], nonce: str) -> str:
     """``sig`` of a delivery: base64 HMAC-SHA1 over compact ``data`` JSON + nonce.
 
     The serialization and the base64 encoding are our choice (PROVIDERS.md 1.7 leaves
     both unconfirmed); this is the only place the simulator makes it.
     """
-    message = (compact_json(list(data)) + nonce).encode()
+    message = (compact_json(_js_numbers(list(data))) + nonce).encode()
     digest = hmac.new(secret.encode(), message, hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 

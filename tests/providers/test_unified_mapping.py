@@ -490,3 +490,20 @@ def test_provider_repr_and_errors_hide_secrets() -> None:
     with pytest.raises(WebhookSignatureError) as caught:
         provider.parse_webhook({}, _tampered("wrong secret"))
     assert SECRET not in str(caught.value)
+
+
+def test_signature_serialises_integral_floats_as_javascript_does() -> None:
+    # Unified's service is Node: JSON.stringify writes 100.0 as "100". A delivery whose
+    # body says 100.0 must verify against a signature computed over "100".
+    import base64
+    import hashlib
+    import hmac
+
+    from ordergraph.providers.unified import verify_signature
+
+    data = [{"id": "o1", "response_score": 100.0, "response_max_score": 87.5}]
+    js_text = '[{"id":"o1","response_score":100,"response_max_score":87.5}]'
+    sig = base64.b64encode(
+        hmac.new(b"s3cret", (js_text + "n1").encode(), hashlib.sha1).digest()
+    ).decode()
+    assert verify_signature("s3cret", data, "n1", sig)
