@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import sys
 from collections.abc import Sequence
 
 from aiohttp import web
 
+from ordergraph.errors import OrdergraphError
 from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
+from ordergraph.store import check_schema, migrate, redact_url
 
 __all__ = ["main"]
 
@@ -30,6 +34,26 @@ def _sandbox(args: argparse.Namespace) -> int:
         flush=True,
     )
     web.run_app(app, host=args.host, port=args.port, print=None)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    shown = redact_url(args.store)
+
+    async def run() -> tuple[str | None, str]:
+        before = await check_schema(args.store)
+        after = await migrate(args.store)
+        return before.current, after.head
+
+    try:
+        before, head = asyncio.run(run())
+    except OrdergraphError as exc:
+        print(f"ordergraph migrate: {exc}", file=sys.stderr)
+        return 1
+    if before == head:
+        print(f"store {shown} is already at revision {head}", flush=True)
+    else:
+        print(f"store {shown} migrated from {before or 'empty'} to revision {head}", flush=True)
     return 0
 
 
@@ -54,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--kombo-webhook-url", default=None, help="where Kombo delivers webhooks, if anywhere"
     )
     sandbox.set_defaults(run=_sandbox)
+
+    migrate_command = commands.add_parser(
+        "migrate", help="create or upgrade the store's tables to this version"
+    )
+    migrate_command.add_argument(
+        "--store",
+        required=True,
+        metavar="URL",
+        help="store URL: sqlite:///path/to/file.db or postgresql://user@host/db",
+    )
+    migrate_command.set_defaults(run=_migrate)
     return parser
 
 

@@ -14,6 +14,9 @@ from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from tests.contract import Recorder
 
+# Database fixtures (SQLite and PostgreSQL, one fresh database per run) for every suite.
+pytest_plugins = ["tests.databases"]
+
 
 @dataclass
 class Sandbox:

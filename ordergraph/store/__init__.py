@@ -1,0 +1,75 @@
+"""The order index: orders, their event log, sync state, idempotency keys and pending
+result deliveries, on SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+No GraphQL and no HTTP here: the store speaks canonical models and plain records.
+"""
+
+from __future__ import annotations
+
+from ordergraph.store.cursors import CursorCodec, OrderKey
+from ordergraph.store.deliveries import Delivery, DeliveryQueue, DeliveryState
+from ordergraph.store.engine import create_engine, default_store_url, redact_url, to_async_url
+from ordergraph.store.errors import (
+    InvalidCursorError,
+    PaginationError,
+    StoreError,
+    StoreNotMigratedError,
+    StoreUnavailableError,
+    TenantConflictError,
+)
+from ordergraph.store.idempotency import IdempotencyRecord, IdempotencyStore
+from ordergraph.store.migrate import SchemaStatus, check_schema, ensure_schema, migrate
+from ordergraph.store.orders import DEFAULT_PAGE_SIZE, OrderStore
+from ordergraph.store.records import (
+    CreatedAtSource,
+    Edge,
+    EventSource,
+    IngestResult,
+    OrderFilter,
+    OrderPage,
+    SortOrder,
+    StoredEvent,
+    StoredOrder,
+)
+from ordergraph.store.rows import order_key
+from ordergraph.store.store import Store
+from ordergraph.store.sync_state import SyncState, SyncStateStore
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "CreatedAtSource",
+    "CursorCodec",
+    "Delivery",
+    "DeliveryQueue",
+    "DeliveryState",
+    "Edge",
+    "EventSource",
+    "IdempotencyRecord",
+    "IdempotencyStore",
+    "IngestResult",
+    "InvalidCursorError",
+    "OrderFilter",
+    "OrderKey",
+    "OrderPage",
+    "OrderStore",
+    "PaginationError",
+    "SchemaStatus",
+    "SortOrder",
+    "Store",
+    "StoreError",
+    "StoreNotMigratedError",
+    "StoreUnavailableError",
+    "StoredEvent",
+    "StoredOrder",
+    "SyncState",
+    "SyncStateStore",
+    "TenantConflictError",
+    "check_schema",
+    "create_engine",
+    "default_store_url",
+    "ensure_schema",
+    "migrate",
+    "order_key",
+    "redact_url",
+    "to_async_url",
+]

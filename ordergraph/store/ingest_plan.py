@@ -1,0 +1,149 @@
+"""Deciding what an ingestion writes: a pure function of the batch and the stored rows.
+
+Kept apart from the SQL so the rules (first-seen times, stale updates, which changes
+are events) read in one place and run the same on both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ordergraph.store.errors import TenantConflictError
+from ordergraph.store.records import CreatedAtSource, EventSource
+from ordergraph.store.rows import PreparedOrder, event_values
+from ordergraph.store.types import as_utc
+
+__all__ = ["CurrentRow", "IngestPlan", "plan_ingest"]
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentRow:
+    """The columns of a stored order that ingestion compares against."""
+
+    tenant: str
+    status: str
+    created_at: datetime
+    created_at_source: str
+    first_seen_at: datetime
+    updated_at: datetime | None
+    content_hash: str
+    version: int
+
+
+@dataclass(slots=True)
+class IngestPlan:
+    """Rows to insert, rows to update and events to append, in that order."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    stale: int = 0
+    changed_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Working:
+    current: CurrentRow
+    values: dict[str, Any]
+    is_new: bool
+
+
+def _is_stale(incoming: datetime | None, stored: datetime | None) -> bool:
+    # Only provable when both sides carry the provider's update time (Kombo sends none).
+    return incoming is not None and stored is not None and incoming < stored
+
+
+def plan_ingest(
+    tenant: str,
+    batch: Sequence[PreparedOrder],
+    stored: Mapping[str, CurrentRow],
+    source: EventSource,
+    now: datetime,
+) -> IngestPlan:
+    """What to write for ``batch`` given the rows already ``stored`` (by order key).
+
+    A new order is inserted with an event (previous status ``None``). A known order whose
+    content is unchanged is skipped; one with an older provider ``updated_at`` than the
+    stored one is skipped as stale; any other change updates the row, and appends an
+    event only when the status changed. An order listed twice is applied in list order.
+    """
+    plan = IngestPlan()
+    working: dict[str, _Working] = {}
+    for prepared in batch:
+        entry = working.get(prepared.id)
+        current = entry.current if entry else stored.get(prepared.id)
+        if current is not None and current.tenant != tenant:
+            raise TenantConflictError(
+                f"order {prepared.id} belongs to another tenant; "
+                f"connection {prepared.columns['connection_id']} cannot serve two tenants"
+            )
+        provider_created = prepared.order.created_at
+        if current is None:
+            created_at = as_utc(provider_created) if provider_created else now
+            created_source = (
+                CreatedAtSource.PROVIDER if provider_created else CreatedAtSource.FIRST_SEEN
+            )
+            first_seen_at = now
+            version = 1
+            previous_status: str | None = None
+        else:
+            if _is_stale(prepared.columns["updated_at"], current.updated_at):
+                plan.stale += 1
+                continue
+            if provider_created:
+                created_at, created_source = as_utc(provider_created), CreatedAtSource.PROVIDER
+            else:
+                # Keep the first-seen time: re-ingesting must not move the order in listings.
+                created_at = current.created_at
+                created_source = CreatedAtSource(current.created_at_source)
+            if prepared.content_hash == current.content_hash and created_at == current.created_at:
+                plan.unchanged += 1
+                continue
+            first_seen_at = current.first_seen_at
+            version = current.version + 1
+            previous_status = current.status
+        values = {
+            **prepared.columns,
+            "id": prepared.id,
+            "tenant": tenant,
+            "created_at": created_at,
+            "created_at_source": str(created_source),
+            "first_seen_at": first_seen_at,
+            "ingested_at": now,
+            "content_hash": prepared.content_hash,
+            "version": version,
+        }
+        working[prepared.id] = _Working(
+            current=CurrentRow(
+                tenant=tenant,
+                status=prepared.status,
+                created_at=created_at,
+                created_at_source=str(created_source),
+                first_seen_at=first_seen_at,
+                updated_at=prepared.columns["updated_at"],
+                content_hash=prepared.content_hash,
+                version=version,
+            ),
+            values=values,
+            is_new=entry.is_new if entry else current is None,
+        )
+        if previous_status != prepared.status:
+            plan.events.append(
+                event_values(
+                    tenant,
+                    prepared.id,
+                    prepared.columns["connection_id"],
+                    previous_status,
+                    prepared.status,
+                    source,
+                    now,
+                )
+            )
+    for order_id, entry in working.items():
+        (plan.inserts if entry.is_new else plan.updates).append(entry.values)
+        plan.changed_ids.append(order_id)
+    return plan

@@ -1,0 +1,397 @@
+"""``OrderStore``: the order index and its event log.
+
+Every way an order arrives (webhook, poll, our own mutations) goes through
+``ingest``; readers page with keyset cursors and tail the event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+
+from ordergraph.models import Order, OrderStatus
+from ordergraph.store.cursors import CursorCodec, OrderKey
+from ordergraph.store.dialects import insert_ignoring_conflicts
+from ordergraph.store.engine import read_transaction, write_transaction
+from ordergraph.store.errors import PaginationError
+from ordergraph.store.filters import filter_conditions
+from ordergraph.store.ingest_plan import CurrentRow, plan_ingest
+from ordergraph.store.keyset import (
+    after_key,
+    at_or_after_key,
+    at_or_before_key,
+    before_key,
+    ordering,
+)
+from ordergraph.store.records import (
+    Edge,
+    EventSource,
+    IngestResult,
+    OrderFilter,
+    OrderPage,
+    SortOrder,
+    StoredEvent,
+    StoredOrder,
+)
+from ordergraph.store.rows import prepare_order, stored_event, stored_order
+from ordergraph.store.tables import order_events, tenant_state
+from ordergraph.store.tables import orders as orders_table
+from ordergraph.store.types import as_utc, utcnow
+
+__all__ = ["DEFAULT_PAGE_SIZE", "OrderStore"]
+
+DEFAULT_PAGE_SIZE = 50
+# Bound IN lists well below both backends' bind-parameter limits.
+_IN_CHUNK = 500
+
+_STORED_COLUMNS = [
+    orders_table.c.id,
+    orders_table.c.tenant,
+    orders_table.c.connection_id,
+    orders_table.c.data,
+    orders_table.c.created_at,
+    orders_table.c.created_at_source,
+    orders_table.c.first_seen_at,
+    orders_table.c.ingested_at,
+    orders_table.c.version,
+]
+_CURRENT_COLUMNS = [
+    orders_table.c.id,
+    orders_table.c.tenant,
+    orders_table.c.status,
+    orders_table.c.created_at,
+    orders_table.c.created_at_source,
+    orders_table.c.first_seen_at,
+    orders_table.c.updated_at,
+    orders_table.c.content_hash,
+    orders_table.c.version,
+]
+# Columns an update may change; tenant, first_seen_at and the key never change.
+_UPDATED_COLUMNS = [
+    c.name for c in orders_table.c if c.name not in {"id", "tenant", "first_seen_at", "remote_id"}
+]
+_UPDATE_ORDER = (
+    orders_table.update()
+    .where(orders_table.c.id == sa.bindparam("match_id"))
+    .values({name: sa.bindparam(f"new_{name}") for name in _UPDATED_COLUMNS})
+)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+class OrderStore:
+    """The order index over one ``AsyncEngine`` (SQLite or PostgreSQL).
+
+    ``cursor_secret`` signs page cursors; every process serving the same store must use
+    the same secret, and changing it invalidates cursors already handed out.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        cursor_secret: str | bytes,
+        default_page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> None:
+        self._engine = engine
+        self._cursors = CursorCodec(cursor_secret)
+        self._default_page_size = default_page_size
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine this store runs on (the owner disposes it)."""
+        return self._engine
+
+    # -- ingestion -----------------------------------------------------------------
+
+    async def ingest(
+        self,
+        tenant: str,
+        connection_id: str,
+        orders: Sequence[Order],
+        source: EventSource,
+        *,
+        now: datetime | None = None,
+    ) -> IngestResult:
+        """Upsert ``orders`` for ``connection_id`` and append their events, atomically.
+
+        New orders and status changes append one event each; other content changes
+        update the row only; unchanged or stale orders write nothing. Either all of it
+        commits or none of it does. After a commit that changed anything the caller
+        publishes a wake-up; ``IngestResult.data_version`` is the tenant's new version.
+
+        Ingestions of one tenant are serialised on the tenant's ``tenant_state`` row,
+        which makes concurrent ingestions of the same order safe and keeps the tenant's
+        event ids in commit order (so a reader tailing the log never skips an event
+        that commits late).
+        """
+        at = as_utc(now) if now is not None else utcnow()
+        # Serialise and hash before the transaction: bad input fails without a lock held.
+        batch = [prepare_order(connection_id, order) for order in orders]
+        if not batch:
+            # An idle poll: nothing to lock or write.
+            return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
+        async with write_transaction(self._engine) as conn:
+            version = await self._lock_tenant(conn, tenant, at)
+            stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
+            plan = plan_ingest(tenant, batch, stored, source, at)
+            if plan.inserts:
+                await conn.execute(orders_table.insert(), plan.inserts)
+            if plan.updates:
+                await conn.execute(
+                    _UPDATE_ORDER,
+                    [
+                        {"match_id": row["id"], **{f"new_{n}": row[n] for n in _UPDATED_COLUMNS}}
+                        for row in plan.updates
+                    ],
+                )
+            events: tuple[StoredEvent, ...] = ()
+            if plan.events:
+                events = await self._append_events(conn, tenant, plan.events)
+            if plan.changed_ids:
+                version = await self._bump_version(conn, tenant, at)
+        return IngestResult(
+            inserted=len(plan.inserts),
+            updated=len(plan.updates),
+            unchanged=plan.unchanged,
+            stale=plan.stale,
+            events=events,
+            changed_ids=tuple(plan.changed_ids),
+            data_version=version,
+        )
+
+    async def _lock_tenant(self, conn: AsyncConnection, tenant: str, now: datetime) -> int:
+        await conn.execute(
+            insert_ignoring_conflicts(conn, tenant_state).values(
+                tenant=tenant, data_version=0, updated_at=now
+            )
+        )
+        # FOR UPDATE holds the row (PostgreSQL) until commit; SQLite's BEGIN IMMEDIATE
+        # already holds the whole database.
+        locked = await conn.execute(
+            sa.select(tenant_state.c.data_version)
+            .where(tenant_state.c.tenant == tenant)
+            .with_for_update()
+        )
+        return int(locked.scalar_one())
+
+    async def _append_events(
+        self, conn: AsyncConnection, tenant: str, rows: list[dict[str, Any]]
+    ) -> tuple[StoredEvent, ...]:
+        # INSERT ... RETURNING in parameter order costs SQLite one statement per row; a
+        # plain executemany and one read-back is much cheaper, and exact: the tenant's
+        # row lock means no other transaction can append events for this tenant now,
+        # so the tenant's events above the previous maximum are exactly ours, in order.
+        c = order_events.c
+        newest = await conn.execute(sa.select(sa.func.max(c.id)).where(c.tenant == tenant))
+        floor = newest.scalar_one_or_none() or 0
+        await conn.execute(order_events.insert(), rows)
+        appended = await conn.execute(
+            sa.select(order_events).where(c.tenant == tenant, c.id > floor).order_by(c.id)
+        )
+        return tuple(stored_event(row) for row in appended.mappings())
+
+    async def _bump_version(self, conn: AsyncConnection, tenant: str, now: datetime) -> int:
+        bumped = await conn.execute(
+            tenant_state.update()
+            .where(tenant_state.c.tenant == tenant)
+            .values(data_version=tenant_state.c.data_version + 1, updated_at=now)
+            .returning(tenant_state.c.data_version)
+        )
+        return int(bumped.scalar_one())
+
+    async def _current_rows(
+        self, conn: AsyncConnection, ids: Sequence[str]
+    ) -> dict[str, CurrentRow]:
+        found: dict[str, CurrentRow] = {}
+        for chunk in _chunks(ids):
+            result = await conn.execute(
+                sa.select(*_CURRENT_COLUMNS).where(orders_table.c.id.in_(chunk))
+            )
+            for row in result.mappings():
+                found[row["id"]] = CurrentRow(
+                    tenant=row["tenant"],
+                    status=row["status"],
+                    created_at=row["created_at"],
+                    created_at_source=row["created_at_source"],
+                    first_seen_at=row["first_seen_at"],
+                    updated_at=row["updated_at"],
+                    content_hash=row["content_hash"],
+                    version=row["version"],
+                )
+        return found
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get(self, tenant: str, ids: Iterable[str]) -> dict[str, StoredOrder]:
+        """The stored orders among ``ids`` that belong to ``tenant``, by id (for loaders)."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, StoredOrder] = {}
+        async with self._engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                result = await conn.execute(
+                    sa.select(*_STORED_COLUMNS).where(
+                        orders_table.c.tenant == tenant, orders_table.c.id.in_(chunk)
+                    )
+                )
+                for row in result.mappings():
+                    found[row["id"]] = stored_order(row)
+        return found
+
+    async def page(
+        self,
+        tenant: str,
+        *,
+        filter: OrderFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order: SortOrder = SortOrder.ASC,
+        with_total: bool = False,
+    ) -> OrderPage:
+        """One Relay page of ``tenant``'s orders in (created_at, id) order.
+
+        ``first``/``after`` read forwards, ``last``/``before`` backwards; ``after`` and
+        ``before`` may be combined to bound a window. ``has_next_page`` and
+        ``has_previous_page`` are exact: true iff a matching order lies beyond the
+        page's last (first) edge, or beyond the cursor when the page is empty. All
+        queries of one page read one snapshot. Raises ``InvalidCursorError`` for a cursor
+        not issued for this tenant and direction, ``PaginationError`` for ``first``
+        with ``last`` or a negative size.
+        """
+        if first is not None and last is not None:
+            raise PaginationError("pass either first or last, not both")
+        if (first is not None and first < 0) or (last is not None and last < 0):
+            raise PaginationError("first and last must not be negative")
+        start = self._cursors.decode(after, tenant, order) if after is not None else None
+        end = self._cursors.decode(before, tenant, order) if before is not None else None
+        backward = last is not None
+        size = last if last is not None else first if first is not None else self._default_page_size
+        base = filter_conditions(tenant, filter or OrderFilter())
+        window = list(base)
+        if start is not None:
+            window.append(after_key(start, order))
+        if end is not None:
+            window.append(before_key(end, order))
+
+        async with read_transaction(self._engine) as conn:
+            result = await conn.execute(
+                sa.select(*_STORED_COLUMNS)
+                .where(*window)
+                .order_by(*ordering(order, reverse=backward))
+                .limit(size + 1)
+            )
+            rows = [stored_order(row) for row in result.mappings()]
+            more = len(rows) > size
+            rows = rows[:size]
+            if backward:
+                rows.reverse()
+            # Past the window's far edge: more rows in the direction of travel.
+            beyond_end = end is not None and await _exists(
+                conn, [*base, at_or_after_key(end, order)]
+            )
+            beyond_start = start is not None and await _exists(
+                conn, [*base, at_or_before_key(start, order)]
+            )
+            total = await _count(conn, base) if with_total else None
+
+        if backward:
+            has_previous, has_next = more or beyond_start, beyond_end
+        else:
+            has_previous, has_next = beyond_start, more or beyond_end
+        edges = tuple(
+            Edge(
+                cursor=self._cursors.encode(tenant, order, OrderKey(node.created_at, node.id)),
+                node=node,
+            )
+            for node in rows
+        )
+        return OrderPage(
+            edges=edges,
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            total_count=total,
+        )
+
+    async def count(self, tenant: str, filter: OrderFilter | None = None) -> int:
+        """How many of ``tenant``'s orders match ``filter`` (a Relay ``totalCount``)."""
+        async with self._engine.connect() as conn:
+            return await _count(conn, filter_conditions(tenant, filter or OrderFilter()))
+
+    # -- event log ---------------------------------------------------------------------
+
+    async def events_after(
+        self,
+        tenant: str,
+        after_id: int | None,
+        *,
+        limit: int = 100,
+        connection_ids: Sequence[str] | None = None,
+        statuses: Sequence[OrderStatus] | None = None,
+        order_ids: Sequence[str] | None = None,
+    ) -> list[StoredEvent]:
+        """``tenant``'s events with an id above ``after_id``, oldest first, at most ``limit``.
+
+        ``statuses`` filters on the new status. Within a tenant, ids grow in commit
+        order, so a reader that remembers the last id it saw misses nothing.
+        """
+        c = order_events.c
+        conditions: list[ColumnElement[bool]] = [c.tenant == tenant]
+        if after_id is not None:
+            conditions.append(c.id > after_id)
+        if connection_ids is not None:
+            conditions.append(c.connection_id.in_(list(connection_ids)))
+        if statuses is not None:
+            conditions.append(c.new_status.in_([str(s) for s in statuses]))
+        if order_ids is not None:
+            conditions.append(c.order_id.in_(list(order_ids)))
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(order_events).where(*conditions).order_by(c.id).limit(limit)
+            )
+            return [stored_event(row) for row in result.mappings()]
+
+    async def data_version(self, tenant: str) -> int:
+        """A number that changes whenever any of ``tenant``'s orders changes (0 at first).
+
+        Response caches key on it: equal versions mean equal data.
+        """
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(tenant_state.c.data_version).where(tenant_state.c.tenant == tenant)
+            )
+            value = result.scalar_one_or_none()
+        return int(value) if value is not None else 0
+
+    async def latest_event_id(self, tenant: str | None = None) -> int:
+        """The newest event id (of ``tenant``, or overall); 0 when the log is empty.
+
+        A subscription that starts "from now" reads events after this id.
+        """
+        query = sa.select(sa.func.max(order_events.c.id))
+        if tenant is not None:
+            query = query.where(order_events.c.tenant == tenant)
+        async with self._engine.connect() as conn:
+            value = (await conn.execute(query)).scalar_one_or_none()
+        return int(value) if value is not None else 0
+
+
+async def _exists(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]]) -> bool:
+    found = await conn.execute(sa.select(sa.literal(1)).where(*conditions).limit(1))
+    return found.first() is not None
+
+
+async def _count(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]]) -> int:
+    result = await conn.execute(
+        sa.select(sa.func.count()).select_from(orders_table).where(*conditions)
+    )
+    return int(result.scalar_one())

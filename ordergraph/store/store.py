@@ -1,0 +1,80 @@
+"""``Store``: every part of the store over one engine, opened and closed together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ordergraph.store.deliveries import DeliveryQueue
+from ordergraph.store.engine import create_engine
+from ordergraph.store.idempotency import IdempotencyStore
+from ordergraph.store.migrate import ensure_schema
+from ordergraph.store.orders import DEFAULT_PAGE_SIZE, OrderStore
+from ordergraph.store.sync_state import SyncStateStore
+
+__all__ = ["Store"]
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """The order index, sync state, idempotency keys and delivery queue of one database."""
+
+    engine: AsyncEngine
+    orders: OrderStore
+    sync_state: SyncStateStore
+    idempotency: IdempotencyStore
+    deliveries: DeliveryQueue
+
+    @classmethod
+    def from_engine(
+        cls,
+        engine: AsyncEngine,
+        *,
+        cursor_secret: str | bytes,
+        default_page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Store:
+        """Build every part over an existing engine (the caller keeps ownership)."""
+        return cls(
+            engine=engine,
+            orders=OrderStore(
+                engine, cursor_secret=cursor_secret, default_page_size=default_page_size
+            ),
+            sync_state=SyncStateStore(engine),
+            idempotency=IdempotencyStore(engine),
+            deliveries=DeliveryQueue(engine),
+        )
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        cursor_secret: str | bytes,
+        auto_migrate: bool = False,
+        default_page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Store:
+        """Open the store at ``url`` after checking (or, if told, bringing) it up to date.
+
+        Raises ``StoreNotMigratedError`` naming the command to run when it is not.
+        """
+        await ensure_schema(url, auto_migrate=auto_migrate)
+        return cls.from_engine(
+            create_engine(url), cursor_secret=cursor_secret, default_page_size=default_page_size
+        )
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

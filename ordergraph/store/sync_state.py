@@ -1,0 +1,66 @@
+"""Per-connection sync state: the poller's cursor, last success and last error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ordergraph.store.dialects import upsert
+from ordergraph.store.engine import write_transaction
+from ordergraph.store.tables import sync_state
+from ordergraph.store.types import utcnow
+
+__all__ = ["SyncState", "SyncStateStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """Where a connection's sync stands; ``details`` is free-form JSON for the poller."""
+
+    connection_id: str
+    cursor: str | None = None
+    last_synced_at: datetime | None = None
+    last_error: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class SyncStateStore:
+    """Reads and replaces ``SyncState`` rows."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, connection_id: str) -> SyncState | None:
+        """The state of ``connection_id``, or ``None`` if it never synced."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(sync_state).where(sync_state.c.connection_id == connection_id)
+            )
+            row = result.mappings().first()
+        if row is None:
+            return None
+        return SyncState(
+            connection_id=row["connection_id"],
+            cursor=row["cursor"],
+            last_synced_at=row["last_synced_at"],
+            last_error=row["last_error"],
+            details=dict(row["details"]),
+        )
+
+    async def put(self, state: SyncState) -> None:
+        """Store ``state``, replacing what the connection had."""
+        values = {
+            "connection_id": state.connection_id,
+            "cursor": state.cursor,
+            "last_synced_at": state.last_synced_at,
+            "last_error": state.last_error,
+            "details": dict(state.details),
+            "updated_at": utcnow(),
+        }
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(upsert(conn, sync_state, values, key=["connection_id"]))

@@ -1,0 +1,166 @@
+"""The store schema as SQLAlchemy Core metadata.
+
+The Alembic migrations in ``migrations/versions`` are written by hand to produce exactly
+this; ``tests/store/test_migrations.py`` checks that they do, on both backends.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ordergraph.models import OrderStatus, ProviderName
+from ordergraph.store.types import JSONDocument, OrderKeyText, UTCDateTime
+
+__all__ = [
+    "CREATED_AT_SOURCES",
+    "DELIVERY_STATES",
+    "EVENT_SOURCES",
+    "idempotency_keys",
+    "metadata",
+    "order_events",
+    "orders",
+    "pending_deliveries",
+    "sync_state",
+    "tenant_state",
+]
+
+# Constraint names are spelled out so migrations can refer to them on both backends.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+EVENT_SOURCES = ("WEBHOOK", "POLL", "MUTATION", "CREATE")
+CREATED_AT_SOURCES = ("provider", "first_seen")
+DELIVERY_STATES = ("pending", "in_flight", "delivered", "failed")
+
+# Event ids must be 64-bit on PostgreSQL, but on SQLite only "INTEGER PRIMARY KEY" is
+# the rowid alias that autoincrements.
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+_STATUSES = tuple(s.value for s in OrderStatus)
+_PROVIDERS = tuple(p.value for p in ProviderName)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    # Global key "<connection_id>:<remote_id>".
+    sa.Column("id", OrderKeyText, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("connection_id", sa.Text, nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("remote_id", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("provider_status", sa.Text, nullable=True),
+    # The provider's creation time, else when we first saw the order: never null, so
+    # every order has a place in the keyset order.
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_at_source", sa.String(16), nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
+    # When this row last changed (ours, not the provider's).
+    sa.Column("ingested_at", UTCDateTime, nullable=False),
+    # Denormalised from ``data`` for filters and search.
+    sa.Column("candidate_email", sa.Text, nullable=True),
+    sa.Column("candidate_name", sa.Text, nullable=True),
+    sa.Column("job_remote_id", sa.Text, nullable=True),
+    sa.Column("package_id", sa.Text, nullable=True),
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Column("data", JSONDocument, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("connection_id", "remote_id"),
+    sa.CheckConstraint(_one_of("status", _STATUSES), name="status"),
+    sa.CheckConstraint(_one_of("provider", _PROVIDERS), name="provider"),
+    sa.CheckConstraint(_one_of("created_at_source", CREATED_AT_SOURCES), name="created_source"),
+    sa.Index(None, "tenant", "created_at", "id"),
+    sa.Index(None, "tenant", "status", "created_at", "id"),
+    sa.Index(None, "connection_id", "created_at", "id"),
+    sa.Index(None, "tenant", "candidate_email"),
+    sa.Index(None, "tenant", "job_remote_id"),
+    sa.Index(None, "tenant", "package_id"),
+    sa.Index(None, "tenant", "updated_at"),
+)
+
+# Append-only. Ids grow monotonically; per tenant they also grow in commit order,
+# because ingestion holds the tenant's row in ``tenant_state`` while it appends.
+order_events = sa.Table(
+    "order_events",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("order_id", OrderKeyText, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("connection_id", sa.Text, nullable=False),
+    sa.Column("previous_status", sa.String(16), nullable=True),
+    sa.Column("new_status", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(_one_of("source", EVENT_SOURCES), name="source"),
+    sa.Index(None, "tenant", "id"),
+    sa.Index(None, "order_id", "id"),
+    # Never reuse an id, even after the newest row is gone.
+    sqlite_autoincrement=True,
+)
+
+# One row per tenant: its data version (bumped by every ingestion that changes
+# something) and the lock that serialises a tenant's ingestions.
+tenant_state = sa.Table(
+    "tenant_state",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("data_version", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("connection_id", sa.Text, primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=True),
+    sa.Column("last_synced_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("details", JSONDocument, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("operation", sa.Text, nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("response", JSONDocument, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "created_at"),
+)
+
+pending_deliveries = sa.Table(
+    "pending_deliveries",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("order_id", OrderKeyText, nullable=False),
+    sa.Column("connection_id", sa.Text, nullable=False),
+    sa.Column("payload", JSONDocument, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(_one_of("state", DELIVERY_STATES), name="state"),
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "tenant", "order_id"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,146 @@
+"""Migrations: they build exactly ``tables.py``, and a stale store says what to run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+
+from ordergraph.store import (
+    Store,
+    StoreNotMigratedError,
+    StoreUnavailableError,
+    check_schema,
+    create_engine,
+    ensure_schema,
+    migrate,
+)
+from ordergraph.store.tables import metadata
+from tests.databases import CURSOR_SECRET
+
+
+def _diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrations_build_exactly_the_tables(store_url: str) -> None:
+    engine = create_engine(store_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_unmigrated_store_says_what_to_run(blank_store_url: str) -> None:
+    with pytest.raises(StoreNotMigratedError) as raised:
+        await ensure_schema(blank_store_url)
+
+    message = str(raised.value)
+    assert f"ordergraph migrate --store {blank_store_url}" in message
+    assert "--migrate" in message
+    with pytest.raises(StoreNotMigratedError):
+        await Store.open(blank_store_url, cursor_secret=CURSOR_SECRET)
+
+
+async def test_auto_migrate_brings_the_store_up_to_date(blank_store_url: str) -> None:
+    status = await ensure_schema(blank_store_url, auto_migrate=True)
+
+    assert status.up_to_date
+    assert (await check_schema(blank_store_url)).current == status.head
+    async with await Store.open(blank_store_url, cursor_secret=CURSOR_SECRET) as store:
+        assert await store.orders.count("anyone") == 0
+
+
+async def test_migrating_twice_is_harmless(blank_store_url: str) -> None:
+    first = await migrate(blank_store_url)
+    second = await migrate(blank_store_url)
+
+    assert first == second
+    assert second.up_to_date
+
+
+async def test_store_from_a_newer_ordergraph_is_refused(blank_store_url: str) -> None:
+    await migrate(blank_store_url)
+    engine = create_engine(blank_store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    finally:
+        await engine.dispose()
+
+    with pytest.raises(StoreNotMigratedError, match="newer ordergraph"):
+        await ensure_schema(blank_store_url, auto_migrate=True)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_message_never_shows_the_password(blank_store_url: str) -> None:
+    # SQLite URLs carry no password, so PostgreSQL only. The test server trusts local
+    # connections, so any password is accepted.
+    with_password = make_url(blank_store_url).set(password="s3cret-pw")
+    url = with_password.render_as_string(hide_password=False)
+
+    with pytest.raises(StoreNotMigratedError) as raised:
+        await ensure_schema(url)
+
+    assert "s3cret-pw" not in str(raised.value)
+    assert f"--store {blank_store_url}`" in str(raised.value)
+
+
+async def test_migrate_command(blank_store_url: str) -> None:
+    ordergraph = Path(sys.executable).with_name("ordergraph")
+    process = await asyncio.create_subprocess_exec(
+        str(ordergraph),
+        "--log-level",
+        "WARNING",
+        "migrate",
+        "--store",
+        blank_store_url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+
+    assert process.returncode == 0, stderr.decode()
+    assert "migrated from empty to revision" in stdout.decode()
+    assert (await check_schema(blank_store_url)).up_to_date
+
+
+async def test_migrate_command_reports_a_bad_url() -> None:
+    ordergraph = Path(sys.executable).with_name("ordergraph")
+    process = await asyncio.create_subprocess_exec(
+        str(ordergraph),
+        "migrate",
+        "--store",
+        "mysql://user:pw@host/db",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await process.communicate()
+
+    assert process.returncode == 1
+    assert b"unsupported store URL" in stderr
+    assert b"pw" not in stderr
+    assert b"Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres:pw@127.0.0.1:5432/og_test_does_not_exist",
+        "postgresql://postgres:pw@127.0.0.1:1/og",
+    ],
+)
+async def test_unreachable_store_is_a_clean_error(url: str) -> None:
+    with pytest.raises(StoreUnavailableError) as raised:
+        await check_schema(url)
+
+    assert "pw" not in str(raised.value)
+    assert "cannot open the store at postgresql://postgres@127.0.0.1" in str(raised.value)
