@@ -48,6 +48,7 @@ __all__ = [
     "BrokerSettings",
     "CacheSettings",
     "ConnectionSettings",
+    "LimitSettings",
     "ServerSettings",
     "Settings",
     "StoreSettings",
@@ -87,8 +88,9 @@ class StoreSettings(_Section):
     url: str = "sqlite:///data/ordergraph.db"
     # Migrate on start instead of refusing an outdated schema.
     auto_migrate: bool = False
-    # Signs pagination cursors so a tampered cursor is refused, not misread.
-    cursor_secret: SecretStr = SecretStr("change-me-cursor-secret")
+    # Signs pagination cursors so a tampered cursor is refused, not misread. Every
+    # process serving one store needs the same value; required by `serve`.
+    cursor_secret: SecretStr | None = None
 
 
 class CacheSettings(_Section):
@@ -107,6 +109,12 @@ class SyncSettings(_Section):
     """Background synchronisation defaults."""
 
     kombo_poll_interval: float = Field(default=60.0, gt=0)
+
+
+class LimitSettings(_Section):
+    """Limits that protect the gateway and its providers."""
+
+    max_page_size: int = Field(default=100, ge=1, le=1000)
 
 
 class TenantSettings(_Section):
@@ -166,6 +174,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     broker: BrokerSettings = BrokerSettings()
     sync: SyncSettings = SyncSettings()
+    limits: LimitSettings = LimitSettings()
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 
