@@ -26,6 +26,8 @@ def filter_conditions(tenant: str, where: OrderFilter) -> list[ColumnElement[boo
     """The WHERE conditions (ANDed) that select ``tenant``'s orders matching ``where``."""
     c = orders.c
     conditions: list[ColumnElement[bool]] = [c.tenant == tenant]
+    if where.order_ids is not None:
+        conditions.append(c.id.in_(list(where.order_ids)))
     if where.statuses is not None:
         conditions.append(c.status.in_([str(s) for s in where.statuses]))
     if where.providers is not None:

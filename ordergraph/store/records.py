@@ -127,6 +127,8 @@ class OrderFilter:
     job_remote_id: str | None = None
     package_id: str | None = None
     search: str | None = None
+    # Global keys (``<connection id>:<remote id>``): a listing of chosen orders.
+    order_ids: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

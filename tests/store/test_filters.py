@@ -138,3 +138,20 @@ async def test_other_tenants_orders_never_match(
     await _seed(store, tenant, connection_id)
 
     assert await _remote_ids(store, f"{tenant}-x", OrderFilter()) == []
+
+
+async def test_order_ids_select_exactly_those_orders(
+    store: OrderStore, tenant: str, connection_id: str
+) -> None:
+    # given three orders
+    await store.ingest(
+        tenant,
+        connection_id,
+        [make_order(f"o{i}", created_at=minutes(i)) for i in range(3)],
+        EventSource.WEBHOOK,
+    )
+    # when listing two of them by key (and one unknown key)
+    keys = [f"{connection_id}:o0", f"{connection_id}:o2", f"{connection_id}:nope"]
+    page = await store.page(tenant, filter=OrderFilter(order_ids=keys), first=10)
+    # then exactly the two known ones come back
+    assert [edge.node.id for edge in page.edges] == keys[:2]

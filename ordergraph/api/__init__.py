@@ -1,0 +1,7 @@
+"""The GraphQL endpoint: ``/graphql`` over HTTP (and WebSocket), on the server app."""
+
+from __future__ import annotations
+
+from ordergraph.api.view import OrdergraphGraphQLView, add_graphql_routes
+
+__all__ = ["OrdergraphGraphQLView", "add_graphql_routes"]

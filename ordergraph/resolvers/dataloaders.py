@@ -1,0 +1,173 @@
+"""Dataloaders, one set per request (and per subscription event).
+
+Each batch function returns exactly one entry per key, in order: the value, ``None``
+for a key that does not exist, or an exception for a key that failed (a provider that
+is down fails only its own keys).
+
+- ``OrderByIdLoader``: orders from the store, one query per batch.
+- ``PackagesByConnectionLoader``: a connection's package list, one provider call per
+  connection per cache lifetime (never one call per order).
+- ``PackageByKeyLoader``: one package by (connection, package id), from the lists.
+- ``FreshOrderByKeyLoader``: orders read from the provider now, batched per connection
+  (Kombo: ``ids`` batches of 250).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from ordergraph.cache import GatewayCache
+from ordergraph.errors import ProviderError
+from ordergraph.models import Order, Package
+from ordergraph.store import OrderStore, StoredOrder, SyncState, SyncStateStore
+from ordergraph.sync.connections import ConnectionRegistry
+
+__all__ = [
+    "FreshOrderByKeyLoader",
+    "Loaders",
+    "OrderByIdLoader",
+    "PackageByKeyLoader",
+    "PackagesByConnectionLoader",
+    "SyncStateByConnectionLoader",
+]
+
+
+class OrderByIdLoader(DataLoader[str, StoredOrder | None]):
+    """Stored orders by global key (``connection:remote id``), tenant-scoped."""
+
+    def __init__(self, orders: OrderStore, tenant: str) -> None:
+        async def load(keys: list[str]) -> Sequence[StoredOrder | None]:
+            found = await orders.get(tenant, keys)
+            return [found.get(key) for key in keys]
+
+        super().__init__(load_fn=load)
+
+
+class PackagesByConnectionLoader(DataLoader[str, list[Package]]):
+    """A connection's whole package list (cached across requests)."""
+
+    def __init__(self, connections: ConnectionRegistry, cache: GatewayCache, tenant: str) -> None:
+        async def load_one(connection_id: str) -> list[Package] | BaseException:
+            connection = connections.get(connection_id)
+            if connection is None or connection.tenant != tenant:
+                return []
+            key = cache.key(tenant, "packages", connection_id)
+            cached = await cache.get(key)
+            if cached is not None:
+                return [Package.model_validate(item) for item in cached]
+            try:
+                packages = await connection.provider.list_packages()
+            except ProviderError as exc:
+                return exc
+            await cache.set(key, [p.model_dump(mode="json") for p in packages], cache.ttl.packages)
+            return packages
+
+        async def load(keys: list[str]) -> Sequence[list[Package] | BaseException]:
+            return await asyncio.gather(*(load_one(key) for key in keys))
+
+        super().__init__(load_fn=load)
+
+
+class PackageByKeyLoader(DataLoader[tuple[str, str], Package | None]):
+    """One package by (connection id, package remote id), from the connection's list."""
+
+    def __init__(self, lists: PackagesByConnectionLoader) -> None:
+        async def load(keys: list[tuple[str, str]]) -> Sequence[Package | BaseException | None]:
+            connection_ids = list(dict.fromkeys(connection_id for connection_id, _ in keys))
+            # Per connection, so one provider's failure fails only its own keys.
+            lists_found = await asyncio.gather(
+                *(lists.load(connection_id) for connection_id in connection_ids),
+                return_exceptions=True,
+            )
+            tables: dict[str, dict[str, Package] | BaseException] = {
+                connection_id: (
+                    packages
+                    if isinstance(packages, BaseException)
+                    else {package.remote_id: package for package in packages}
+                )
+                for connection_id, packages in zip(connection_ids, lists_found, strict=True)
+            }
+            answers: list[Package | BaseException | None] = []
+            for connection_id, remote_id in keys:
+                table = tables[connection_id]
+                answers.append(table if isinstance(table, BaseException) else table.get(remote_id))
+            return answers
+
+        super().__init__(load_fn=load)
+
+
+class FreshOrderByKeyLoader(DataLoader[tuple[str, str], Order | None]):
+    """Orders read from their provider now, one batched call per connection."""
+
+    def __init__(self, connections: ConnectionRegistry, tenant: str) -> None:
+        async def load_connection(
+            connection_id: str, remote_ids: list[str]
+        ) -> dict[str, Order] | BaseException:
+            connection = connections.get(connection_id)
+            if connection is None or connection.tenant != tenant:
+                return {}
+            try:
+                return await connection.provider.get_orders(remote_ids)
+            except ProviderError as exc:
+                return exc
+
+        async def load(keys: list[tuple[str, str]]) -> Sequence[Order | BaseException | None]:
+            grouped: defaultdict[str, list[str]] = defaultdict(list)
+            for connection_id, remote_id in keys:
+                grouped[connection_id].append(remote_id)
+            results = await asyncio.gather(
+                *(load_connection(c, list(dict.fromkeys(ids))) for c, ids in grouped.items())
+            )
+            by_connection = dict(zip(grouped, results, strict=True))
+            answers: list[Order | BaseException | None] = []
+            for connection_id, remote_id in keys:
+                found = by_connection[connection_id]
+                answers.append(found if isinstance(found, BaseException) else found.get(remote_id))
+            return answers
+
+        super().__init__(load_fn=load)
+
+
+class SyncStateByConnectionLoader(DataLoader[str, SyncState | None]):
+    """Sync state of connections (for ``ProviderConnection.syncState``)."""
+
+    def __init__(self, sync_state: SyncStateStore) -> None:
+        async def load(keys: list[str]) -> Sequence[SyncState | None]:
+            return await asyncio.gather(*(sync_state.get(key) for key in keys))
+
+        super().__init__(load_fn=load)
+
+
+@dataclass
+class Loaders:
+    """The loaders of one request or one subscription event."""
+
+    order_by_id: OrderByIdLoader
+    packages_by_connection: PackagesByConnectionLoader
+    package_by_key: PackageByKeyLoader
+    fresh_order_by_key: FreshOrderByKeyLoader
+    sync_state_by_connection: SyncStateByConnectionLoader
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        tenant: str,
+        orders: OrderStore,
+        sync_state: SyncStateStore,
+        connections: ConnectionRegistry,
+        cache: GatewayCache,
+    ) -> Loaders:
+        packages = PackagesByConnectionLoader(connections, cache, tenant)
+        return cls(
+            order_by_id=OrderByIdLoader(orders, tenant),
+            packages_by_connection=packages,
+            package_by_key=PackageByKeyLoader(packages),
+            fresh_order_by_key=FreshOrderByKeyLoader(connections, tenant),
+            sync_state_by_connection=SyncStateByConnectionLoader(sync_state),
+        )

@@ -1,0 +1,95 @@
+"""Reading orders: pages over the index, single orders, events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ordergraph.resolvers.context import Context
+from ordergraph.schema.errors import PublicError
+from ordergraph.store import (
+    InvalidCursorError,
+    OrderFilter,
+    OrderPage,
+    PaginationError,
+    SortOrder,
+    StoredEvent,
+    StoredOrder,
+)
+
+__all__ = ["PageRequest", "load_order", "order_events", "page_orders"]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Relay arguments, checked against the page size cap."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def checked(self, cap: int) -> PageRequest:
+        if self.first is not None and self.last is not None:
+            raise PublicError("pass either first or last, not both", code="INVALID_ARGUMENT")
+        for name, value in (("first", self.first), ("last", self.last)):
+            if value is not None and value < 0:
+                raise PublicError(f"{name} must not be negative", code="INVALID_ARGUMENT")
+            if value is not None and value > cap:
+                raise PublicError(
+                    f"{name} must be at most {cap} (the page size cap)",
+                    code="PAGE_SIZE_EXCEEDED",
+                    maxPageSize=cap,
+                )
+        if self.first is None and self.last is None:
+            return PageRequest(first=min(cap, 50), after=self.after, before=self.before)
+        return self
+
+
+async def page_orders(
+    context: Context,
+    *,
+    where: OrderFilter,
+    request: PageRequest,
+    order: SortOrder = SortOrder.ASC,
+) -> OrderPage:
+    """One page of the tenant's orders (``totalCount`` is resolved separately)."""
+    tenant = context.require_tenant()
+    checked = request.checked(context.services.settings.limits.max_page_size)
+    try:
+        return await context.services.store.orders.page(
+            tenant,
+            filter=where,
+            first=checked.first,
+            after=checked.after,
+            last=checked.last,
+            before=checked.before,
+            order=order,
+        )
+    except InvalidCursorError as exc:
+        raise PublicError(
+            "the cursor is not valid for this list (tampered, foreign or from another sort)",
+            code="INVALID_CURSOR",
+        ) from exc
+    except PaginationError as exc:
+        raise PublicError(str(exc), code="INVALID_ARGUMENT") from exc
+
+
+async def count_orders(context: Context, where: OrderFilter) -> int:
+    return await context.services.store.orders.count(context.require_tenant(), where)
+
+
+async def load_order(context: Context, key: str) -> StoredOrder | None:
+    return await context.loaders.order_by_id.load(key)
+
+
+async def load_orders(context: Context, keys: Sequence[str]) -> list[StoredOrder | None]:
+    return list(await context.loaders.order_by_id.load_many(list(keys)))
+
+
+async def order_events(
+    context: Context, order_key: str, *, after: int | None, limit: int
+) -> list[StoredEvent]:
+    return await context.services.store.orders.events_after(
+        context.require_tenant(), after, limit=limit, order_ids=[order_key]
+    )

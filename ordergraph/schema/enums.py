@@ -1,0 +1,71 @@
+"""GraphQL enums, each the canonical enum of ``ordergraph.models`` or the store."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from ordergraph.models import AttributeType, OrderStatus, PackageType
+from ordergraph.models import ProviderName as Provider
+from ordergraph.providers.base import Capability
+from ordergraph.store import EventSource
+
+__all__ = [
+    "AttributeType",
+    "Capability",
+    "EventSource",
+    "OrderSortDirection",
+    "OrderSortField",
+    "OrderStatus",
+    "PackageType",
+    "Provider",
+    "UserErrorCode",
+]
+
+# The canonical enums are the GraphQL enums: strawberry.enum registers its definition
+# on the class itself, so Python code keeps using the model's enum everywhere.
+strawberry.enum(
+    OrderStatus,
+    name="OrderStatus",
+    description="Canonical order status; the provider's own word is in `providerStatus`.",
+)
+strawberry.enum(
+    Provider, name="Provider", description="The unified-API provider an order came through."
+)
+strawberry.enum(PackageType, name="PackageType", description="Kind of assessment package.")
+strawberry.enum(
+    AttributeType, name="ResultAttributeType", description="Kind of a result attribute."
+)
+strawberry.enum(
+    EventSource,
+    name="EventSource",
+    description="How a change reached ordergraph: a provider webhook, a poll of the "
+    "provider, one of our mutations, or an order we created.",
+)
+strawberry.enum(
+    Capability, name="Capability", description="An operation a provider connection supports."
+)
+
+
+@strawberry.enum(description="What orders are sorted by.")
+class OrderSortField(Enum):
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderSortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.enum(description="Why a mutation did not do what was asked.")
+class UserErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"
+    UNSUPPORTED_BY_PROVIDER = "UNSUPPORTED_BY_PROVIDER"
+    PROVIDER_REJECTED = "PROVIDER_REJECTED"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    PROVIDER_RATE_LIMITED = "PROVIDER_RATE_LIMITED"
+    PROVIDER_AUTH_FAILED = "PROVIDER_AUTH_FAILED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"

@@ -1,0 +1,108 @@
+"""A gateway with GraphQL over a real store, wired to the sandbox (no background sync)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from ordergraph.api import add_graphql_routes
+from ordergraph.broker import MemoryBroker
+from ordergraph.server import Services, create_app
+from ordergraph.settings import load_settings
+from ordergraph.store import Store, create_engine
+from ordergraph.sync.connections import ConnectionRegistry
+from tests.conftest import Sandbox
+
+CURSOR_SECRET = "api-test-cursor-secret"
+KEYS = {"acme": "key-acme", "globex": "key-globex"}
+
+
+def _key(account: dict[str, Any]) -> str:
+    return str(account["headers"]["Authorization"]).split(" ", 1)[1]
+
+
+async def two_tenant_connections(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """Six connections: one per provider per tenant, on the sandbox's accounts."""
+    connections: list[dict[str, Any]] = []
+    for provider in ("unified", "stackone", "kombo"):
+        accounts = await sandbox.accounts(provider)
+        for tenant, account in zip(("acme", "globex"), accounts, strict=False):
+            if provider == "stackone":
+                import base64
+
+                basic = str(account["headers"]["Authorization"]).split(" ", 1)[1]
+                api_key = base64.b64decode(basic).decode().split(":", 1)[0]
+            else:
+                api_key = _key(account)
+            connections.append(
+                {
+                    "id": f"{tenant}-{provider}",
+                    "tenant": tenant,
+                    "provider": provider,
+                    "base_url": sandbox.base(provider),
+                    "api_key": api_key,
+                    "account": account["account"],
+                    "webhook_secret": account["webhook_secret"] or None,
+                    "max_retry_delay": 0.2,
+                    "poll_interval": 3600,
+                }
+            )
+    return connections
+
+
+@dataclass
+class Api:
+    """A running gateway: GraphQL calls as a tenant, and its services."""
+
+    url: str
+    services: Services
+    session: aiohttp.ClientSession
+
+    async def query(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        tenant: str | None = "acme",
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        sent = {"Authorization": f"Bearer {KEYS[tenant]}"} if tenant else {}
+        async with self.session.post(
+            self.url + "/graphql",
+            json={"query": document, "variables": variables or {}},
+            headers={**sent, **(headers or {})},
+        ) as response:
+            body: dict[str, Any] = await response.json()
+            return body
+
+
+@pytest.fixture
+async def api(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[Api]:
+    settings = load_settings(
+        environ={},
+        overrides={
+            "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
+            "tenants": [{"name": name, "api_keys": [key]} for name, key in KEYS.items()],
+            "connections": await two_tenant_connections(sandbox),
+        },
+    )
+    store = Store.from_engine(create_engine(fresh_store_url), cursor_secret=CURSOR_SECRET)
+    services = Services(
+        settings=settings,
+        store=store,
+        broker=MemoryBroker(),
+        connections=ConnectionRegistry.from_settings(settings.connections),
+    )
+    app = create_app(services, background=False)
+    add_graphql_routes(app)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        yield Api(str(server.make_url("")).rstrip("/"), services, session)
+    await server.close()
+    await services.close()
