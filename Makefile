@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# npm ci writes node_modules/.package-lock.json: it is the stamp of the npm install.
+NPM_STAMP := node_modules/.package-lock.json
 
 .PHONY: install test lint typecheck check demo sandbox clean
 
@@ -14,9 +16,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# GraphiQL's browser assets, served by ordergraph/graphiql.py instead of a CDN.
+$(NPM_STAMP): package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NPM_STAMP)
 
-test: $(STAMP)
+install: $(STAMP) $(NPM_STAMP)
+
+test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -31,8 +38,8 @@ check: lint typecheck test
 sandbox: $(STAMP)
 	$(BIN)/ordergraph sandbox --port $${PORT:-8900}
 
-demo: $(STAMP)
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ordergraph demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules
