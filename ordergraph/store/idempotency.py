@@ -87,6 +87,24 @@ class IdempotencyStore:
             raise RuntimeError(f"idempotency key {key!r} vanished while being stored")
         return record
 
+    async def complete(self, tenant: str, key: str, response: Any) -> None:
+        """Replace the response stored under ``key`` (a claim becoming the final answer)."""
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(
+                idempotency_keys.update()
+                .where(idempotency_keys.c.tenant == tenant, idempotency_keys.c.key == key)
+                .values(response=response)
+            )
+
+    async def release(self, tenant: str, key: str) -> None:
+        """Forget ``key`` (a claimed write that failed may be tried again with it)."""
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(
+                idempotency_keys.delete().where(
+                    idempotency_keys.c.tenant == tenant, idempotency_keys.c.key == key
+                )
+            )
+
     async def purge(self, older_than: datetime) -> int:
         """Forget keys created before ``older_than``; returns how many went."""
         async with write_transaction(self._engine) as conn:

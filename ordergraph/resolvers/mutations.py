@@ -1,0 +1,392 @@
+"""Writes: results, new orders, packages, refreshes.
+
+Every write goes to the provider through its adapter first; what the provider
+confirmed is then ingested (one transaction, events, wake-up) so reads and
+subscriptions see it. Failures the caller can act on are ``UserIssue``s (returned as
+data, Saleor style), never exceptions.
+
+Idempotency: with a key, the first request *claims* it (a pending record), performs
+the write, and stores its answer; a repeat with the same key and the same input gets
+that answer without writing again; the same key with different input, or while the
+first is still running, is refused. A write that failed releases its claim so the
+client may retry with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ordergraph.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderInputError,
+    ProviderNotFoundError,
+    ProviderRateLimitedError,
+    UnsupportedOperationError,
+)
+from ordergraph.models import (
+    AssessmentResult,
+    NewOrder,
+    Order,
+    OrderStatus,
+    Package,
+    ResultSubmission,
+)
+from ordergraph.providers.base import Capability
+from ordergraph.resolvers.context import Context
+from ordergraph.server import Services
+from ordergraph.store import EventSource, StoredOrder
+from ordergraph.sync.connections import LiveConnection
+
+__all__ = [
+    "MutationOutcome",
+    "UserIssue",
+    "create_order",
+    "create_order_for_connection",
+    "publish_packages",
+    "refresh_orders",
+    "submit_result",
+]
+
+
+@dataclass(frozen=True)
+class UserIssue:
+    """Why a write did not happen, for ``UserError {code, message, field}``."""
+
+    code: str
+    message: str
+    field: tuple[str, ...] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "field": list(self.field or ())}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> UserIssue:
+        return cls(raw["code"], raw["message"], tuple(raw.get("field") or ()) or None)
+
+
+@dataclass
+class MutationOutcome:
+    """What a mutation did: the orders (keys) and packages it touched, and its issues."""
+
+    order_keys: list[str] = field(default_factory=list)
+    packages: list[Package] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    issues: list[UserIssue] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "order_keys": self.order_keys,
+            "packages": [p.model_dump(mode="json") for p in self.packages],
+            "warnings": self.warnings,
+            "issues": [i.as_json() for i in self.issues],
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> MutationOutcome:
+        return cls(
+            order_keys=list(raw.get("order_keys", [])),
+            packages=[Package.model_validate(p) for p in raw.get("packages", [])],
+            warnings=list(raw.get("warnings", [])),
+            issues=[UserIssue.from_json(i) for i in raw.get("issues", [])],
+        )
+
+    @classmethod
+    def failed(cls, code: str, message: str, *path: str) -> MutationOutcome:
+        return cls(issues=[UserIssue(code, message, path or None)])
+
+
+def issue_for_provider_error(exc: ProviderError, *path: str) -> UserIssue:
+    """A provider's refusal or failure, in words the caller can act on."""
+    if isinstance(exc, UnsupportedOperationError):
+        code = "UNSUPPORTED_BY_PROVIDER"
+    elif isinstance(exc, ProviderNotFoundError):
+        code = "NOT_FOUND"
+    elif isinstance(exc, ProviderInputError):
+        code = "PROVIDER_REJECTED"
+    elif isinstance(exc, ProviderRateLimitedError):
+        code = "PROVIDER_RATE_LIMITED"
+    elif isinstance(exc, ProviderAuthError):
+        code = "PROVIDER_AUTH_FAILED"
+    else:
+        code = "PROVIDER_UNAVAILABLE"
+    return UserIssue(code, exc.message, path or None)
+
+
+# --- idempotency -------------------------------------------------------------------------
+
+_PENDING = "pending"
+
+
+def _request_hash(operation: str, request: Any) -> str:
+    text = json.dumps([operation, request], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def idempotent(
+    context: Context,
+    *,
+    key: str | None,
+    operation: str,
+    request: Any,
+    perform: Callable[[], Awaitable[MutationOutcome]],
+) -> MutationOutcome:
+    """Run ``perform`` once per (tenant, key); see the module docstring."""
+    if key is None:
+        return await perform()
+    if not 1 <= len(key) <= 200:
+        return MutationOutcome.failed(
+            "INVALID_INPUT", "idempotencyKey must be 1 to 200 characters", "idempotencyKey"
+        )
+    tenant = context.require_tenant()
+    keys = context.services.store.idempotency
+    digest = _request_hash(operation, request)
+    claim = uuid.uuid4().hex
+    record = await keys.put(
+        tenant, key, operation=operation, request_hash=digest,
+        response={"state": _PENDING, "claim": claim},
+    )  # fmt: skip
+    if record.operation != operation or record.request_hash != digest:
+        return MutationOutcome.failed(
+            "IDEMPOTENCY_KEY_REUSED",
+            "this idempotency key was used for a different request",
+            "idempotencyKey",
+        )
+    stored = record.response if isinstance(record.response, dict) else {}
+    if stored.get("state") != _PENDING:
+        return MutationOutcome.from_json(stored.get("outcome", {}))
+    if stored.get("claim") != claim:
+        return MutationOutcome.failed(
+            "IDEMPOTENCY_KEY_IN_USE",
+            "a request with this idempotency key is still running; retry shortly",
+            "idempotencyKey",
+        )
+    try:
+        outcome = await perform()
+    except BaseException:
+        await keys.release(tenant, key)
+        raise
+    if outcome.issues and not outcome.order_keys and not outcome.packages:
+        # Nothing was written: let the client retry with the same key.
+        await keys.release(tenant, key)
+    else:
+        await keys.complete(tenant, key, {"state": "done", "outcome": outcome.as_json()})
+    return outcome
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _connection_for(context: Context, connection_id: str) -> LiveConnection | None:
+    connection = context.services.connections.get(connection_id)
+    if connection is None or connection.tenant != context.require_tenant():
+        return None
+    return connection
+
+
+def _unsupported(connection: LiveConnection, what: str, *path: str) -> MutationOutcome:
+    return MutationOutcome.failed(
+        "UNSUPPORTED_BY_PROVIDER",
+        f"{connection.provider_name.value} cannot {what}",
+        *path,
+    )
+
+
+def _with_result(order: Order, submission: ResultSubmission) -> Order:
+    """The order as the provider now holds it after taking ``submission``."""
+    result = AssessmentResult(
+        status=submission.status,
+        score=submission.score,
+        max_score=submission.max_score,
+        url=submission.url,
+        started_at=submission.started_at,
+        completed_at=submission.completed_at,
+        summary=submission.summary,
+        attributes=submission.attributes,
+        attachments=submission.attachments,
+    )
+    return order.model_copy(update={"status": submission.status, "result": result})
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+async def submit_result(
+    context: Context,
+    order_key: str,
+    submission: ResultSubmission,
+    *,
+    idempotency_key: str | None = None,
+) -> MutationOutcome:
+    """Write a result back to the order's provider, then record it."""
+
+    async def perform() -> MutationOutcome:
+        stored = await context.loaders.order_by_id.load(order_key)
+        if stored is None:
+            return MutationOutcome.failed("NOT_FOUND", "no such order", "orderId")
+        connection = _connection_for(context, stored.connection_id)
+        if connection is None:
+            return MutationOutcome.failed(
+                "NOT_FOUND", "the order's connection is no longer configured", "orderId"
+            )
+        if not connection.provider.supports(Capability.SUBMIT_RESULT):
+            return _unsupported(connection, "take results", "orderId")
+        try:
+            await connection.provider.submit_result(stored.order.remote_id, submission)
+        except ProviderError as exc:
+            return MutationOutcome(issues=[issue_for_provider_error(exc, "orderId")])
+        except ValueError as exc:
+            # The adapter refused before sending (e.g. a status its provider cannot express).
+            return MutationOutcome.failed("INVALID_INPUT", str(exc), "status")
+        await context.services.ingestor.ingest(
+            connection, [_with_result(stored.order, submission)], EventSource.MUTATION
+        )
+        context.loaders.order_by_id.clear(order_key)
+        return MutationOutcome(order_keys=[order_key])
+
+    return await idempotent(
+        context,
+        key=idempotency_key,
+        operation="submitResult",
+        request={"order": order_key, "result": submission.model_dump(mode="json")},
+        perform=perform,
+    )
+
+
+async def create_order_for_connection(
+    services: Services, connection: LiveConnection, new_order: NewOrder
+) -> StoredOrder:
+    """Create an order through the provider and index it (also used by the demo).
+
+    Raises ``ProviderError`` when the provider refuses or fails.
+    """
+    created = await connection.provider.create_order(new_order)
+    order = created.order or Order(
+        provider=connection.provider_name,
+        remote_id=created.remote_id,
+        status=OrderStatus.OPEN,
+        candidate=new_order.candidate,
+        job=new_order.job,
+        application=new_order.application,
+        package=new_order.package,
+        requester=new_order.requester,
+        test_url=created.test_url,
+        target_url=new_order.target_url,
+        results_update_url=new_order.results_update_url,
+    )
+    if created.test_url and order.test_url is None:
+        order = order.model_copy(update={"test_url": created.test_url})
+    await services.ingestor.ingest(connection, [order], EventSource.CREATE)
+    key = f"{connection.id}:{order.remote_id}"
+    found = await services.store.orders.get(connection.tenant, [key])
+    return found[key]
+
+
+async def create_order(
+    context: Context,
+    connection_id: str,
+    new_order: NewOrder,
+    *,
+    idempotency_key: str | None = None,
+) -> MutationOutcome:
+    """Create an order on a connection whose provider takes orders from us."""
+
+    async def perform() -> MutationOutcome:
+        connection = _connection_for(context, connection_id)
+        if connection is None:
+            return MutationOutcome.failed("NOT_FOUND", "no such connection", "connectionId")
+        if not connection.provider.supports(Capability.CREATE_ORDER):
+            return _unsupported(connection, "create orders", "connectionId")
+        try:
+            stored = await create_order_for_connection(context.services, connection, new_order)
+        except ProviderError as exc:
+            return MutationOutcome(issues=[issue_for_provider_error(exc)])
+        except ValueError as exc:
+            return MutationOutcome.failed("INVALID_INPUT", str(exc))
+        return MutationOutcome(order_keys=[stored.id])
+
+    return await idempotent(
+        context,
+        key=idempotency_key,
+        operation="createOrder",
+        request={"connection": connection_id, "order": new_order.model_dump(mode="json")},
+        perform=perform,
+    )
+
+
+async def publish_packages(
+    context: Context,
+    connection_id: str,
+    packages: Sequence[Package],
+    *,
+    idempotency_key: str | None = None,
+) -> MutationOutcome:
+    """Publish the vendor's packages on a connection (Kombo replaces the whole list)."""
+
+    async def perform() -> MutationOutcome:
+        connection = _connection_for(context, connection_id)
+        if connection is None:
+            return MutationOutcome.failed("NOT_FOUND", "no such connection", "connectionId")
+        if not connection.provider.supports(Capability.PUBLISH_PACKAGES):
+            return _unsupported(connection, "publish packages", "connectionId")
+        try:
+            warnings = await connection.provider.publish_packages(list(packages))
+        except ProviderError as exc:
+            return MutationOutcome(issues=[issue_for_provider_error(exc, "packages")])
+        except ValueError as exc:
+            return MutationOutcome.failed("INVALID_INPUT", str(exc), "packages")
+        cache = context.services.cache
+        await cache.delete(cache.key(connection.tenant, "packages", connection.id))
+        context.loaders.packages_by_connection.clear(connection.id)
+        return MutationOutcome(packages=list(packages), warnings=list(warnings))
+
+    return await idempotent(
+        context,
+        key=idempotency_key,
+        operation="publishPackages",
+        request={
+            "connection": connection_id,
+            "packages": [p.model_dump(mode="json") for p in packages],
+        },
+        perform=perform,
+    )
+
+
+async def refresh_orders(context: Context, order_keys: Sequence[str]) -> MutationOutcome:
+    """Read orders from their providers now and record what changed."""
+    outcome = MutationOutcome()
+    found = await context.loaders.order_by_id.load_many(list(order_keys))
+    by_connection: dict[str, list[StoredOrder]] = {}
+    for index, stored in enumerate(found):
+        if stored is None:
+            outcome.issues.append(UserIssue("NOT_FOUND", "no such order", ("ids", str(index))))
+            continue
+        by_connection.setdefault(stored.connection_id, []).append(stored)
+    for connection_id, orders in by_connection.items():
+        connection = _connection_for(context, connection_id)
+        if connection is None:
+            continue
+        if not connection.provider.supports(Capability.GET_ORDERS):
+            outcome.issues.append(
+                UserIssue(
+                    "UNSUPPORTED_BY_PROVIDER",
+                    f"{connection.provider_name.value} cannot read orders back",
+                    ("ids",),
+                )
+            )
+            continue
+        try:
+            fresh = await connection.provider.get_orders([o.order.remote_id for o in orders])
+        except ProviderError as exc:
+            outcome.issues.append(issue_for_provider_error(exc, "ids"))
+            continue
+        await context.services.ingestor.ingest(connection, list(fresh.values()), EventSource.POLL)
+        for stored in orders:
+            context.loaders.order_by_id.clear(stored.id)
+            outcome.order_keys.append(stored.id)
+    return outcome
