@@ -4,9 +4,18 @@ an order that carries it."""
 from __future__ import annotations
 
 from ordergraph.resolvers.context import Context
-from ordergraph.store import OrderFilter, SortOrder, StoredOrder
+from ordergraph.resolvers.orders import PageRequest
+from ordergraph.schema.errors import PublicError
+from ordergraph.store import (
+    CandidatePage,
+    InvalidCursorError,
+    OrderFilter,
+    PaginationError,
+    SortOrder,
+    StoredOrder,
+)
 
-__all__ = ["candidate_orders", "job_order"]
+__all__ = ["candidate_orders", "count_candidates", "job_order", "page_candidates"]
 
 
 async def _latest(context: Context, where: OrderFilter) -> StoredOrder | None:
@@ -40,3 +49,27 @@ async def job_order(context: Context, node_id: str) -> StoredOrder | None:
     if kind == "o" and value:
         return await context.loaders.order_by_id.load(value)
     return None
+
+
+async def page_candidates(
+    context: Context, *, search: str | None, request: PageRequest
+) -> CandidatePage:
+    """One page of the tenant's candidates (one per email), in email order."""
+    checked = request.checked(context.services.settings.limits.max_page_size)
+    try:
+        return await context.services.store.orders.candidates(
+            context.require_tenant(),
+            search=search,
+            first=checked.first,
+            after=checked.after,
+            last=checked.last,
+            before=checked.before,
+        )
+    except InvalidCursorError as exc:
+        raise PublicError("the cursor is not valid for this list", code="INVALID_CURSOR") from exc
+    except PaginationError as exc:
+        raise PublicError(str(exc), code="INVALID_ARGUMENT") from exc
+
+
+async def count_candidates(context: Context, search: str | None) -> int:
+    return await context.services.store.orders.count_candidates(context.require_tenant(), search)

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
 from ordergraph.schema.types import Candidate, Job, Order, Package, ProviderConnection
 
@@ -20,6 +21,7 @@ def build_schema() -> strawberry.Schema:
     """
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[Order, Candidate, Job, Package, ProviderConnection],
         extensions=[
             lambda: ParserCache(maxsize=1024),

@@ -6,11 +6,15 @@ import strawberry
 from strawberry import relay
 
 from ordergraph.errors import ProviderError
+from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.errors import PublicError, provider_failure
 from ordergraph.schema.inputs import OrderFilterInput, OrderOrderInput, expect_id
 from ordergraph.schema.types import (
+    Candidate,
+    CandidateConnection,
+    CandidateEdge,
     GraphInfo,
     Order,
     OrderConnection,
@@ -47,6 +51,41 @@ class Query:
             order=sort,
         )
         return OrderConnection.from_page(page, where)
+
+    @strawberry.field(description="Candidates (one per email across connections), by email.")
+    async def candidates(
+        self,
+        info: GraphInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        search: str | None = None,
+    ) -> CandidateConnection:
+        context = info.context
+        page = await candidate_resolvers.page_candidates(
+            context,
+            search=search,
+            request=PageRequest(first=first, after=after, last=last, before=before),
+        )
+        stored = await order_resolvers.load_orders(context, [e.order_id for e in page.edges])
+        edges = [
+            CandidateEdge(
+                cursor=edge.cursor, node=Candidate.from_order(order, order.order.candidate)
+            )
+            for edge, order in zip(page.edges, stored, strict=True)
+            if order is not None and order.order.candidate is not None
+        ]
+        return CandidateConnection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            search=search,
+        )
 
     @strawberry.field(description="One order by its id; null when it does not exist.")
     async def order(self, info: GraphInfo, id: relay.GlobalID) -> Order | None:

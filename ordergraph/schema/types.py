@@ -41,6 +41,8 @@ from ordergraph.store import EventSource, OrderFilter, OrderPage, StoredEvent, S
 
 __all__ = [
     "Candidate",
+    "CandidateConnection",
+    "CandidateEdge",
     "Job",
     "Order",
     "OrderConnection",
@@ -373,6 +375,25 @@ class Candidate(relay.Node):
             _context(info), where=where, request=PageRequest(first=first, after=after)
         )
         return OrderConnection.from_page(page, where)
+
+
+@strawberry.type(description="A candidate in a list, with its cursor.")
+class CandidateEdge:
+    cursor: str = strawberry.field(description="Opaque cursor of this position.")
+    node: Candidate = strawberry.field(description="The candidate.")
+
+
+@strawberry.type(description="A page of candidates, in email order.")
+class CandidateConnection:
+    edges: list[CandidateEdge] = strawberry.field(description="The candidates of this page.")
+    page_info: relay.PageInfo = strawberry.field(description="Where this page stands.")
+    search: strawberry.Private[str | None]
+
+    @strawberry.field(description="How many candidates match, over all pages.")
+    async def total_count(self, info: GraphInfo) -> int:
+        from ordergraph.resolvers.candidates import count_candidates
+
+        return await count_candidates(_context(info), self.search)
 
 
 @strawberry.type(description="A job in a customer's ATS.")

@@ -6,6 +6,7 @@ No GraphQL and no HTTP here: the store speaks canonical models and plain records
 
 from __future__ import annotations
 
+from ordergraph.store.candidates import CandidateEdge, CandidatePage
 from ordergraph.store.cursors import CursorCodec, OrderKey
 from ordergraph.store.deliveries import Delivery, DeliveryQueue, DeliveryState
 from ordergraph.store.engine import create_engine, default_store_url, redact_url, to_async_url
@@ -37,6 +38,8 @@ from ordergraph.store.sync_state import SyncState, SyncStateStore
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "CandidateEdge",
+    "CandidatePage",
     "CreatedAtSource",
     "CursorCodec",
     "Delivery",

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from ordergraph.models import Order, OrderStatus
+from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
 from ordergraph.store.dialects import insert_ignoring_conflicts
 from ordergraph.store.engine import read_transaction, write_transaction
@@ -321,6 +322,32 @@ class OrderStore:
             has_previous_page=has_previous,
             total_count=total,
         )
+
+    async def candidates(
+        self,
+        tenant: str,
+        *,
+        search: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CandidatePage:
+        """One page of the tenant's candidates (distinct emails), in email order."""
+        return await page_candidates(
+            self._engine,
+            self._cursors,
+            tenant,
+            search=search,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default_size=self._default_page_size,
+        )
+
+    async def count_candidates(self, tenant: str, search: str | None = None) -> int:
+        return await count_candidates(self._engine, tenant, search)
 
     async def count(self, tenant: str, filter: OrderFilter | None = None) -> int:
         """How many of ``tenant``'s orders match ``filter`` (a Relay ``totalCount``)."""
