@@ -14,3 +14,17 @@ def test_readme_capability_table_matches_the_adapters() -> None:
     start = text.index("<!-- capability-table:start -->") + len("<!-- capability-table:start -->")
     end = text.index("<!-- capability-table:end -->")
     assert text[start:end].strip() == render_capability_table()
+
+
+def test_every_graphql_example_in_the_readme_is_valid_against_the_schema() -> None:
+    import re
+
+    from graphql import parse, validate
+
+    from ordergraph.schema import schema
+
+    blocks = re.findall(r"```graphql\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        errors = validate(schema._schema, parse(block))
+        assert errors == [], (block, errors)
