@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from ordergraph.errors import UnsupportedOperationError
 from ordergraph.models import (
@@ -40,11 +40,22 @@ __all__ = [
     "Page",
     "Provider",
     "WebhookDelivery",
+    "describe_validation",
     "iterate_pages",
 ]
 
 T = TypeVar("T")
 TToken = TypeVar("TToken")
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """Where and how a payload broke a wire model, without echoing its values (a
+    provider's body holds candidates' personal data)."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:3]:
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
 
 
 class Capability(StrEnum):
@@ -246,6 +257,19 @@ class BaseProvider:
         """Read the vendor's error body; None when it is not the vendor's shape."""
         del status, body
         return None
+
+    def parse_wire(self, validate: Callable[[Any], T], payload: Any, method: str, path: str) -> T:
+        """``validate(payload)`` (a wire model's ``model_validate``), or a
+        ``ProviderResponseError`` naming where the 2xx body broke the documented shape.
+
+        Raised ``from None``: pydantic's error carries the body's values (personal
+        data), which must not ride along into logs as the exception's cause.
+        """
+        try:
+            return validate(payload)
+        except ValidationError as exc:
+            detail = describe_validation(exc)
+        raise self.http.bad_shape(method, path, detail)
 
     # --- operations ---------------------------------------------------------------
 

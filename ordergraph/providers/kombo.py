@@ -84,6 +84,7 @@ from ordergraph.providers.base import (
     CursorPaginator,
     Page,
     WebhookDelivery,
+    describe_validation,
     iterate_pages,
 )
 from ordergraph.providers.http import ErrorDetail, HttpClient
@@ -217,15 +218,6 @@ class KomboWebhookEvent(_Wire):
     id: str
     type: str
     data: dict[str, Any]
-
-
-def describe_validation(exc: ValidationError) -> str:
-    """Where and how a payload was wrong, without echoing values (they may be PII)."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False)[:3]:
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
 
 
 # --- mapping: orders ------------------------------------------------------------------
@@ -616,10 +608,7 @@ class KomboProvider(BaseProvider):
             ) from exc
 
     def _parse(self, model: type[M], payload: Any, method: str, path: str) -> M:
-        try:
-            return model.model_validate(payload)
-        except ValidationError as exc:
-            raise self.http.bad_shape(method, path, describe_validation(exc)) from exc
+        return self.parse_wire(model.model_validate, payload, method, path)
 
     async def _orders_page(self, params: Mapping[str, str], cursor: str | None) -> Page[Order]:
         path = "/assessment/orders"
@@ -734,7 +723,8 @@ class KomboProvider(BaseProvider):
         try:
             event = KomboWebhookEvent.model_validate_json(body)
         except ValidationError as exc:
-            raise WebhookPayloadError(f"not a Kombo webhook: {describe_validation(exc)}") from exc
+            detail = describe_validation(exc)
+            raise WebhookPayloadError(f"not a Kombo webhook: {detail}") from None
         if event.type not in ORDER_EVENTS:
             account = event.data.get("integration_id")
             return WebhookDelivery(
@@ -748,7 +738,7 @@ class KomboProvider(BaseProvider):
             order = KomboWebhookOrder.model_validate(event.data)
         except ValidationError as exc:
             msg = f"not a Kombo {event.type} order: {describe_validation(exc)}"
-            raise WebhookPayloadError(msg) from exc
+            raise WebhookPayloadError(msg) from None
         if order.integration_id != self.config.account:
             msg = "the event belongs to another integration than this connection's"
             raise WebhookPayloadError(msg)

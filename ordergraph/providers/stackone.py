@@ -49,7 +49,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ordergraph.errors import ProviderNotFoundError
 from ordergraph.models import (
@@ -546,14 +546,6 @@ def parse_error(status: int, body: object) -> ErrorDetail | None:
     return ErrorDetail(message=message)
 
 
-def _shape_detail(exc: ValidationError | ValueError) -> str:
-    """Where a body broke the model, without echoing values (they may be personal data)."""
-    if isinstance(exc, ValidationError):
-        places = {".".join(str(p) for p in error["loc"]) or "body" for error in exc.errors()}
-        return f"invalid at {', '.join(sorted(places)[:5])}"
-    return str(exc)
-
-
 # --- the adapter --------------------------------------------------------------------------
 
 
@@ -605,10 +597,7 @@ class StackOneProvider(BaseProvider):
         body = await self.http.json(
             method, path, params=params, json_body=json_body, idempotent=idempotent
         )
-        try:
-            return model.model_validate(body)
-        except ValidationError as exc:
-            raise self.http.bad_shape(method, path, _shape_detail(exc)) from exc
+        return self.parse_wire(model.model_validate, body, method, path)
 
     # --- packages -----------------------------------------------------------------------
 
@@ -672,9 +661,13 @@ class StackOneProvider(BaseProvider):
             result: _Data | None = await self._read("GET", f"{path}/results", _Data)
         except ProviderNotFoundError:
             result = None  # no result written yet, if the vendor says so with a 404
+        wire_order = self.parse_wire(WireOrder.model_validate, order.data, "GET", path)
+        wire_result = (
+            self.parse_wire(WireResult.model_validate, result.data, "GET", f"{path}/results")
+            if result
+            else None
+        )
         try:
-            wire_order = WireOrder.model_validate(order.data)
-            wire_result = WireResult.model_validate(result.data) if result else None
             return order_to_canonical(wire_order, remote_id=remote_id, result=wire_result)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise self.http.bad_shape("GET", path, _shape_detail(exc)) from exc
+        except ValueError as exc:
+            raise self.http.bad_shape("GET", path, str(exc)) from None

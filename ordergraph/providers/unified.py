@@ -86,6 +86,7 @@ from ordergraph.providers.base import (
     OffsetPaginator,
     Page,
     WebhookDelivery,
+    describe_validation,
     iterate_pages,
 )
 from ordergraph.providers.http import ErrorDetail, HttpClient
@@ -542,12 +543,6 @@ def verify_signature(secret: str, data: Sequence[Any], nonce: str, sig: str) -> 
 # --- the adapter -------------------------------------------------------------------------
 
 
-def _where(exc: ValidationError) -> str:
-    """Where a body went wrong, without echoing its values (they may be PII)."""
-    places = {".".join(str(part) for part in error["loc"]) or "body" for error in exc.errors()}
-    return "invalid " + ", ".join(sorted(places)[:5])
-
-
 class UnifiedProvider(BaseProvider):
     """One Unified.to assessment connection (``config.account`` is the connection id)."""
 
@@ -601,11 +596,7 @@ class UnifiedProvider(BaseProvider):
         return path if remote_id is None else f"{path}/{quote(remote_id, safe='')}"
 
     def _parse(self, model: type[M], method: str, path: str, payload: Any) -> M:
-        try:
-            return model.model_validate(payload)
-        except ValidationError as exc:
-            # ``from None``: the validation error echoes the body, which may hold PII.
-            raise self.http.bad_shape(method, path, _where(exc)) from None
+        return self.parse_wire(model.model_validate, payload, method, path)
 
     def _remember_workspace(self, workspace_id: str | None) -> None:
         if workspace_id:
@@ -689,10 +680,7 @@ class UnifiedProvider(BaseProvider):
         path = self._package_path()
         params = {"limit": str(paginator.limit), "offset": token or "0"}
         payload = await self.http.json("GET", path, params=params)
-        try:
-            wires = _PACKAGE_LIST.validate_python(payload)
-        except ValidationError as exc:
-            raise self.http.bad_shape("GET", path, _where(exc)) from None
+        wires = self.parse_wire(_PACKAGE_LIST.validate_python, payload, "GET", path)
         for wire in wires[:1]:
             self._remember_workspace(wire.workspace_id)
         return Page(
@@ -780,7 +768,7 @@ class UnifiedProvider(BaseProvider):
         try:
             delivery = UnifiedDelivery.model_validate(payload)
         except ValidationError as exc:
-            raise WebhookPayloadError(f"Unified webhook: {_where(exc)}") from None
+            raise WebhookPayloadError(f"Unified webhook: {describe_validation(exc)}") from None
         return self._delivery(delivery)
 
     def _delivery(self, delivery: UnifiedDelivery) -> WebhookDelivery:
