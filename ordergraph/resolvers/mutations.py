@@ -14,12 +14,15 @@ client may retry with the same key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from strawberry.dataloader import DataLoader
 
 from ordergraph.errors import (
     ProviderAuthError,
@@ -189,6 +192,12 @@ def _connection_for(context: Context, connection_id: str) -> LiveConnection | No
     return connection
 
 
+def _forget(loader: DataLoader[Any, Any], key: Any) -> None:
+    """Drop ``key`` from this request's loader (``clear`` raises for a key never loaded)."""
+    with contextlib.suppress(KeyError):
+        loader.clear(key)
+
+
 def _unsupported(connection: LiveConnection, what: str, *path: str) -> MutationOutcome:
     return MutationOutcome.failed(
         "UNSUPPORTED_BY_PROVIDER",
@@ -239,6 +248,10 @@ async def submit_result(
         try:
             await connection.provider.submit_result(stored.order.remote_id, submission)
         except ProviderError as exc:
+            if isinstance(exc, ProviderInputError) and exc.status is None:
+                # Refused by the adapter before any request (Unified has no CANCELLED):
+                # the input cannot be expressed, the provider never saw it.
+                return MutationOutcome.failed("INVALID_INPUT", exc.message, "status")
             return MutationOutcome(issues=[issue_for_provider_error(exc, "orderId")])
         except ValueError as exc:
             # The adapter refused before sending (e.g. a status its provider cannot express).
@@ -246,7 +259,7 @@ async def submit_result(
         await context.services.ingestor.ingest(
             connection, [_with_result(stored.order, submission)], EventSource.MUTATION
         )
-        context.loaders.order_by_id.clear(order_key)
+        _forget(context.loaders.order_by_id, order_key)
         return MutationOutcome(order_keys=[order_key])
 
     return await idempotent(
@@ -340,9 +353,12 @@ async def publish_packages(
             return MutationOutcome(issues=[issue_for_provider_error(exc, "packages")])
         except ValueError as exc:
             return MutationOutcome.failed("INVALID_INPUT", str(exc), "packages")
-        cache = context.services.cache
-        await cache.delete(cache.key(connection.tenant, "packages", connection.id))
-        context.loaders.packages_by_connection.clear(connection.id)
+        finally:
+            # Also after a failure: Unified publishes one package per request, so a
+            # failed call may have changed some; the cached list must not hide that.
+            cache = context.services.cache
+            await cache.delete(cache.key(connection.tenant, "packages", connection.id))
+            _forget(context.loaders.packages_by_connection, connection.id)
         return MutationOutcome(packages=list(packages), warnings=list(warnings))
 
     return await idempotent(
@@ -357,10 +373,24 @@ async def publish_packages(
     )
 
 
-async def refresh_orders(context: Context, order_keys: Sequence[str]) -> MutationOutcome:
-    """Read orders from their providers now and record what changed."""
+def _keep_result(fresh: Order, stored: StoredOrder) -> Order:
+    """``fresh`` with the result we hold when the provider's read carries none (Kombo's
+    orders never do): re-reading an order must not erase the result written to it."""
+    if fresh.result is None and stored.order.result is not None:
+        return fresh.model_copy(update={"result": stored.order.result})
+    return fresh
+
+
+async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> MutationOutcome:
+    """Read orders from their providers now and record what changed.
+
+    ``order_keys`` are in the caller's order; ``None`` stands for an id that is not an
+    order id, so every NOT_FOUND names the caller's own index.
+    """
     outcome = MutationOutcome()
-    found = await context.loaders.order_by_id.load_many(list(order_keys))
+    wanted = [key for key in order_keys if key is not None]
+    loaded = iter(await context.loaders.order_by_id.load_many(wanted))
+    found = [None if key is None else next(loaded) for key in order_keys]
     by_connection: dict[str, list[StoredOrder]] = {}
     for index, stored in enumerate(found):
         if stored is None:
@@ -385,8 +415,13 @@ async def refresh_orders(context: Context, order_keys: Sequence[str]) -> Mutatio
         except ProviderError as exc:
             outcome.issues.append(issue_for_provider_error(exc, "ids"))
             continue
-        await context.services.ingestor.ingest(connection, list(fresh.values()), EventSource.POLL)
+        read = [
+            _keep_result(fresh[stored.order.remote_id], stored)
+            for stored in {o.id: o for o in orders}.values()
+            if stored.order.remote_id in fresh
+        ]
+        await context.services.ingestor.ingest(connection, read, EventSource.POLL)
         for stored in orders:
-            context.loaders.order_by_id.clear(stored.id)
+            _forget(context.loaders.order_by_id, stored.id)
             outcome.order_keys.append(stored.id)
     return outcome

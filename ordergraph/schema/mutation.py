@@ -346,20 +346,8 @@ class Mutation:
             raise PublicError(
                 f"refreshOrders takes at most {MAX_REFRESH} ids", code="INVALID_ARGUMENT"
             )
-        keys: list[str] = []
-        invalid: list[UserError] = []
-        for index, global_id in enumerate(ids):
-            key = _key(global_id, "Order")
-            if key is None:
-                invalid.append(
-                    UserError(
-                        code=UserErrorCode.NOT_FOUND,
-                        message="not an order id",
-                        field=["ids", str(index)],
-                    )
-                )
-            else:
-                keys.append(key)
+        # A non-order id stays in place (as None) so errors name the caller's index.
+        keys = [_key(global_id, "Order") for global_id in ids]
         outcome = await mutations.refresh_orders(info.context, keys)
         orders = await _orders(info, outcome.order_keys)
-        return RefreshOrdersPayload(orders=orders, errors=invalid + _errors(outcome))
+        return RefreshOrdersPayload(orders=orders, errors=_errors(outcome))

@@ -175,7 +175,7 @@ class Order(relay.Node):
         context = _context(info)
         cap = context.services.settings.limits.max_page_size
         request = PageRequest(first=first, after=after).checked(cap)
-        size = request.first or cap
+        size = request.first if request.first is not None else cap
         after_id = OrderEventConnection.decode_cursor(after) if after else None
         events = await order_resolvers.order_events(
             context, self.stored.id, after=after_id, limit=size + 1

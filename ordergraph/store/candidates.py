@@ -3,8 +3,8 @@
 There is no candidate table: candidates are the distinct ``candidate_email`` values of
 the tenant's orders, paged by email (keyset), each represented by one of its orders
 (the greatest order key, a stable choice). Cursors are signed with the order cursor
-codec; the position is (epoch, email), which no order position can collide with in a
-way that matters because the codec binds every cursor to its tenant and direction.
+codec under their own listing name, so an order cursor is refused here and a
+candidate cursor is refused by the order listing; the position is (epoch, email).
 """
 
 from __future__ import annotations
@@ -69,8 +69,16 @@ async def page_candidates(
     if first is not None and last is not None:
         raise PaginationError("pass either first or last, not both")
     c = orders.c
-    start = codec.decode(after, tenant, SortOrder.ASC).id if after is not None else None
-    end = codec.decode(before, tenant, SortOrder.ASC).id if before is not None else None
+    start = (
+        codec.decode(after, tenant, SortOrder.ASC, listing="candidates").id
+        if after is not None
+        else None
+    )
+    end = (
+        codec.decode(before, tenant, SortOrder.ASC, listing="candidates").id
+        if before is not None
+        else None
+    )
     backward = last is not None
     size = last if last is not None else first if first is not None else default_size
     if size < 0:
@@ -104,7 +112,9 @@ async def page_candidates(
         beyond_start = start is not None and await exists(c.candidate_email <= start)
     edges = tuple(
         CandidateEdge(
-            cursor=codec.encode(tenant, SortOrder.ASC, OrderKey(_EPOCH, str(email))),
+            cursor=codec.encode(
+                tenant, SortOrder.ASC, OrderKey(_EPOCH, str(email)), listing="candidates"
+            ),
             email=str(email),
             order_id=str(order_id),
             order_count=int(count),

@@ -3,8 +3,8 @@
 A cursor names a position in one tenant's (created_at, id) order and the direction of
 the listing it came from. It is base64url of ``mac || payload`` where the payload is a
 small versioned JSON array and the MAC is HMAC-SHA256 (truncated to 128 bits) over the
-tenant and the payload, so a cursor that was altered, made up, signed with another
-key or issued to another tenant is refused.
+listing, the tenant and the payload, so a cursor that was altered, made up, signed with
+another key, issued to another tenant or for another listing is refused.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ _MAC_BYTES = 16
 _MAX_CURSOR_CHARS = 1024
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DOMAIN = b"ordergraph.orders.cursor\x00"
+# One MAC domain per listing, so a cursor of one listing is refused by another.
+_DOMAINS = {
+    "orders": b"ordergraph.orders.cursor\x00",
+    "candidates": b"ordergraph.candidates.cursor\x00",
+}
 _DIRECTION_CODES = {SortOrder.ASC: "a", SortOrder.DESC: "d"}
 
 
@@ -55,22 +59,27 @@ class CursorCodec:
             raise ValueError("cursor secret must not be empty")
         self._key = key
 
-    def _mac(self, tenant: str, payload: bytes) -> bytes:
-        message = _DOMAIN + tenant.encode() + b"\x00" + payload
+    def _mac(self, tenant: str, payload: bytes, listing: str) -> bytes:
+        message = _DOMAINS[listing] + tenant.encode() + b"\x00" + payload
         return hmac.digest(self._key, message, "sha256")[:_MAC_BYTES]
 
-    def encode(self, tenant: str, order: SortOrder, key: OrderKey) -> str:
-        """The cursor for ``key`` in ``tenant``'s listing sorted by ``order``."""
+    def encode(
+        self, tenant: str, order: SortOrder, key: OrderKey, *, listing: str = "orders"
+    ) -> str:
+        """The cursor for ``key`` in ``tenant``'s ``listing`` sorted by ``order``."""
         payload = json.dumps(
             [_VERSION, _DIRECTION_CODES[order], _micros(key.created_at), key.id],
             separators=(",", ":"),
             ensure_ascii=False,
         ).encode()
-        token = base64.urlsafe_b64encode(self._mac(tenant, payload) + payload)
+        token = base64.urlsafe_b64encode(self._mac(tenant, payload, listing) + payload)
         return token.rstrip(b"=").decode("ascii")
 
-    def decode(self, cursor: str, tenant: str, order: SortOrder) -> OrderKey:
-        """The position ``cursor`` names; raises ``InvalidCursorError`` for anything else."""
+    def decode(
+        self, cursor: str, tenant: str, order: SortOrder, *, listing: str = "orders"
+    ) -> OrderKey:
+        """The position ``cursor`` names in ``listing``; raises ``InvalidCursorError`` for
+        anything else (including a cursor of another listing)."""
         if len(cursor) > _MAX_CURSOR_CHARS or not _BASE64URL.fullmatch(cursor):
             raise InvalidCursorError("not a cursor issued by this service")
         try:
@@ -78,7 +87,9 @@ class CursorCodec:
         except (binascii.Error, ValueError) as exc:
             raise InvalidCursorError("not a cursor issued by this service") from exc
         mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
-        if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, self._mac(tenant, payload)):
+        if len(mac) != _MAC_BYTES or not hmac.compare_digest(
+            mac, self._mac(tenant, payload, listing)
+        ):
             raise InvalidCursorError("not a cursor issued by this service")
         # Signed by us, so the payload is ours; still check its shape defensively.
         try:

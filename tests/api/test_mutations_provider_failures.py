@@ -1,0 +1,152 @@
+"""A provider that is down or rate-limited makes a mutation return a user error with a
+code (never a GraphQL error), names no secret, and leaks no stack trace."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ordergraph.models import ResultSubmission
+from tests.api.conftest import Api
+from tests.api.mutation_support import (
+    CREATE_ORDER,
+    PUBLISH_PACKAGES,
+    REFRESH_ORDERS,
+    SUBMIT_RESULT,
+    connection_gid,
+    index_kombo,
+    kombo_ids,
+    live,
+    new_order_input,
+    offered_package,
+    order_gid,
+    read_order,
+    result_input,
+    truth,
+)
+from tests.conftest import Sandbox
+
+TRACE_MARKS = ("Traceback", 'File "', ".py")
+
+
+async def _secrets(sandbox: Sandbox) -> list[str]:
+    """Every credential the sandbox hands out: API keys, Basic tokens, webhook secrets."""
+    found: list[str] = []
+    for account in (await sandbox.control("GET", "accounts"))["accounts"]:
+        for name, value in account["headers"].items():
+            if name.lower() == "authorization":
+                found.append(str(value).split(" ", 1)[1])
+        if account["webhook_secret"]:
+            found.append(account["webhook_secret"])
+    return found
+
+
+async def _assert_clean(sandbox: Sandbox, body: dict[str, Any]) -> None:
+    text = json.dumps(body)
+    for secret in await _secrets(sandbox):
+        assert secret not in text
+    for mark in TRACE_MARKS:
+        assert mark not in text, text
+
+
+def _fault(status: int) -> dict[str, Any]:
+    return {"error_rate": 1.0, "statuses": [status], "retry_after": 1}
+
+
+CODES = {503: "PROVIDER_UNAVAILABLE", 429: "PROVIDER_RATE_LIMITED"}
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_submit_result_when_kombo_fails_is_a_coded_user_error(
+    api: Api, sandbox: Sandbox, status: int
+) -> None:
+    # given: an indexed OPEN order, and a Kombo that fails every request
+    await index_kombo(api)
+    remote_id = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[0]
+    gid = order_gid("acme-kombo", remote_id)
+    before = await read_order(api, gid)
+    await sandbox.faults({"kombo": _fault(status)})
+
+    # when
+    body = await api.query(SUBMIT_RESULT, {"input": result_input(gid)})
+
+    # then: data, not a GraphQL error; the order is as it was
+    assert "errors" not in body, body
+    payload = body["data"]["submitResult"]
+    assert payload["order"] is None
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [(CODES[status], ["orderId"])]
+    await _assert_clean(sandbox, body)
+    await sandbox.faults({})
+    assert await read_order(api, gid) == before
+    assert (await truth(sandbox, api, "acme-kombo"))[remote_id]["status"] == "OPEN"
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_every_mutation_reports_a_failing_provider_as_data(
+    api: Api, sandbox: Sandbox, status: int
+) -> None:
+    # given: indexed Kombo orders and a StackOne package, then every provider failing
+    await index_kombo(api)
+    remote_id = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[0]
+    package_id = await offered_package(api, "acme-stackone")
+    await sandbox.faults({"*": _fault(status)})
+
+    # when
+    created = await api.query(CREATE_ORDER, {"input": new_order_input("acme-stackone", package_id)})
+    published = await api.query(
+        PUBLISH_PACKAGES,
+        {
+            "input": {
+                "connectionId": connection_gid("acme-kombo"),
+                "packages": [{"remoteId": "p", "name": "P", "type": "SKILLS_TEST"}],
+            }
+        },
+    )
+    refreshed = await api.query(REFRESH_ORDERS, {"ids": [order_gid("acme-kombo", remote_id)]})
+
+    # then
+    for body, name, field in (
+        (created, "createOrder", None),
+        (published, "publishPackages", ["packages"]),
+        (refreshed, "refreshOrders", ["ids"]),
+    ):
+        assert "errors" not in body, body
+        payload = body["data"][name]
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [(CODES[status], field)]
+        assert payload["errors"][0]["message"]
+        await _assert_clean(sandbox, body)
+    assert created["data"]["createOrder"]["order"] is None
+    assert published["data"]["publishPackages"]["packages"] == []
+    assert refreshed["data"]["refreshOrders"]["orders"] == []
+
+
+async def test_an_unexpected_failure_is_masked_and_frees_the_key(
+    api: Api, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: an adapter that crashes with a secret in its message
+    await index_kombo(api)
+    remote_id = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[0]
+    gid = order_gid("acme-kombo", remote_id)
+    provider = live(api, "acme-kombo").provider
+    secret = (await _secrets(sandbox))[0]
+
+    async def crash(remote_id: str, result: ResultSubmission) -> None:
+        raise RuntimeError(f"boom with {secret}")
+
+    monkeypatch.setattr(provider, "submit_result", crash)
+    request = {"input": result_input(gid, idempotencyKey="crash")}
+
+    # when
+    body = await api.query(SUBMIT_RESULT, request)
+
+    # then: a generic error, no message, no trace, no secret
+    assert body["data"] is None
+    assert [e["message"] for e in body["errors"]] == ["Unexpected error."]
+    await _assert_clean(sandbox, body)
+    # and the key was released: a retry once the adapter works again goes through
+    monkeypatch.undo()
+    retried = await api.query(SUBMIT_RESULT, request)
+    assert retried["data"]["submitResult"]["errors"] == []
+    assert retried["data"]["submitResult"]["order"]["status"] == "COMPLETED"
