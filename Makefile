@@ -21,9 +21,15 @@ $(NPM_STAMP): package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $(NPM_STAMP)
 
-install: $(STAMP) $(NPM_STAMP)
+# JavaScript test tools run against a live gateway (tests/js: the graphql-http audit).
+JS_TESTS_STAMP := tests/js/node_modules/.package-lock.json
+$(JS_TESTS_STAMP): tests/js/package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --prefix tests/js
+	touch $(JS_TESTS_STAMP)
 
-test: $(STAMP) $(NPM_STAMP)
+install: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
+
+test: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -42,4 +48,4 @@ demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ordergraph demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules tests/js/node_modules

@@ -75,6 +75,9 @@ class ServerSettings(_Section):
     # Largest request body accepted (GraphQL documents, webhook deliveries).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     cors_origins: tuple[str, ...] = ()
+    # Answer repeated queries from the whole-response cache (keyed by tenant, document,
+    # variables and the tenant's data version, so ingestion invalidates exactly).
+    response_cache: bool = True
 
     def base_url(self) -> str:
         if self.public_url:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ordergraph.api.view import OrdergraphGraphQLView, add_graphql_routes
+from ordergraph.api.view import GRAPHQL_HTTP, OrdergraphGraphQLView, add_graphql_routes
 
-__all__ = ["OrdergraphGraphQLView", "add_graphql_routes"]
+__all__ = ["GRAPHQL_HTTP", "OrdergraphGraphQLView", "add_graphql_routes"]

@@ -1,4 +1,10 @@
-"""``/graphql``: Strawberry's aiohttp view with our context and authentication."""
+"""``/graphql``: our GraphQL-over-HTTP handler, and Strawberry's view for WebSockets.
+
+HTTP requests (GET, POST, GraphiQL in a browser) go to ``GraphQLHTTPHandler``, which
+follows the GraphQL-over-HTTP spec and answers repeats from the response cache.
+WebSocket upgrades go to Strawberry's view, which speaks graphql-transport-ws with the
+same context (tenant, loaders).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,18 @@ from typing import Any
 import strawberry
 from aiohttp import web
 
+from ordergraph.api.http import GraphQLHTTPHandler
+from ordergraph.api.response_cache import ResponseCache, schema_version
 from ordergraph.auth import tenant_from_headers
 from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
 from ordergraph.server import SERVICES, Services
 
-__all__ = ["OrdergraphGraphQLView", "add_graphql_routes"]
+__all__ = ["GRAPHQL_HTTP", "OrdergraphGraphQLView", "add_graphql_routes"]
+
+GRAPHQL_HTTP = web.AppKey("graphql_http", GraphQLHTTPHandler)
+"""The application's HTTP handler (its response cache and stats), set by ``add_graphql_routes``."""
 
 
 class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
@@ -39,7 +50,27 @@ def add_graphql_routes(
     app: web.Application, *, schema: strawberry.Schema = default_schema
 ) -> OrdergraphGraphQLView:
     """Serve ``/graphql`` and GraphiQL's assets on ``app`` (whose ``SERVICES`` must be set)."""
-    view = OrdergraphGraphQLView(app[SERVICES], schema)
-    app.router.add_route("*", "/graphql", view)
+    services = app[SERVICES]
+    view = OrdergraphGraphQLView(services, schema)
+    cache = (
+        ResponseCache(
+            services.cache,
+            data_version=services.store.orders.data_version,
+            schema_version=schema_version(schema),
+        )
+        if services.settings.server.response_cache
+        else None
+    )
+    handler = GraphQLHTTPHandler(
+        services, schema, render_ide=view.render_graphql_ide, response_cache=cache
+    )
+
+    async def graphql(request: web.Request) -> web.StreamResponse:
+        if view.is_websocket_request(request):
+            return await view(request)
+        return await handler(request)
+
+    app.router.add_route("*", "/graphql", graphql)
+    app[GRAPHQL_HTTP] = handler
     add_graphiql_routes(app)
     return view

@@ -1,0 +1,133 @@
+"""What the HTTP layer must know about a document before executing it.
+
+Two facts: the operation's type (a mutation over GET is refused with 405, a
+subscription over HTTP with 400, and only queries may be answered from the response
+cache), and whether the operation selects a field whose value the tenant's data
+version does not cover (such a response must not be cached).
+
+Facts are computed once per (document, operation name) and kept in an LRU, so a
+polling client pays for the parse only once; Strawberry's ``ParserCache`` keeps its
+own parse for execution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationType,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_operation_ast,
+    parse,
+    visit,
+)
+from strawberry.types.base import StrawberryObjectDefinition
+
+__all__ = [
+    "NO_RESPONSE_CACHE",
+    "UNCACHEABLE_FIELDS",
+    "DocumentAnalyzer",
+    "DocumentFacts",
+]
+
+NO_RESPONSE_CACHE: Final = "no_response_cache"
+"""Field metadata key: ``strawberry.field(metadata={NO_RESPONSE_CACHE: True})`` marks a
+field whose value can change without the tenant's data version changing."""
+
+UNCACHEABLE_FIELDS: Final[frozenset[tuple[str, str]]] = frozenset(
+    {
+        # Read from sync_state (poll times, last error, webhook registration), which
+        # changes without an ingestion; a cached copy would show an old error.
+        ("ProviderConnection", "syncStatus"),
+    }
+)
+"""(type, field) pairs whose responses are never cached, besides marked fields."""
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """``operation`` is None when it cannot be told (syntax error, unknown operation
+    name); execution then reports the problem as a GraphQL error."""
+
+    operation: OperationType | None
+    uncacheable: bool = False
+
+
+class _FieldCollector(Visitor):
+    """Records the (parent type, field name) of every field selected."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.fields: set[tuple[str, str]] = set()
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        parent = self.type_info.get_parent_type()
+        if parent is not None:
+            self.fields.add((parent.name, node.name.value))
+
+
+def _selected_fields(schema: GraphQLSchema, document: DocumentNode) -> set[tuple[str, str]]:
+    """Every field the document selects, with its parent type, fragments included."""
+    type_info = TypeInfo(schema)
+    collector = _FieldCollector(type_info)
+    visit(document, TypeInfoVisitor(type_info, collector))
+    return collector.fields
+
+
+def _marked_fields(schema: strawberry.Schema) -> frozenset[tuple[str, str]]:
+    """Fields whose Strawberry metadata says ``NO_RESPONSE_CACHE``."""
+    marked: set[tuple[str, str]] = set()
+    names = schema.config.name_converter
+    for name, graphql_type in schema._schema.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType):
+            continue
+        definition = schema.get_type_by_name(name)
+        if not isinstance(definition, StrawberryObjectDefinition):
+            continue
+        marked.update(
+            (name, names.get_graphql_name(field))
+            for field in definition.fields
+            if field.metadata.get(NO_RESPONSE_CACHE)
+        )
+    return frozenset(marked)
+
+
+class DocumentAnalyzer:
+    """Facts about documents of one schema, memoised."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        uncacheable: Iterable[tuple[str, str]] = UNCACHEABLE_FIELDS,
+        maxsize: int = 1024,
+    ) -> None:
+        self._graphql_schema = schema._schema
+        self.uncacheable = frozenset(uncacheable) | _marked_fields(schema)
+        self.facts = lru_cache(maxsize=maxsize)(self._facts)
+
+    def _facts(self, query: str, operation_name: str | None) -> DocumentFacts:
+        try:
+            document = parse(query)
+        except (GraphQLError, RecursionError):
+            return DocumentFacts(operation=None)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return DocumentFacts(operation=None)
+        selected = _selected_fields(self._graphql_schema, document)
+        return DocumentFacts(
+            operation=operation.operation, uncacheable=bool(selected & self.uncacheable)
+        )

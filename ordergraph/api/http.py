@@ -1,0 +1,308 @@
+"""GraphQL over HTTP on ``GET``/``POST /graphql``, as the GraphQL-over-HTTP spec says.
+
+Why not Strawberry's aiohttp view: it answers ``application/json`` only, with 200 for
+request errors and its own plain-text bodies for malformed requests. Clients that send
+``Accept: application/graphql-response+json`` are owed 400 for a document that does not
+parse or validate, and every client is owed a GraphQL-shaped error body. Execution is
+still Strawberry's (``schema.execute`` with its parser and validation caches and error
+masking); only the transport is ours. WebSocket upgrades stay with Strawberry's view.
+
+Status codes (see ``tests/api/test_http_transport.py``):
+
+============================================  ==============  ======================
+situation                                     application/    application/graphql-
+                                              json            response+json
+============================================  ==============  ======================
+executed (data, maybe field errors)           200             200
+parse / validation / variable coercion error  200             400 (no ``data``)
+unknown operation name                        200             400
+malformed JSON, wrong parameter types,        400             400
+missing query, batched request, subscription
+mutation over GET                             405 ``Allow: POST``
+method other than GET/POST                    405 ``Allow: GET, POST``
+no or unknown API key                         401 ``WWW-Authenticate: Bearer``
+Accept names neither type                     406 (body as ``application/json``)
+body larger than ``server.max_body_bytes``    413
+Content-Type not ``application/json``         415
+unexpected failure in the transport           500 (generic message)
+============================================  ==============  ======================
+
+``GET /graphql`` from a browser (``Accept`` names ``text/html``) without ``query`` serves
+GraphiQL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+import strawberry
+from aiohttp import web
+from graphql import GraphQLError, OperationType
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType as StrawberryOperation
+
+from ordergraph.api.documents import DocumentAnalyzer, DocumentFacts
+from ordergraph.api.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, accepts_html, negotiate
+from ordergraph.api.request import GraphQLRequest, RequestRejectedError, read_get, read_post
+from ordergraph.api.response_cache import ResponseCache
+from ordergraph.auth import tenant_from_headers
+from ordergraph.resolvers.context import Context
+from ordergraph.server import Services
+
+__all__ = ["CACHE_HEADER", "GraphQLHTTPHandler", "encode_json"]
+
+logger = logging.getLogger(__name__)
+
+CACHE_HEADER: Final = "X-Ordergraph-Cache"
+"""``hit``; ``miss`` (looked up, executed); ``bypass`` (not looked up: not a query, a
+field the cache cannot cover, ``Cache-Control: no-cache``, or the cache is off)."""
+
+_POST_ONLY: Final = {"Allow": "POST"}
+_METHODS: Final = {"Allow": "GET, POST"}
+_GET_TYPES: Final = frozenset({StrawberryOperation.QUERY})
+_POST_TYPES: Final = frozenset({StrawberryOperation.QUERY, StrawberryOperation.MUTATION})
+
+IdeRenderer = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def encode_json(value: Any) -> str:
+    """Compact JSON text (a ``str``: WebSocket transports need text, not bytes)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def _respond(
+    body: Mapping[str, Any] | str,
+    *,
+    status: int,
+    media_type: str,
+    headers: Mapping[str, str] | None = None,
+    response: web.Response | None = None,
+) -> web.Response:
+    """Fill ``response`` (the one resolvers saw, so headers they set stay) or a new one."""
+    response = response if response is not None else web.Response()
+    response.set_status(status)
+    response.text = body if isinstance(body, str) else encode_json(body)
+    response.content_type = media_type
+    response.charset = "utf-8"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _rejection(rejected: RequestRejectedError, media_type: str) -> web.Response:
+    return _respond(
+        _error_body(rejected.message, rejected.code),
+        status=rejected.status,
+        media_type=media_type,
+        headers=rejected.headers,
+    )
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """True when the operation never started: the response has no ``data`` entry.
+
+    Parse and validation errors come back as ``PreExecutionError``; variable coercion
+    fails inside graphql-core's ``execute`` with ``data`` None and errors without a
+    path (a field error always has one).
+    """
+    if isinstance(result, PreExecutionError):
+        return True
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(not e.path for e in errors)
+
+
+def _result_body(result: ExecutionResult) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if not _is_request_error(result):
+        body["data"] = result.data
+    if result.errors:
+        body["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        body["extensions"] = result.extensions
+    return body
+
+
+def _wants_no_cache(request: web.Request) -> tuple[bool, bool]:
+    """(skip the lookup, skip storing) from ``Cache-Control``/``Pragma``."""
+    directives = {
+        d.strip().lower().replace(" ", "")
+        for d in request.headers.get("Cache-Control", "").split(",")
+        if d.strip()
+    }
+    no_store = "no-store" in directives
+    no_cache = no_store or "no-cache" in directives or "max-age=0" in directives
+    if request.headers.get("Pragma", "").strip().lower() == "no-cache":
+        no_cache = True
+    return no_cache, no_store
+
+
+class GraphQLHTTPHandler:
+    """``GET``/``POST /graphql`` for one schema over ``services``."""
+
+    def __init__(
+        self,
+        services: Services,
+        schema: strawberry.Schema,
+        *,
+        render_ide: IdeRenderer | None = None,
+        response_cache: ResponseCache | None = None,
+    ) -> None:
+        self.services = services
+        self.schema = schema
+        self.render_ide = render_ide
+        self.response_cache = response_cache
+        self.documents = DocumentAnalyzer(schema)
+        self.max_body_bytes = services.settings.server.max_body_bytes
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._handle(request)
+        except Exception:
+            # Never a stack trace or an internal path to the client; the log has it.
+            logger.exception("GraphQL HTTP request failed")
+            return _respond(
+                _error_body("Internal server error.", "INTERNAL_SERVER_ERROR"),
+                status=500,
+                media_type=APPLICATION_JSON,
+            )
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method not in ("GET", "POST"):
+            return _respond(
+                _error_body(f"{request.method} is not supported: use GET or POST", "BAD_METHOD"),
+                status=405,
+                media_type=APPLICATION_JSON,
+                headers=_METHODS,
+            )
+        accept = request.headers.get("Accept")
+        if (
+            request.method == "GET"
+            and "query" not in request.query
+            and self.render_ide is not None
+            and accepts_html(accept)
+        ):
+            return await self.render_ide(request)
+        media_type = negotiate(accept)
+        if media_type is None:
+            message = f"cannot answer in any type Accept allows: accept {GRAPHQL_RESPONSE_JSON}"
+            message += f" or {APPLICATION_JSON}"
+            return _respond(
+                _error_body(message, "NOT_ACCEPTABLE"), status=406, media_type=APPLICATION_JSON
+            )
+        tenant = tenant_from_headers(self.services.settings, request.headers)
+        if tenant is None:
+            return _respond(
+                _error_body(
+                    "authentication required: send 'Authorization: Bearer <api key>'",
+                    "UNAUTHENTICATED",
+                ),
+                status=401,
+                media_type=media_type,
+                headers={"WWW-Authenticate": 'Bearer realm="ordergraph"'},
+            )
+        try:
+            params = (
+                read_get(request.query)
+                if request.method == "GET"
+                else await read_post(request, max_body_bytes=self.max_body_bytes)
+            )
+            facts = self._check_operation(request, params)
+        except RequestRejectedError as rejected:
+            return _rejection(rejected, media_type)
+        return await self._answer(request, tenant, params, facts, media_type)
+
+    def _check_operation(self, request: web.Request, params: GraphQLRequest) -> DocumentFacts:
+        facts = self.documents.facts(params.query, params.operation_name)
+        if facts.operation is OperationType.MUTATION and request.method == "GET":
+            raise RequestRejectedError(
+                405,
+                "mutations are not allowed over GET: use POST",
+                code="BAD_METHOD",
+                headers=_POST_ONLY,
+            )
+        if facts.operation is OperationType.SUBSCRIPTION:
+            raise RequestRejectedError(
+                400,
+                "subscriptions are served over WebSocket (graphql-transport-ws) on /graphql, "
+                "not over HTTP",
+                code="SUBSCRIPTION_OVER_HTTP",
+            )
+        return facts
+
+    async def _answer(
+        self,
+        request: web.Request,
+        tenant: str,
+        params: GraphQLRequest,
+        facts: DocumentFacts,
+        media_type: str,
+    ) -> web.Response:
+        # Only queries whose every field the data version covers are looked up at all.
+        cache = self.response_cache
+        if facts.operation is not OperationType.QUERY or facts.uncacheable:
+            cache = None
+        skip_lookup, skip_store = _wants_no_cache(request)
+        key: str | None = None
+        if cache is not None and not (skip_lookup and skip_store):
+            key = await cache.key(tenant, params)
+        state = "bypass"
+        if cache is not None and key is not None and not skip_lookup:
+            cached = await cache.get(key)
+            if cached is not None:
+                return _respond(
+                    cached, status=200, media_type=media_type, headers={CACHE_HEADER: "hit"}
+                )
+            state = "miss"
+
+        response = web.Response()
+        result = await self._execute(request, tenant, params, response)
+        if isinstance(result, RequestRejectedError):
+            return _rejection(result, media_type)
+        body = encode_json(_result_body(result))
+        status = 400 if media_type == GRAPHQL_RESPONSE_JSON and _is_request_error(result) else 200
+        if self.response_cache is not None and facts.operation is OperationType.MUTATION:
+            await self.response_cache.invalidate(tenant)
+        if cache is not None and key is not None and not skip_store and not result.errors:
+            await cache.put(key, body)
+        return _respond(
+            body,
+            status=status,
+            media_type=media_type,
+            headers={CACHE_HEADER: state},
+            response=response,
+        )
+
+    async def _execute(
+        self, request: web.Request, tenant: str, params: GraphQLRequest, response: web.Response
+    ) -> ExecutionResult | RequestRejectedError:
+        context = Context(services=self.services, tenant=tenant, request=request, response=response)
+        try:
+            return await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=_GET_TYPES if request.method == "GET" else _POST_TYPES,
+                operation_extensions=params.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            # A GraphQL request error (no operation to run), reported like a
+            # validation error: 400 or 200 depending on the media type.
+            return PreExecutionError(data=None, errors=[GraphQLError(exc.as_http_error_reason())])
+        except InvalidOperationTypeError as exc:
+            # _check_operation refuses these first; this only guards against drift.
+            return RequestRejectedError(
+                405 if request.method == "GET" else 400,
+                exc.as_http_error_reason(request.method),
+                code="BAD_METHOD",
+                headers=_POST_ONLY if request.method == "GET" else None,
+            )

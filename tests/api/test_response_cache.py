@@ -1,0 +1,293 @@
+"""The whole-response cache: repeats skip execution; ingestion invalidates exactly.
+
+Executions are counted by wrapping the schema's ``execute`` and the store's ``page``;
+provider calls by the sandbox's request counter. The ``X-Ordergraph-Cache`` header
+says what happened (hit / miss / bypass).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from ordergraph.api import GRAPHQL_HTTP, add_graphql_routes
+from ordergraph.api.http import CACHE_HEADER
+from ordergraph.schema import schema as default_schema
+from ordergraph.server import create_app
+from tests.api.conftest import KEYS, Api
+from tests.api.helpers import deliver_unified, gid, unified_order
+from tests.conftest import Sandbox
+
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+
+ORDERS = """
+query Orders($first: Int) {
+  orders(first: $first) { totalCount edges { node { remoteId status } } }
+}
+"""
+
+
+@dataclass
+class Reply:
+    status: int
+    cache: str | None
+    body: dict[str, Any]
+    text: str
+
+
+async def ask(
+    api: Api,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    tenant: str = "acme",
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    async with api.session.post(
+        f"{api.url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {KEYS[tenant]}", **(headers or {})},
+    ) as response:
+        text = await response.text()
+        return Reply(response.status, response.headers.get(CACHE_HEADER), json.loads(text), text)
+
+
+@dataclass
+class Counter:
+    """Calls of the wrapped coroutine functions, by name."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def wrap(
+        self, name: str, function: Callable[..., Awaitable[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return await function(*args, **kwargs)
+
+        return counted
+
+    def __getitem__(self, name: str) -> int:
+        return self.calls.get(name, 0)
+
+
+@pytest.fixture
+def counter(api: Api, monkeypatch: pytest.MonkeyPatch) -> Counter:
+    counter = Counter()
+    orders = api.services.store.orders
+    monkeypatch.setattr(orders, "page", counter.wrap("page", orders.page))
+    monkeypatch.setattr(default_schema, "execute", counter.wrap("execute", default_schema.execute))
+    return counter
+
+
+async def deliver(api: Api, connection_id: str, remote_id: str, status: str = "OPEN") -> None:
+    created = T0 + timedelta(minutes=len(remote_id))
+    order = unified_order(
+        remote_id, created_at=created, status=status, updated_at=datetime.now(UTC)
+    )
+    await deliver_unified(api, connection_id, [order])
+
+
+async def test_a_repeat_is_a_hit_without_execution_store_or_provider_calls(
+    api: Api, sandbox: Sandbox, counter: Counter
+) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    query = """
+    query Dash($id: ID!) {
+      orders { edges { node { remoteId package { name } } } }
+      packages(connectionId: $id) { remoteId name }
+    }
+    """
+    variables = {"id": gid("ProviderConnection", "acme-unified")}
+    first = await ask(api, query, variables)
+    assert first.cache == "miss"
+    assert "errors" not in first.body, first.body
+    assert counter["execute"] == 1
+    assert counter["page"] == 1
+    before = await sandbox.stats()
+
+    for _ in range(3):
+        again = await ask(api, query, variables)
+        assert again.status == 200
+        assert again.cache == "hit"
+        assert again.text == first.text
+    assert counter["execute"] == 1
+    assert counter["page"] == 1
+    assert (await sandbox.stats())["total"] == before["total"]
+
+
+async def test_ingestion_for_the_tenant_makes_the_next_request_a_miss_with_fresh_data(
+    api: Api, counter: Counter
+) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    first = await ask(api, ORDERS)
+    assert first.cache == "miss"
+    assert await ask(api, ORDERS) == Reply(200, "hit", first.body, first.text)
+
+    await deliver(api, "acme-unified", "A-1", status="COMPLETED")
+    fresh = await ask(api, ORDERS)
+    assert fresh.cache == "miss"
+    assert fresh.body["data"]["orders"]["edges"][0]["node"]["status"] == "COMPLETED"
+    await deliver(api, "acme-unified", "A-2")
+    newer = await ask(api, ORDERS)
+    assert newer.cache == "miss"
+    assert newer.body["data"]["orders"]["totalCount"] == 2
+    assert (await ask(api, ORDERS)).cache == "hit"
+    assert counter["execute"] == 3
+
+
+async def test_an_ingestion_that_changes_nothing_keeps_the_entry(api: Api) -> None:
+    order = unified_order("A-1", created_at=T0)
+    await deliver_unified(api, "acme-unified", [order])
+    assert (await ask(api, ORDERS)).cache == "miss"
+    await deliver_unified(api, "acme-unified", [order])  # the same order again: no change
+    assert (await ask(api, ORDERS)).cache == "hit"
+
+
+async def test_ingestion_for_another_tenant_leaves_this_tenants_entries(api: Api) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    assert (await ask(api, ORDERS)).cache == "miss"
+    await deliver(api, "globex-unified", "G-1")
+    assert (await ask(api, ORDERS)).cache == "hit"
+    theirs = await ask(api, ORDERS, tenant="globex")
+    assert theirs.cache == "miss"
+    assert [e["node"]["remoteId"] for e in theirs.body["data"]["orders"]["edges"]] == ["G-1"]
+
+
+async def test_tenants_never_share_an_entry(api: Api) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    await deliver(api, "globex-unified", "G-1")
+    mine = await ask(api, ORDERS)
+    theirs = await ask(api, ORDERS, tenant="globex")
+    assert (mine.cache, theirs.cache) == ("miss", "miss")
+    assert mine.body != theirs.body
+    assert (await ask(api, ORDERS, tenant="globex")).body == theirs.body
+
+
+async def test_different_variables_are_different_entries(api: Api) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    await deliver(api, "acme-unified", "A-22")
+    one = await ask(api, ORDERS, {"first": 1})
+    two = await ask(api, ORDERS, {"first": 2})
+    assert (one.cache, two.cache) == ("miss", "miss")
+    assert len(one.body["data"]["orders"]["edges"]) == 1
+    assert len(two.body["data"]["orders"]["edges"]) == 2
+    assert (await ask(api, ORDERS, {"first": 1})).body == one.body
+    assert (await ask(api, ORDERS, {"first": 2})).cache == "hit"
+
+
+async def test_get_and_post_of_the_same_request_share_an_entry(api: Api) -> None:
+    assert (await ask(api, ORDERS)).cache == "miss"
+    async with api.session.get(
+        f"{api.url}/graphql",
+        params={"query": ORDERS},
+        headers={"Authorization": f"Bearer {KEYS['acme']}"},
+    ) as response:
+        assert response.headers[CACHE_HEADER] == "hit"
+
+
+async def test_responses_with_errors_are_not_cached(api: Api, counter: Counter) -> None:
+    query = "{ orders(first: 100000) { edges { cursor } } }"
+    for _ in range(2):
+        reply = await ask(api, query)
+        assert reply.cache == "miss"
+        assert reply.body["errors"][0]["extensions"]["code"] == "PAGE_SIZE_EXCEEDED"
+    assert counter["execute"] == 2
+
+
+async def test_a_provider_failure_is_not_cached(api: Api, sandbox: Sandbox) -> None:
+    query = "query P($id: ID!) { packages(connectionId: $id) { remoteId } }"
+    variables = {"id": gid("ProviderConnection", "acme-kombo")}
+    await sandbox.faults({"kombo": {"error_rate": 1.0, "statuses": [503]}})
+    failed = await ask(api, query, variables)
+    assert failed.cache == "miss"
+    assert failed.body["errors"]
+    await sandbox.faults({})
+    recovered = await ask(api, query, variables)
+    assert recovered.cache == "miss"
+    assert "errors" not in recovered.body
+    assert (await ask(api, query, variables)).cache == "hit"
+
+
+async def test_sync_status_is_never_cached(api: Api, counter: Counter) -> None:
+    query = "{ connections { id syncStatus { lastError webhookRegistered } } }"
+    assert [(await ask(api, query)).cache for _ in range(2)] == ["bypass", "bypass"]
+    fragment = """
+    query N($id: ID!) { node(id: $id) { ...Sync } }
+    fragment Sync on ProviderConnection { syncStatus { lastSyncedAt } }
+    """
+    variables = {"id": gid("ProviderConnection", "acme-kombo")}
+    assert [(await ask(api, fragment, variables)).cache for _ in range(2)] == ["bypass", "bypass"]
+    assert counter["execute"] == 4
+    assert (await ask(api, "{ connections { id } }")).cache == "miss"
+    assert (await ask(api, "{ connections { id } }")).cache == "hit"
+
+
+async def test_no_cache_request_header_bypasses_the_lookup(api: Api, counter: Counter) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    assert (await ask(api, ORDERS)).cache == "miss"
+    forced = await ask(api, ORDERS, headers={"Cache-Control": "no-cache"})
+    assert forced.cache == "bypass"
+    assert counter["execute"] == 2
+    assert (await ask(api, ORDERS, headers={"Cache-Control": "no-store"})).cache == "bypass"
+    assert (await ask(api, ORDERS)).cache == "hit"
+
+
+async def test_mutations_bypass_and_invalidate_the_tenants_entries(api: Api) -> None:
+    if default_schema.as_str().find("type Mutation") < 0:
+        pytest.skip("the schema has no Mutation type")
+    assert (await ask(api, ORDERS)).cache == "miss"
+    assert (await ask(api, ORDERS, tenant="globex")).cache == "miss"
+    mutation = await ask(api, "mutation { __typename }")
+    assert mutation.cache == "bypass"
+    assert mutation.body == {"data": {"__typename": "Mutation"}}
+    assert (await ask(api, ORDERS)).cache == "miss"
+    assert (await ask(api, ORDERS)).cache == "hit"
+    assert (await ask(api, ORDERS, tenant="globex")).cache == "hit"
+
+
+async def test_a_hit_answers_in_the_negotiated_media_type(api: Api) -> None:
+    assert (await ask(api, ORDERS)).cache == "miss"
+    for accept in ("application/graphql-response+json", "application/json"):
+        hit = await ask(api, ORDERS, headers={"Accept": accept})
+        assert hit.cache == "hit"
+        assert hit.status == 200
+    async with api.session.post(
+        f"{api.url}/graphql",
+        json={"query": ORDERS},
+        headers={
+            "Authorization": f"Bearer {KEYS['acme']}",
+            "Accept": "application/graphql-response+json",
+        },
+    ) as response:
+        assert response.headers[CACHE_HEADER] == "hit"
+        assert response.content_type == "application/graphql-response+json"
+
+
+async def test_the_cache_can_be_switched_off(api: Api) -> None:
+    server_settings = api.services.settings.server.model_copy(update={"response_cache": False})
+    settings = api.services.settings.model_copy(update={"server": server_settings})
+    services = dataclasses.replace(api.services, settings=settings)
+    app = create_app(services, background=False)
+    add_graphql_routes(app)
+    assert app[GRAPHQL_HTTP].response_cache is None
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        off = Api(str(server.make_url("")).rstrip("/"), services, api.session)
+        assert [(await ask(off, ORDERS)).cache for _ in range(2)] == ["bypass", "bypass"]
+    finally:
+        await server.close()
+
+
+async def test_empty_variables_and_none_share_an_entry(api: Api) -> None:
+    assert (await ask(api, ORDERS, {})).cache == "miss"
+    assert (await ask(api, ORDERS, None)).cache == "hit"
+    assert (await api.query(ORDERS)) == (await ask(api, ORDERS)).body
