@@ -1,5 +1,7 @@
-"""The ``ordergraph`` command: ``sandbox`` now; ``serve``, ``demo``, ``migrate`` and
-``schema`` arrive with the store and GraphQL layers."""
+"""The ``ordergraph`` command: ``serve``, ``demo``, ``sandbox`` and ``migrate``.
+
+Thin glue: each subcommand parses its flags and calls the module that does the work
+(``ordergraph.serve``, ``ordergraph.demo``, the sandbox, the store)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
-from ordergraph.errors import OrdergraphError
+from ordergraph.errors import ConfigError, OrdergraphError
 from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
+from ordergraph.settings import load_settings
 from ordergraph.store import check_schema, migrate, redact_url
 
 __all__ = ["main"]
@@ -37,18 +41,53 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # Imported when used: the GraphQL stack takes a second or two to import, which
+    # `migrate` and `sandbox` need not pay.
+    from ordergraph.serve import run_serve
+
+    return run_serve(args.config, host=args.host, port=args.port, migrate=args.migrate)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    # Imported here: the demo pulls in the sandbox and seeding, which serve never needs.
+    from ordergraph.demo import DemoOptions, run_demo
+
+    return run_demo(
+        DemoOptions(
+            port=args.port,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            activity=not args.no_activity,
+            info_file=args.info_file,
+        )
+    )
+
+
 def _migrate(args: argparse.Namespace) -> int:
-    shown = redact_url(args.store)
+    if args.store is not None:
+        url: str = args.store
+    else:
+        try:
+            url = load_settings(args.config).store.url
+        except ConfigError as exc:
+            print(f"ordergraph migrate: {_one_line(exc)}", file=sys.stderr)
+            return 2
+    shown = redact_url(url)
 
     async def run() -> tuple[str | None, str]:
-        before = await check_schema(args.store)
-        after = await migrate(args.store)
+        before = await check_schema(url)
+        after = await migrate(url)
         return before.current, after.head
 
     try:
         before, head = asyncio.run(run())
     except OrdergraphError as exc:
-        print(f"ordergraph migrate: {exc}", file=sys.stderr)
+        print(f"ordergraph migrate: {_one_line(exc)}", file=sys.stderr)
         return 1
     if before == head:
         print(f"store {shown} is already at revision {head}", flush=True)
@@ -82,14 +121,54 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_command = commands.add_parser(
         "migrate", help="create or upgrade the store's tables to this version"
     )
-    migrate_command.add_argument(
+    store = migrate_command.add_mutually_exclusive_group(required=True)
+    store.add_argument(
         "--store",
-        required=True,
         metavar="URL",
         help="store URL: sqlite:///path/to/file.db or postgresql://user@host/db",
     )
+    store.add_argument(
+        "--config", type=Path, metavar="FILE", help="settings file whose [store] url to migrate"
+    )
     migrate_command.set_defaults(run=_migrate)
+    _add_serve(commands)
+    _add_demo(commands)
     return parser
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the gateway (production)")
+    serve.add_argument(
+        "--config", type=Path, default=None, metavar="FILE",
+        help="settings file (TOML; ${ENV_VAR} references allowed); ORDERGRAPH_* variables "
+        "override it",
+    )  # fmt: skip
+    serve.add_argument("--host", default=None, help="address to bind (default: server.host)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: server.port)")
+    serve.add_argument(
+        "--migrate", action="store_true", help="migrate the store first instead of refusing"
+    )
+    serve.set_defaults(run=_serve)
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo", help="the gateway and the three simulators in one process, ready to explore"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    demo.add_argument(
+        "--data-dir", type=Path, default=Path("data/demo"),
+        help="where the SQLite index and the demo's secrets live (default ./data/demo)",
+    )  # fmt: skip
+    demo.add_argument("--seed", type=int, default=42, help="data and activity seed (default 42)")
+    demo.add_argument(
+        "--no-activity", action="store_true", help="do not play ATS activity every few seconds"
+    )
+    demo.add_argument(
+        "--info-file", type=Path, default=None,
+        help="write URLs, API keys and connections here as JSON once the demo is ready",
+    )  # fmt: skip
+    demo.set_defaults(run=_demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
