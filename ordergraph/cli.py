@@ -1,4 +1,4 @@
-"""The ``ordergraph`` command: ``serve``, ``demo``, ``sandbox`` and ``migrate``.
+"""The ``ordergraph`` command: ``serve``, ``demo``, ``sandbox``, ``migrate`` and ``schema``.
 
 Thin glue: each subcommand parses its flags and calls the module that does the work
 (``ordergraph.serve``, ``ordergraph.demo``, the sandbox, the store)."""
@@ -96,6 +96,14 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    # Imported here: the other commands should not pay for loading the schema.
+    from ordergraph.schema import schema
+
+    sys.stdout.write(schema.as_str().rstrip() + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ordergraph", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -169,6 +177,11 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="write URLs, API keys and connections here as JSON once the demo is ready",
     )  # fmt: skip
     demo.set_defaults(run=_demo)
+
+    schema_command = commands.add_parser(
+        "schema", help="print the GraphQL schema (SDL); schema.graphql is its snapshot"
+    )
+    schema_command.set_defaults(run=_schema)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,3 +54,14 @@ async def test_sandbox_command_serves_all_three_simulators() -> None:
         _, stderr = await process.communicate()
     assert process.returncode is not None
     assert b"Traceback" not in stderr
+
+
+async def test_schema_command_prints_the_committed_sdl() -> None:
+    ordergraph = Path(sys.executable).with_name("ordergraph")
+    process = await asyncio.create_subprocess_exec(
+        str(ordergraph), "schema", stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await process.communicate()
+    assert process.returncode == 0
+    snapshot = Path(__file__).parent.parent / "schema.graphql"
+    assert stdout.decode() == snapshot.read_text()
