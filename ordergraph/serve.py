@@ -10,6 +10,7 @@ sessions, and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -122,7 +123,20 @@ async def open_gateway(settings: Settings, *, auto_migrate: bool | None = None) 
         await services.close()
         raise
     app.on_cleanup.append(_close_services)
+    _freeze_startup_objects()
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything allocated at start-up out of the garbage collector's view.
+
+    Measured (bench/README.md, dashboard query): ~140,000 objects come from imports
+    alone; each full collection then walks them all (100-130 ms here), which is the
+    whole p99 of a warm query. They live as long as the process, so freezing them
+    costs nothing and leaves collection of request garbage unchanged.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _warn_about_public_url(settings: Settings) -> None:
