@@ -204,7 +204,9 @@ class Provider(Protocol):
 
     async def create_order(self, order: NewOrder) -> CreatedOrder: ...
 
-    async def submit_result(self, remote_id: str, result: ResultSubmission) -> None: ...
+    async def submit_result(
+        self, remote_id: str, result: ResultSubmission
+    ) -> tuple[OrderStatus, str | None]: ...
 
     async def list_packages(self) -> list[Package]: ...
 
@@ -316,7 +318,12 @@ class BaseProvider:
     async def create_order(self, order: NewOrder) -> CreatedOrder:
         raise self.unsupported("create orders")
 
-    async def submit_result(self, remote_id: str, result: ResultSubmission) -> None:
+    async def submit_result(
+        self, remote_id: str, result: ResultSubmission
+    ) -> tuple[OrderStatus, str | None]:
+        """Write the result; returns the order's status as the provider now holds it
+        (canonical, and the provider's own word), i.e. what a later read reports: a
+        provider with coarser statuses (Kombo) records less than was submitted."""
         raise self.unsupported("take results")
 
     async def list_packages(self) -> list[Package]:

@@ -682,12 +682,17 @@ class KomboProvider(BaseProvider):
 
     # --- writes ---------------------------------------------------------------------
 
-    async def submit_result(self, remote_id: str, result: ResultSubmission) -> None:
-        """``PUT`` the result (idempotent, so the HTTP layer may retry it)."""
+    async def submit_result(
+        self, remote_id: str, result: ResultSubmission
+    ) -> tuple[OrderStatus, str | None]:
+        """``PUT`` the result (idempotent, so the HTTP layer may retry it); the order's
+        status becomes the result status Kombo was sent."""
         body = result_to_wire(result)
         path = f"/assessment/orders/{quote(remote_id, safe='')}/result"
         payload = await self._json("PUT", path, json_body=body)
         self._log_warnings(self._parse(KomboWriteResponse, payload, "PUT", path), path)
+        written = str(body["status"])
+        return status_to_canonical(written), written
 
     async def list_packages(self) -> list[Package]:
         path = "/assessment/packages"

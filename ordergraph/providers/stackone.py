@@ -633,12 +633,20 @@ class StackOneProvider(BaseProvider):
         )
         return CreatedOrder(remote_id=order_id, test_url=created.test_url, order=canonical)
 
-    async def submit_result(self, remote_id: str, result: ResultSubmission) -> None:
+    async def submit_result(
+        self, remote_id: str, result: ResultSubmission
+    ) -> tuple[OrderStatus, str | None]:
         path = f"{PREFIX}/orders/{quote(remote_id, safe='')}/result"
+        body = result_to_wire(result)
         # Setting a result twice leaves the same result: safe to retry. The 200 body
         # (UpdateResult) only echoes the status, so it is not read: a stored result
         # must not turn into an error because of the acknowledgement's shape.
-        await self.http.request("PATCH", path, json_body=result_to_wire(result), idempotent=True)
+        await self.http.request("PATCH", path, json_body=body, idempotent=True)
+        # StackOne orders have no status of their own: reading one back reports its
+        # result's value, so that is the status the order now has.
+        wire_result = body.get("result") or {}
+        status, word = result_status(wire_result.get("value"), wire_result.get("source_value"))
+        return (status or result.status), word
 
     async def get_orders(self, remote_ids: Sequence[str]) -> dict[str, Order]:
         """Orders by id through the legacy 2025-02 GETs; absent ids are left out."""

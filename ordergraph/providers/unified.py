@@ -645,7 +645,9 @@ class UnifiedProvider(BaseProvider):
         self._remember_workspace(wire.workspace_id)
         return CreatedOrder(remote_id=wire.id, test_url=None, order=order_to_canonical(wire))
 
-    async def submit_result(self, remote_id: str, result: ResultSubmission) -> None:
+    async def submit_result(
+        self, remote_id: str, result: ResultSubmission
+    ) -> tuple[OrderStatus, str | None]:
         path = self._order_path(remote_id)
         try:
             fields = result_to_wire(result)
@@ -667,7 +669,9 @@ class UnifiedProvider(BaseProvider):
             }
         )
         payload = await self.http.json("PATCH", path, json_body=body, idempotent=True)
-        self._parse(UnifiedOrder, "PATCH", path, payload)
+        order = order_to_canonical(self._parse(UnifiedOrder, "PATCH", path, payload))
+        # Unified answers with the order as it now stands.
+        return order.status, order.provider_status
 
     # --- packages -----------------------------------------------------------------------
 

@@ -206,8 +206,15 @@ def _unsupported(connection: LiveConnection, what: str, *path: str) -> MutationO
     )
 
 
-def _with_result(order: Order, submission: ResultSubmission) -> Order:
-    """The order as the provider now holds it after taking ``submission``."""
+def _with_result(
+    order: Order,
+    submission: ResultSubmission,
+    status: OrderStatus,
+    provider_status: str | None,
+) -> Order:
+    """The order as the provider now holds it after taking ``submission``: its status
+    is what the provider recorded (a later read agrees, so no spurious event), the
+    result keeps what was submitted."""
     result = AssessmentResult(
         status=submission.status,
         score=submission.score,
@@ -219,7 +226,9 @@ def _with_result(order: Order, submission: ResultSubmission) -> Order:
         attributes=submission.attributes,
         attachments=submission.attachments,
     )
-    return order.model_copy(update={"status": submission.status, "result": result})
+    return order.model_copy(
+        update={"status": status, "provider_status": provider_status, "result": result}
+    )
 
 
 # --- operations --------------------------------------------------------------------------
@@ -246,7 +255,9 @@ async def submit_result(
         if not connection.provider.supports(Capability.SUBMIT_RESULT):
             return _unsupported(connection, "take results", "orderId")
         try:
-            await connection.provider.submit_result(stored.order.remote_id, submission)
+            status, provider_status = await connection.provider.submit_result(
+                stored.order.remote_id, submission
+            )
         except ProviderError as exc:
             if isinstance(exc, ProviderInputError) and exc.status is None:
                 # Refused by the adapter before any request (Unified has no CANCELLED):
@@ -257,7 +268,9 @@ async def submit_result(
             # The adapter refused before sending (e.g. a status its provider cannot express).
             return MutationOutcome.failed("INVALID_INPUT", str(exc), "status")
         await context.services.ingestor.ingest(
-            connection, [_with_result(stored.order, submission)], EventSource.MUTATION
+            connection,
+            [_with_result(stored.order, submission, status, provider_status)],
+            EventSource.MUTATION,
         )
         _forget(context.loaders.order_by_id, order_key)
         return MutationOutcome(order_keys=[order_key])

@@ -177,3 +177,28 @@ async def test_more_than_250_ids_is_a_graphql_error(api: Api, sandbox: Sandbox) 
     payload = await _refresh(api, ids[:250])
     assert len(payload["errors"]) == 250
     assert payload["errors"][249]["field"] == ["ids", "249"]
+
+
+async def test_a_status_kombo_records_coarser_is_stored_as_kombo_holds_it(
+    api: Api, sandbox: Sandbox
+) -> None:
+    # given: a FAILED result on an OPEN Kombo order (Kombo can only record COMPLETED)
+    await index_kombo(api)
+    order_id = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[0]
+    gid = order_gid("acme-kombo", order_id)
+
+    # when
+    body = await api.query(SUBMIT_RESULT, {"input": result_input(gid, status="FAILED")})
+    payload = await _refresh(api, [gid])
+
+    # then: the order says what Kombo holds, the result keeps what was submitted,
+    # and reading it back adds no FAILED -> COMPLETED event
+    assert body["data"]["submitResult"]["errors"] == []
+    order = await read_order(api, gid)
+    assert order["status"] == "COMPLETED"
+    assert order["result"]["status"] == "FAILED"
+    assert payload["errors"] == []
+    assert events(payload["orders"][0]) == [
+        (None, "OPEN", "POLL"),
+        ("OPEN", "COMPLETED", "MUTATION"),
+    ]
