@@ -4,8 +4,8 @@ The durable ``order_events`` log is the truth; the broker only says "tenant T ha
 events up to id N", so a subscriber knows to read the log again. A lost wake-up
 costs latency, never an event: subscribers also re-read the log on a timeout.
 
-``MemoryBroker`` serves one process. The Redis broker (several processes) has the
-same interface.
+``MemoryBroker`` serves one process. ``RedisBroker`` (ordergraph/broker_redis.py,
+several processes) has the same interface.
 """
 
 from __future__ import annotations
@@ -86,9 +86,14 @@ class MemoryBroker:
         self._signals.clear()
 
 
-def create_broker(url: str) -> Broker:
-    """A broker for ``memory://`` (Redis arrives with the scale-out work)."""
+def create_broker(url: str, *, channel_prefix: str = "ordergraph") -> Broker:
+    """A broker for ``memory://`` (one process) or ``redis://host:port/db`` (several;
+    wake-ups go out on ``<channel_prefix>:<tenant>``)."""
     if url == "memory://" or url.startswith("memory:"):
         return MemoryBroker()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from ordergraph.broker_redis import RedisBroker
+
+        return RedisBroker(url, channel_prefix=channel_prefix)
     msg = f"unsupported broker URL scheme in {url.split(':', 1)[0]!r}"
     raise ValueError(msg)

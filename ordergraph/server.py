@@ -25,6 +25,7 @@ from ordergraph.store import Store, redact_url
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
 from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.leader import create_leases, holder_identity, run_while_leader
 from ordergraph.sync.unified_webhooks import ensure_unified_webhook
 from ordergraph.sync.webhooks import WebhookIntake
 
@@ -61,7 +62,9 @@ class Services:
         return cls(
             settings=settings,
             store=store,
-            broker=create_broker(settings.broker.url),
+            broker=create_broker(
+                settings.broker.url, channel_prefix=settings.broker.channel_prefix
+            ),
             connections=ConnectionRegistry.from_settings(settings.connections),
             cache=create_cache(settings.cache.url),
         )
@@ -102,12 +105,23 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 class BackgroundSync:
-    """Pollers and webhook registrations, started with the app and stopped with it."""
+    """Pollers and webhook registrations, started with the app and stopped with it.
+
+    Each Kombo poller runs only while its process holds the connection's lease
+    (ordergraph/sync/leader.py), so several processes poll each connection once.
+    """
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        settings = services.settings
+        self.leases = create_leases(
+            settings.broker.url,
+            settings.cache.url,
+            prefix=settings.broker.channel_prefix,
+            ttl=settings.sync.poller_lease_ttl,
+        )
 
     def pollers(self) -> list[KomboPoller]:
         settings = self.services.settings
@@ -118,6 +132,7 @@ class BackgroundSync:
                 self.services.store.orders,
                 self.services.store.sync_state,
                 interval=connection.settings.poll_interval or settings.sync.kombo_poll_interval,
+                identity=holder_identity(),
             )
             for connection in self.services.connections.of_provider(ProviderName.KOMBO)
         ]
@@ -137,7 +152,8 @@ class BackgroundSync:
 
     def start(self) -> None:
         for poller in self.pollers():
-            self.tasks.append(asyncio.create_task(poller.run(self.stop)))
+            lease = self.leases.lease(f"kombo-poller:{poller.connection.id}")
+            self.tasks.append(asyncio.create_task(run_while_leader(lease, poller.run, self.stop)))
         for connection in self.services.connections.of_provider(ProviderName.UNIFIED):
             if connection.settings.manage_webhook:
                 self.tasks.append(asyncio.create_task(self._register(connection)))
@@ -150,11 +166,16 @@ class BackgroundSync:
                     await asyncio.wait_for(task, timeout=10)
                 except TimeoutError:
                     logger.warning("a background sync task did not stop in time")
+        await self.leases.close()
 
 
 def create_app(services: Services, *, background: bool = True) -> web.Application:
     """The server application over ``services``; ``background`` starts sync tasks."""
+    # Imported here: ordergraph.api imports this module (Services, SERVICES).
+    from ordergraph.api.cors import cors_middleware
+
     app = web.Application(client_max_size=services.settings.server.max_body_bytes)
+    app.middlewares.append(cors_middleware(services.settings.server.cors_origins))
     app[SERVICES] = services
     intake = WebhookIntake(
         services.connections,

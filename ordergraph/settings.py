@@ -30,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -37,7 +38,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ordergraph.errors import ConfigError
@@ -45,6 +54,7 @@ from ordergraph.models import ProviderName
 from ordergraph.providers.base import ConnectionConfig
 
 __all__ = [
+    "ANY_ORIGIN",
     "BrokerSettings",
     "CacheSettings",
     "ConnectionSettings",
@@ -52,13 +62,56 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "StoreSettings",
+    "SubscriptionSettings",
     "SyncSettings",
     "TenantSettings",
     "expand_env",
     "load_settings",
+    "normalise_origin",
 ]
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+ANY_ORIGIN = "*"
+_ORIGIN = re.compile(
+    r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>\[[^\]/]*\]|[^:/?#\[\]]*)(?::(?P<port>[0-9]*))?$"
+)
+_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(value: str) -> str:
+    """``value`` as a browser sends it in ``Origin``: ``scheme://host[:port]``, lowercase,
+    no default port; ``ValueError`` (saying what to write instead) when it is not one."""
+    text = value.strip().lower()
+    match = _ORIGIN.match(text)
+    if match is None:
+        hint = ""
+        if re.match(r"^https?://[^/]+/", text):
+            fixed = "/".join(text.split("/", 3)[:3])
+            hint = f" (an origin has no path, not even '/': write {fixed!r})"
+        msg = f"{value!r} is not an origin: write scheme://host[:port]{hint}"
+        raise ValueError(msg)
+    scheme, host, port = match.group("scheme"), match.group("host"), match.group("port")
+    if scheme not in _DEFAULT_PORTS:
+        msg = f"{value!r} is not an origin: the scheme must be http or https"
+        raise ValueError(msg)
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            msg = f"{value!r} is not an origin: {host} is not an IPv6 address"
+            raise ValueError(msg) from None
+    elif not _HOSTNAME.match(host):
+        msg = f"{value!r} is not an origin: {host!r} is not a host name (use punycode for IDNs)"
+        raise ValueError(msg)
+    if port is not None:
+        if not port or not 1 <= int(port) <= 65535:
+            msg = f"{value!r} is not an origin: the port must be 1-65535"
+            raise ValueError(msg)
+        if int(port) != _DEFAULT_PORTS[scheme]:
+            return f"{scheme}://{host}:{int(port)}"
+    return f"{scheme}://{host}"
 
 
 class _Section(BaseModel):
@@ -74,10 +127,22 @@ class ServerSettings(_Section):
     public_url: str | None = None
     # Largest request body accepted (GraphQL documents, webhook deliveries).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Browser origins (``scheme://host[:port]``) that may call /graphql across origins
+    # (CORS, see ``ordergraph.api.cors``); the WebSocket ``Origin`` check uses the same
+    # list. Empty (the default): none. ``"*"`` allows every origin: meant for the demo,
+    # never for a deployment that holds real data.
     cors_origins: tuple[str, ...] = ()
     # Answer repeated queries from the whole-response cache (keyed by tenant, document,
     # variables and the tenant's data version, so ingestion invalidates exactly).
     response_cache: bool = True
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_cors_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        normalised = [
+            o.strip() if o.strip() == ANY_ORIGIN else normalise_origin(o) for o in origins
+        ]
+        return tuple(dict.fromkeys(normalised))
 
     def base_url(self) -> str:
         if self.public_url:
@@ -106,18 +171,48 @@ class BrokerSettings(_Section):
     """Wake-up broker: ``memory://`` or ``redis://host:port/db``."""
 
     url: str = "memory://"
+    # Redis channels are ``<prefix>:<tenant>`` and poller leases ``<prefix>:lease:...``;
+    # deployments (or test runs) sharing one Redis keep apart by prefix.
+    channel_prefix: str = Field(default="ordergraph", min_length=1)
 
 
 class SyncSettings(_Section):
     """Background synchronisation defaults."""
 
     kombo_poll_interval: float = Field(default=60.0, gt=0)
+    # Several processes: one polls each Kombo connection while it holds a lease in
+    # Redis (the broker's, else the cache's); a dead holder is replaced within this.
+    poller_lease_ttl: float = Field(default=15.0, gt=0)
 
 
 class LimitSettings(_Section):
     """Limits that protect the gateway and its providers."""
 
     max_page_size: int = Field(default=100, ge=1, le=1000)
+
+
+class SubscriptionSettings(_Section):
+    """GraphQL subscriptions over WebSocket (``/graphql``, graphql-transport-ws).
+
+    The Origin allow-list is ``server.cors_origins``, shared with CORS.
+    """
+
+    # Also speak the legacy ``graphql-ws`` subprotocol (subscriptions-transport-ws).
+    legacy_graphql_ws: bool = False
+    # WebSocket ping interval; a peer that does not answer is disconnected.
+    keep_alive_interval: float = Field(default=15.0, gt=0)
+    max_per_connection: int = Field(default=20, ge=1)
+    # Events a subscription may hold for a consumer that is not reading; see
+    # ordergraph/resolvers/subscriptions.py.
+    max_backlog: int = Field(default=1000, ge=1)
+    # How long a full backlog may stay untouched before the socket is closed.
+    backlog_grace: float = Field(default=10.0, gt=0)
+    # Longest wait for a broker wake-up before the log is read again anyway.
+    poll_interval: float = Field(default=5.0, gt=0)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    # Bytes a WebSocket may hold unsent (kernel and process buffers each); None leaves
+    # the OS default, which autotunes up to megabytes per socket.
+    send_buffer_bytes: int | None = Field(default=None, ge=4096)
 
 
 class TenantSettings(_Section):
@@ -178,6 +273,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     sync: SyncSettings = SyncSettings()
     limits: LimitSettings = LimitSettings()
+    subscriptions: SubscriptionSettings = SubscriptionSettings()
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 

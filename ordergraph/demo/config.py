@@ -40,9 +40,8 @@ PROVIDERS = (ProviderName.UNIFIED, ProviderName.STACKONE, ProviderName.KOMBO)
 KOMBO_POLL_INTERVAL = 5.0
 SECRETS_FILE = "secrets.json"
 STORE_FILE = "demo.sqlite3"
-# TODO(cors): the demo is the one place every origin may call (DESIGN.md section 5). "*"
-# takes effect once the CORS/Origin middleware reads server.cors_origins; serve's
-# default stays closed.
+# The demo is the one place every origin may call (DESIGN.md section 5): "*" makes
+# /graphql answer CORS for any origin (ordergraph.api.cors); serve's default stays closed.
 OPEN_ORIGINS = ("*",)
 
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ordergraph.errors import ProviderError
 from ordergraph.models import Order, OrderStatus
@@ -42,6 +43,8 @@ DISCOVERY_OVERLAP = timedelta(minutes=5)
 STORE_PAGE = 1000
 _INITIAL_DONE = "initial_sync_complete"
 _DISCOVERED_FROM = "discovered_from"
+# Which process ran the last cycle (several processes: the lease holder).
+_POLLED_BY = "polled_by"
 
 
 def _utcnow() -> datetime:
@@ -72,8 +75,10 @@ class KomboPoller:
         *,
         interval: float,
         clock: Callable[[], datetime] = _utcnow,
+        identity: Mapping[str, Any] | None = None,
     ) -> None:
         self.connection = connection
+        self.identity = dict(identity) if identity else None
         self.ingestor = ingestor
         self.orders = orders
         self.sync_state = sync_state
@@ -94,6 +99,8 @@ class KomboPoller:
         else:
             await self._incremental(state, report)
         details = {**state.details, _INITIAL_DONE: True, _DISCOVERED_FROM: started.isoformat()}
+        if self.identity is not None:
+            details[_POLLED_BY] = self.identity
         if report.initial and state.details.get(_DISCOVERED_FROM):
             # A resumed first walk: discovery runs from when the walk first began.
             details[_DISCOVERED_FROM] = state.details[_DISCOVERED_FROM]
