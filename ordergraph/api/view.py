@@ -2,26 +2,40 @@
 
 HTTP requests (GET, POST, GraphiQL in a browser) go to ``GraphQLHTTPHandler``, which
 follows the GraphQL-over-HTTP spec and answers repeats from the response cache.
-WebSocket upgrades go to Strawberry's view, which speaks graphql-transport-ws with the
-same context (tenant, loaders).
+WebSocket upgrades go to Strawberry's view, which speaks graphql-transport-ws (the
+legacy graphql-ws only when ``subscriptions.legacy_graphql_ws`` is set). A socket acts
+for the tenant of the API key in ``connection_init`` (``{"authorization": "Bearer
+<key>"}``), because browsers cannot set headers on a WebSocket; an unknown key is
+refused with 4403, and without a key every operation fails ``UNAUTHENTICATED``.
+Cross-origin handshakes must come from ``server.cors_origins`` (the CORS allow-list),
+the server pings every ``keep_alive_interval`` seconds and drops peers that stop
+answering, and a socket runs at most ``max_per_connection`` operations.
 """
 
 from __future__ import annotations
 
+import socket
+from datetime import timedelta
 from typing import Any
 
 import strawberry
 from aiohttp import web
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
 from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
-from ordergraph.auth import tenant_from_headers
+from ordergraph.auth import bearer_token, tenant_for_key, tenant_from_headers
 from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
 from ordergraph.server import SERVICES, Services
 
 __all__ = ["GRAPHQL_HTTP", "OrdergraphGraphQLView", "add_graphql_routes"]
+
+_AIOHTTP_WRITER_LIMIT = 2**18
+"""aiohttp's default: bytes written to a WebSocket before it waits for the socket to drain."""
 
 GRAPHQL_HTTP = web.AppKey("graphql_http", GraphQLHTTPHandler)
 """The application's HTTP handler (its response cache and stats), set by ``add_graphql_routes``."""
@@ -32,7 +46,20 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
     loaders. GET in a browser shows GraphiQL with locally served assets."""
 
     def __init__(self, services: Services, schema: strawberry.Schema, **kwargs: Any) -> None:
-        super().__init__(schema, **kwargs)
+        settings = services.settings.subscriptions
+        protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
+        if settings.legacy_graphql_ws:
+            protocols.append(GRAPHQL_WS_PROTOCOL)
+        options: dict[str, Any] = {
+            "subscription_protocols": tuple(protocols),
+            "keep_alive": True,
+            "keep_alive_interval": settings.keep_alive_interval,
+            "max_subscriptions_per_connection": settings.max_per_connection,
+            "connection_init_wait_timeout": timedelta(seconds=10),
+            # "*" (the demo's "any origin") is understood by Strawberry as such.
+            "allowed_origins": tuple(services.settings.server.cors_origins),
+        }
+        super().__init__(schema, **(options | kwargs))
         self.services = services
 
     async def get_context(
@@ -44,6 +71,58 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
             request=request,
             response=response,
         )
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        # graphql-transport-ws has no server-initiated keep-alive in Strawberry (only
+        # the legacy protocol's "ka"); WebSocket pings keep proxies from idling the
+        # socket out and drop peers that vanished without a close.
+        settings = self.services.settings.subscriptions
+        limit = settings.send_buffer_bytes
+        ws = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [],
+            heartbeat=settings.keep_alive_interval,
+            writer_limit=limit or _AIOHTTP_WRITER_LIMIT,
+        )
+        await ws.prepare(request)
+        if limit:
+            _limit_send_buffers(request, limit)
+        return ws
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the socket from ``connection_init``; refuse a key we do not know
+        (close 4403), as HTTP answers 401 to one.
+
+        A non-browser client may instead have sent ``Authorization`` on the handshake;
+        a key in the payload, when given, decides. With no key at all the socket is
+        refused too (close 4403): a WebSocket acts for one tenant or not at all.
+        """
+        params = context.connection_params or {}
+        authorization = params.get("authorization", params.get("Authorization"))
+        if authorization is not None:
+            key = bearer_token(authorization) if isinstance(authorization, str) else None
+            context.tenant = tenant_for_key(self.services.settings, key)
+            if context.tenant is None:
+                raise ConnectionRejectionError({"message": "unknown API key"})
+        if context.tenant is None:
+            raise ConnectionRejectionError(
+                {"message": 'authentication required: send {"authorization": "Bearer <api key>"}'}
+            )
+        return await super().on_ws_connect(context)
+
+
+def _limit_send_buffers(request: web.Request, limit: int) -> None:
+    """Cap what a subscriber that does not read can make us hold for it, so a slow
+    consumer stalls its own sends (and trips the backlog limit) instead of growing
+    buffers: the transport's write buffer and the kernel's send buffer."""
+    transport = request.transport
+    if transport is None:
+        return
+    transport.set_write_buffer_limits(high=limit)
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, limit)
 
 
 def add_graphql_routes(

@@ -8,6 +8,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from ordergraph.schema.errors import is_public
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
+from ordergraph.schema.subscription import Subscription
 from ordergraph.schema.types import Candidate, Job, Order, Package, ProviderConnection
 
 __all__ = ["build_schema", "schema"]
@@ -22,6 +23,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Order, Candidate, Job, Package, ProviderConnection],
         extensions=[
             lambda: ParserCache(maxsize=1024),

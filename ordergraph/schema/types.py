@@ -30,6 +30,7 @@ from ordergraph.providers.base import Capability
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.orders import PageRequest
+from ordergraph.resolvers.subscriptions import event_context
 from ordergraph.schema.errors import PublicError, provider_failure
 from ordergraph.schema.values import (
     Application,
@@ -59,7 +60,8 @@ GraphInfo = Info[Context, None]
 
 
 def _context(info: GraphInfo) -> Context:
-    return info.context
+    # Inside a subscription event: that event's context (its own fresh loaders).
+    return event_context() or info.context
 
 
 # --- orders ------------------------------------------------------------------------------
@@ -226,6 +228,9 @@ _EVENT_CURSOR_PREFIX = "event:"
 @strawberry.type(description="A change of an order's status.")
 class OrderEvent:
     stored: strawberry.Private[StoredEvent]
+    # A subscription gives each event its own context (fresh loaders): the socket's
+    # context lives as long as the socket, and its loaders would serve stale orders.
+    event_context: strawberry.Private[Context | None] = None
 
     @strawberry.field(description="Cursor of this event in the log (resume after it).")
     def cursor(self) -> str:
@@ -233,7 +238,8 @@ class OrderEvent:
 
     @strawberry.field(description="The order as it is now.")
     async def order(self, info: GraphInfo) -> Order | None:
-        stored = await order_resolvers.load_order(_context(info), self.stored.order_id)
+        context = self.event_context or _context(info)
+        stored = await order_resolvers.load_order(context, self.stored.order_id)
         return Order.wrap(stored) if stored else None
 
     @strawberry.field(description="Status before the change; null for a new order.")

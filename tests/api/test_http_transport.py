@@ -382,5 +382,7 @@ async def test_websocket_upgrades_still_reach_strawberrys_view(api: Api) -> None
         f"{api.url}/graphql", protocols=["graphql-transport-ws"]
     ) as socket:
         assert socket.protocol == "graphql-transport-ws"
-        await socket.send_json({"type": "connection_init", "payload": {}})
+        await socket.send_json(
+            {"type": "connection_init", "payload": {"authorization": f"Bearer {KEYS['acme']}"}}
+        )
         assert (await socket.receive_json(timeout=5))["type"] == "connection_ack"

@@ -1,0 +1,95 @@
+"""The subscription root: order events tailed from the durable log.
+
+Served over WebSocket (graphql-transport-ws) on ``/graphql``; the tenant comes from
+``connection_init``. How the tail works (replay, wake-ups, slow consumers) is
+explained in ``ordergraph.resolvers.subscriptions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry import relay
+
+from ordergraph.models import OrderStatus
+from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers.subscriptions import EventFilter, event_stream, fresh_context
+from ordergraph.schema.errors import PublicError
+from ordergraph.schema.inputs import MAX_FILTER_VALUES, expect_id
+from ordergraph.schema.types import GraphInfo, OrderEvent, OrderEventConnection
+
+__all__ = ["OrderEventFilter", "Subscription"]
+
+
+@strawberry.input(description="Which order events a subscription receives (all when omitted).")
+class OrderEventFilter:
+    connection_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Events of orders of these connections (ProviderConnection ids)."
+    )
+    statuses: list[OrderStatus] | None = strawberry.field(
+        default=None, description="Events whose new status is one of these."
+    )
+    order_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Events of these orders (Order ids)."
+    )
+
+    def to_filter(self) -> EventFilter:
+        for name in ("connection_ids", "statuses", "order_ids"):
+            values = getattr(self, name)
+            if values is not None and len(values) > MAX_FILTER_VALUES:
+                raise PublicError(
+                    f"filter.{name} takes at most {MAX_FILTER_VALUES} values",
+                    code="INVALID_ARGUMENT",
+                )
+        return EventFilter(
+            connection_ids=[
+                expect_id(g, "ProviderConnection", "filter.connectionIds")
+                for g in self.connection_ids
+            ]
+            if self.connection_ids is not None
+            else None,
+            statuses=list(self.statuses) if self.statuses is not None else None,
+            order_ids=[expect_id(g, "Order", "filter.orderIds") for g in self.order_ids]
+            if self.order_ids is not None
+            else None,
+        )
+
+
+@strawberry.type(description="Live order events (GraphQL over WebSocket, graphql-transport-ws).")
+class Subscription:
+    @strawberry.subscription(
+        description="The tenant's order events, oldest first. With `after` (an event "
+        "cursor), the events since it are replayed from the log before live ones, so a "
+        "client that reconnects with its last cursor misses nothing; without it, only "
+        "events from now on."
+    )
+    async def order_events(
+        self,
+        info: GraphInfo,
+        filter: OrderEventFilter | None = None,
+        after: str | None = None,
+    ) -> AsyncGenerator[OrderEvent, None]:
+        context = info.context
+        context.require_tenant()
+        where = filter.to_filter() if filter is not None else EventFilter()
+        after_id = OrderEventConnection.decode_cursor(after) if after is not None else None
+        async for stored, event_context in event_stream(context, where, after_id):
+            yield OrderEvent(stored=stored, event_context=event_context)
+
+    @strawberry.subscription(
+        description="Status changes of one order from now on (an Order id of this tenant)."
+    )
+    async def order_status_changed(
+        self, info: GraphInfo, order_id: relay.GlobalID
+    ) -> AsyncGenerator[OrderEvent, None]:
+        context = info.context
+        context.require_tenant()
+        key = expect_id(order_id, "Order", "orderId")
+        # Tenant-scoped read: another tenant's order is "not found", not a silent stream.
+        if await order_resolvers.load_order(fresh_context(context), key) is None:
+            raise PublicError("no order with this id", code="NOT_FOUND", argument="orderId")
+        async for stored, event_context in event_stream(
+            context, EventFilter(order_ids=[key]), None
+        ):
+            yield OrderEvent(stored=stored, event_context=event_context)

@@ -1,0 +1,386 @@
+"""Subscriptions over graphql-transport-ws on ``/graphql``, frame by frame.
+
+Events are caused the way production causes them (the ingestor, as the webhook
+intake calls it), and read back over a real WebSocket to a real server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from ordergraph.api import add_graphql_routes
+from ordergraph.broker import MemoryBroker
+from ordergraph.resolvers.subscriptions import SLOW_CONSUMER_CODE
+from ordergraph.schema.types import OrderEventConnection
+from ordergraph.server import Services, create_app
+from ordergraph.settings import load_settings
+from ordergraph.store import Store, create_engine
+from ordergraph.sync.connections import ConnectionRegistry
+from tests.api.conftest import CURSOR_SECRET, KEYS, Api, two_tenant_connections
+from tests.api.helpers import deliver_unified, gid, unified_order
+from tests.api.ws_client import RawSubscriber, TransportWS, connect
+from tests.conftest import Sandbox
+
+EVENTS = """
+subscription Events($filter: OrderEventFilter, $after: String) {
+  orderEvents(filter: $filter, after: $after) {
+    cursor previousStatus newStatus source occurredAt
+    order { id remoteId status }
+  }
+}
+"""
+STATUS_CHANGED = """
+subscription Changed($id: ID!) {
+  orderStatusChanged(orderId: $id) { cursor newStatus order { id status } }
+}
+"""
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+ApiFactory = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture
+async def make_api(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[ApiFactory]:
+    """Like the ``api`` fixture, with ``subscriptions`` and ``server`` settings to taste."""
+    cleanup: list[Callable[[], Awaitable[None]]] = []
+
+    async def make(
+        subscriptions: dict[str, Any] | None = None, server: dict[str, Any] | None = None
+    ) -> Api:
+        settings = load_settings(
+            environ={},
+            overrides={
+                "server": server or {},
+                "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
+                "subscriptions": {"poll_interval": 0.5, **(subscriptions or {})},
+                "tenants": [{"name": n, "api_keys": [k]} for n, k in KEYS.items()],
+                "connections": await two_tenant_connections(sandbox),
+            },
+        )
+        store = Store.from_engine(create_engine(fresh_store_url), cursor_secret=CURSOR_SECRET)
+        services = Services(
+            settings=settings,
+            store=store,
+            broker=MemoryBroker(),
+            connections=ConnectionRegistry.from_settings(settings.connections),
+        )
+        app = create_app(services, background=False)
+        add_graphql_routes(app)
+        server_ = TestServer(app, host="127.0.0.1")
+        await server_.start_server()
+        session = aiohttp.ClientSession()
+        cleanup.extend([services.close, server_.close, session.close])
+        return Api(str(server_.make_url("")).rstrip("/"), services, session)
+
+    yield make
+    for close in reversed(cleanup):
+        await close()
+
+
+def auth(tenant: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {KEYS[tenant]}"}
+
+
+async def change(api: Api, remote_id: str, status: str, minute: int, tenant: str = "acme") -> None:
+    """One Unified order reaches ``status`` (a webhook delivery, as the intake ingests it)."""
+    order = unified_order(
+        remote_id, created_at=T0, status=status, updated_at=T0 + timedelta(minutes=minute)
+    )
+    result = await deliver_unified(api, f"{tenant}-unified", [order])
+    assert result.events, (remote_id, status)
+
+
+async def head_cursor(api: Api, tenant: str = "acme") -> str:
+    return OrderEventConnection.encode_cursor(
+        await api.services.store.orders.latest_event_id(tenant)
+    )
+
+
+async def until_subscribed(api: Api, count: int) -> None:
+    """Wait until ``count`` subscriptions tail the log (their start position is fixed)."""
+    broker = api.services.broker
+    assert isinstance(broker, MemoryBroker)
+    for _ in range(200):
+        if broker.subscriber_count() >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{broker.subscriber_count()} subscribers, wanted {count}")
+
+
+async def ready(api: Api, tenant: str = "acme") -> AsyncIterator[TransportWS]:
+    async with connect(api.session, api.url) as client:
+        ack = await client.init(auth(tenant))
+        assert ack == {"type": "connection_ack"}, ack
+        yield client
+
+
+# --- authentication and protocol -----------------------------------------------------------
+
+
+async def test_subscriptions_need_a_valid_key_in_connection_init(make_api: ApiFactory) -> None:
+    api = await make_api()
+    # An unknown key, another scheme, or no key at all: the socket is refused.
+    for payload in ({"authorization": "Bearer nope"}, {"authorization": "Basic eDp5"}, {}):
+        async with connect(api.session, api.url) as client:
+            answer = await client.init(payload)
+            assert answer["close"] == 4403, (payload, answer)
+    # Subscribing before connection_init is refused by the protocol (4401).
+    async with connect(api.session, api.url) as client:
+        await client.subscribe("1", EVENTS)
+        assert (await client.message("1"))["close"] == 4401
+
+
+async def test_live_event_after_an_ingestion(make_api: ApiFactory) -> None:
+    api = await make_api()
+    async for client in ready(api):
+        await client.subscribe("s", EVENTS)
+        await until_subscribed(api, 1)
+        await change(api, "LIVE-1", "OPEN", 0)
+        [event] = await client.events("s", 1)
+        assert event["newStatus"] == "OPEN"
+        assert event["previousStatus"] is None
+        assert event["source"] == "WEBHOOK"
+        assert event["order"] == {
+            "id": gid("Order", "acme-unified:LIVE-1"),
+            "remoteId": "LIVE-1",
+            "status": "OPEN",
+        }
+        assert OrderEventConnection.decode_cursor(event["cursor"]) > 0
+        await client.complete("s")
+        assert await client.silent("s", 0.3)
+
+
+async def test_replay_from_a_cursor_then_live_without_gap_or_duplicate(
+    make_api: ApiFactory,
+) -> None:
+    api = await make_api()
+    await change(api, "R-0", "OPEN", 0)
+    cursor = await head_cursor(api)
+    # Missed while away: three events after the cursor.
+    await change(api, "R-1", "OPEN", 1)
+    await change(api, "R-2", "OPEN", 2)
+    await change(api, "R-1", "IN_PROGRESS", 3)
+    async for client in ready(api):
+        await client.subscribe("s", EVENTS, {"after": cursor})
+        replayed = await client.events("s", 3)
+        await change(api, "R-2", "COMPLETED", 4)
+        [live] = await client.events("s", 1)
+        assert await client.silent("s", 0.7)  # past a poll interval: nothing repeated
+    got = [(e["order"]["remoteId"], e["newStatus"]) for e in [*replayed, live]]
+    assert got == [
+        ("R-1", "OPEN"),
+        ("R-2", "OPEN"),
+        ("R-1", "IN_PROGRESS"),
+        ("R-2", "COMPLETED"),
+    ]
+    ids = [OrderEventConnection.decode_cursor(e["cursor"]) for e in [*replayed, live]]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4
+
+
+async def test_a_bad_cursor_is_an_error_not_a_stream(make_api: ApiFactory) -> None:
+    api = await make_api()
+    async for client in ready(api):
+        await client.subscribe("s", EVENTS, {"after": "not-a-cursor"})
+        message = await client.message("s")
+        assert message["type"] in ("next", "error"), message
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+async def test_filters_by_status_order_and_connection(make_api: ApiFactory) -> None:
+    api = await make_api()
+    cursor = await head_cursor(api)
+    await change(api, "F-1", "OPEN", 0)
+    await change(api, "F-2", "OPEN", 1)
+    await change(api, "F-1", "COMPLETED", 2)
+    await change(api, "F-2", "FAILED", 3)
+    filters: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
+        ({"statuses": ["COMPLETED", "FAILED"]}, [("F-1", "COMPLETED"), ("F-2", "FAILED")]),
+        (
+            {"orderIds": [gid("Order", "acme-unified:F-2")]},
+            [("F-2", "OPEN"), ("F-2", "FAILED")],
+        ),
+        (
+            {"connectionIds": [gid("ProviderConnection", "acme-unified")], "statuses": ["OPEN"]},
+            [("F-1", "OPEN"), ("F-2", "OPEN")],
+        ),
+    ]
+    async for client in ready(api):
+        for number, (where, expected) in enumerate(filters):
+            op = f"f{number}"
+            await client.subscribe(op, EVENTS, {"after": cursor, "filter": where})
+            got = await client.events(op, len(expected))
+            assert [(e["order"]["remoteId"], e["newStatus"]) for e in got] == expected, where
+            assert await client.silent(op, 0.2), where
+            await client.complete(op)
+        # Another connection's events only: none of these.
+        await client.subscribe(
+            "kombo",
+            EVENTS,
+            {
+                "after": cursor,
+                "filter": {"connectionIds": [gid("ProviderConnection", "acme-kombo")]},
+            },
+        )
+        assert await client.silent("kombo", 0.3)
+        # An id of the wrong type is refused, naming the argument.
+        await client.subscribe(
+            "bad", EVENTS, {"filter": {"orderIds": [gid("ProviderConnection", "acme-unified")]}}
+        )
+        message = await client.message("bad")
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "INVALID_ID"
+
+
+async def test_tenants_never_see_each_others_events(make_api: ApiFactory) -> None:
+    api = await make_api()
+    await change(api, "G-1", "OPEN", 0, tenant="globex")
+    async for acme in ready(api):
+        await acme.subscribe("all", EVENTS, {"after": OrderEventConnection.encode_cursor(0)})
+        # Another tenant's order id: not found, not a silent stream of its events.
+        await acme.subscribe("theirs", STATUS_CHANGED, {"id": gid("Order", "globex-unified:G-1")})
+        message = await acme.message("theirs")
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+        await until_subscribed(api, 1)
+        await change(api, "G-1", "COMPLETED", 1, tenant="globex")
+        await change(api, "A-1", "OPEN", 2)
+        [only] = await acme.events("all", 1)
+        assert only["order"]["id"] == gid("Order", "acme-unified:A-1")
+        assert await acme.silent("all", 0.3)
+
+
+async def test_order_status_changed_follows_one_order(make_api: ApiFactory) -> None:
+    api = await make_api()
+    await change(api, "S-1", "OPEN", 0)
+    await change(api, "S-2", "OPEN", 0)
+    async for client in ready(api):
+        await client.subscribe("s", STATUS_CHANGED, {"id": gid("Order", "acme-unified:S-1")})
+        await until_subscribed(api, 1)
+        await change(api, "S-2", "COMPLETED", 1)
+        await change(api, "S-1", "IN_PROGRESS", 2)
+        [event] = await client.events("s", 1)
+        assert event["newStatus"] == "IN_PROGRESS"
+        assert event["order"] == {"id": gid("Order", "acme-unified:S-1"), "status": "IN_PROGRESS"}
+        assert await client.silent("s", 0.3)
+
+
+async def test_each_event_resolves_its_order_with_fresh_loaders(make_api: ApiFactory) -> None:
+    # One socket context, two events of one order: a loader shared across events
+    # would answer the second event's `order` from the first one's cache.
+    api = await make_api()
+    await change(api, "L-1", "OPEN", 0)
+    async for client in ready(api):
+        await client.subscribe("s", STATUS_CHANGED, {"id": gid("Order", "acme-unified:L-1")})
+        await until_subscribed(api, 1)
+        statuses: list[str] = []
+        for minute, status in enumerate(("IN_PROGRESS", "COMPLETED"), start=1):
+            await change(api, "L-1", status, minute)
+            [event] = await client.events("s", 1)
+            assert event["newStatus"] == status
+            statuses.append(event["order"]["status"])
+    assert statuses == ["IN_PROGRESS", "COMPLETED"]
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+async def test_subscriptions_per_connection_are_capped(make_api: ApiFactory) -> None:
+    api = await make_api({"max_per_connection": 2})
+    async for client in ready(api):
+        await client.subscribe("1", EVENTS)
+        await client.subscribe("2", EVENTS)
+        await client.subscribe("3", EVENTS)
+        message = await client.message("3")
+        assert message["type"] == "error"
+        assert "limit" in message["payload"][0]["message"].lower()
+        # Completing one frees a place.
+        await client.complete("1")
+        await asyncio.sleep(0.1)
+        await client.subscribe("4", EVENTS)
+        await until_subscribed(api, 2)
+        await change(api, "M-1", "OPEN", 0)
+        assert len(await client.events("4", 1)) == 1
+
+
+async def test_the_legacy_protocol_is_off_unless_configured(make_api: ApiFactory) -> None:
+    api = await make_api()
+    async with connect(api.session, api.url, protocols=("graphql-ws",)) as client:
+        assert client.ws.protocol is None
+        answer = await client.init(auth("acme"))
+        assert answer["close"] == 4406
+    legacy = await make_api({"legacy_graphql_ws": True})
+    async with connect(legacy.session, legacy.url, protocols=("graphql-ws",)) as client:
+        assert client.ws.protocol == "graphql-ws"
+
+
+async def test_only_allowed_origins_may_open_a_socket(make_api: ApiFactory) -> None:
+    api = await make_api(server={"cors_origins": ["https://app.example.com"]})
+    for origin, allowed in (("https://app.example.com", True), ("https://evil.example", False)):
+        if allowed:
+            async with connect(api.session, api.url, headers={"Origin": origin}) as client:
+                assert (await client.init(auth("acme")))["type"] == "connection_ack"
+        else:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                async with connect(api.session, api.url, headers={"Origin": origin}):
+                    pass
+            assert refused.value.status == 403
+    # Non-browser clients send no Origin and are not subject to it.
+    async for client in ready(api):
+        assert client is not None
+    anywhere = await make_api(server={"cors_origins": ["*"]})
+    async with connect(
+        anywhere.session, anywhere.url, headers={"Origin": "https://any.example"}
+    ) as client:
+        assert (await client.init(auth("acme")))["type"] == "connection_ack"
+
+
+async def test_a_slow_consumer_is_closed_and_others_keep_receiving(make_api: ApiFactory) -> None:
+    api = await make_api(
+        {"max_backlog": 5, "backlog_grace": 0.3, "send_buffer_bytes": 4096, "page_size": 10}
+    )
+    # Fat events fill the socket buffers quickly.
+    fat = "subscription { orderEvents { " + " ".join(f"c{i}: cursor" for i in range(40)) + " } }"
+    slow = await RawSubscriber.open(api.url)
+    try:
+        await slow.send({"type": "connection_init", "payload": auth("acme")})
+        assert (await slow.message())["type"] == "connection_ack"
+        await slow.send({"id": "slow", "type": "subscribe", "payload": {"query": fat}})
+        async for fast in ready(api):
+            await fast.subscribe("fast", EVENTS)
+            await until_subscribed(api, 2)
+            received = 0
+            broker = api.services.broker
+            assert isinstance(broker, MemoryBroker)
+            for batch in range(40):
+                orders = [
+                    unified_order(f"SC-{batch}-{n}", created_at=T0, status="OPEN")
+                    for n in range(10)
+                ]
+                await deliver_unified(api, "acme-unified", orders)
+                received += len(await fast.events("fast", 10))
+                if broker.subscriber_count() == 1:
+                    break  # the slow one's reader gave up
+            assert broker.subscriber_count() == 1, "the slow consumer was never closed"
+            # The fast one still receives after the slow one was dropped.
+            await change(api, "SC-after", "OPEN", 0)
+            [after] = await fast.events("fast", 1)
+            assert after["order"]["remoteId"] == "SC-after"
+            assert received >= 10
+        # Reading at last, the slow one finds what was buffered, then the close code.
+        for _ in range(1000):
+            message = await asyncio.wait_for(slow.message(), 5)
+            if "close" in message:
+                break
+        assert message["close"] == SLOW_CONSUMER_CODE, message
+        assert "behind" in message["reason"]
+    finally:
+        await slow.close()
