@@ -7,6 +7,7 @@ within the lease TTL plus one interval; no event is lost or written twice."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -20,6 +21,7 @@ import aiohttp
 import pytest
 
 from ordergraph.broker_redis import RedisBroker
+from ordergraph.sandbox.kombo import sign as kombo_sign
 from ordergraph.store import EventSource, Store
 from tests.conftest import Sandbox
 from tests.scale.conftest import free_port
@@ -187,6 +189,53 @@ async def _ground_truth(sandbox: Sandbox, account: str) -> dict[str, str]:
     return {row["id"]: row["status"] for row in rows}
 
 
+async def _deliver_kombo_webhook(sandbox: Sandbox, url: str, account: str) -> str:
+    """POST a signed Kombo order-received webhook for a new order straight to one process.
+
+    The order exists only in the webhook (the simulator does not hold it), so the
+    poller cannot find it first: its event comes from this webhook and this process.
+    """
+    secret = next(
+        a["webhook_secret"] for a in await sandbox.accounts("kombo") if a["account"] == account
+    )
+    remote_id = f"ko_webhook_{random.randrange(10**9)}"
+    body = json.dumps(
+        {
+            "id": f"evt_{remote_id}",
+            "type": "assessment:order-received",
+            "data": {
+                "id": remote_id,
+                "package_id": "pkg_001",
+                "status": "OPEN",
+                "integration_id": account,
+                "candidate": {
+                    "remote_id": None,
+                    "email": "ada@example.com",
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "phone": None,
+                },
+                "application": {"remote_id": None},
+                "job": {
+                    "remote_id": None,
+                    "name": None,
+                    "job_code": None,
+                    "description": None,
+                    "location": None,
+                    "hiring_team": [],
+                },
+            },
+        }
+    ).encode()
+    async with sandbox.session.post(
+        f"{url}/webhooks/kombo",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Kombo-Signature": kombo_sign(secret, body)},
+    ) as response:
+        assert response.status == 200, await response.text()
+    return remote_id
+
+
 async def _events_by_remote_id(store: Store) -> dict[str, list[tuple[str, EventSource]]]:
     events = await store.orders.events_after("acme", None, limit=10_000)
     orders = await store.orders.get("acme", {e.order_id for e in events})
@@ -216,19 +265,12 @@ async def test_two_processes_share_polling_wake_ups_and_take_over(
 
     # A webhook taken by the process that does not poll wakes a subscriber elsewhere
     # (here: a RedisBroker in the test process, as any other process has).
-    await sandbox.control("POST", "webhooks", {"kombo": f"{other.url}/webhooks/kombo"})
     listener = RedisBroker(redis_url, channel_prefix=prefix)
     try:
         async with listener.subscribe("acme") as wakeups:
             await _until(_true_when(lambda: listener.connected), 5, "listener connects")
             seen = await store.orders.latest_event_id("acme")
-            created = (
-                await sandbox.control(
-                    "POST",
-                    "orders",
-                    {"provider": "kombo", "account": cluster.kombo_account, "count": 1},
-                )
-            )["orders"][0]["id"]
+            created = await _deliver_kombo_webhook(sandbox, other.url, cluster.kombo_account)
             woken: int | None = None
             deadline = time.monotonic() + 5
             while woken is None and time.monotonic() < deadline:
@@ -281,7 +323,8 @@ async def test_two_processes_share_polling_wake_ups_and_take_over(
     await asyncio.sleep(INTERVAL * 3)  # a few more cycles must add nothing
     truth = await _ground_truth(sandbox, cluster.kombo_account)
     events = await _events_by_remote_id(store)
-    assert set(events) == set(truth)
+    # every order the simulator holds, plus the one that existed only in our webhook
+    assert set(events) == set(truth) | {created}
     changed = set(open_ids[:6])
     for order_id, status in truth.items():
         statuses = [new for new, _ in events[order_id]]
@@ -289,7 +332,8 @@ async def test_two_processes_share_polling_wake_ups_and_take_over(
             assert statuses == ["OPEN", status], (order_id, statuses)
         else:  # inserted once, never changed
             assert statuses == [status], (order_id, statuses)
-    assert sum(len(v) for v in events.values()) == len(truth) + len(changed)
+    assert events[created] == [("OPEN", EventSource.WEBHOOK)]
+    assert sum(len(v) for v in events.values()) == len(truth) + len(changed) + 1
 
 
 async def _is(value: Any, expected: int) -> bool:
@@ -312,7 +356,6 @@ async def test_a_webhook_on_one_process_reaches_a_graphql_subscriber_on_another(
 ) -> None:
     first = await cluster.start("first")
     second = await cluster.start("second")
-    await sandbox.control("POST", "webhooks", {"kombo": f"{first.url}/webhooks/kombo"})
     ws_url = second.url.replace("http://", "ws://") + "/graphql"
     async with (
         aiohttp.ClientSession() as session,
@@ -337,13 +380,7 @@ async def test_a_webhook_on_one_process_reaches_a_graphql_subscriber_on_another(
         )
         await asyncio.sleep(0.5)  # the subscription starts from now
         sent = time.monotonic()
-        created = (
-            await sandbox.control(
-                "POST",
-                "orders",
-                {"provider": "kombo", "account": cluster.kombo_account, "count": 1},
-            )
-        )["orders"][0]["id"]
+        created = await _deliver_kombo_webhook(sandbox, first.url, cluster.kombo_account)
         while True:
             message = await ws.receive_json(timeout=10)
             assert message["type"] == "next", message
