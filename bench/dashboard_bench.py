@@ -56,6 +56,7 @@ from aiohttp import web
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from bench.support import ADMIN_URL, RESULTS, ms, percentile, write_results
 from ordergraph.api import add_graphql_routes
 from ordergraph.models import Candidate, HiringTeamMember, Job, NewOrder, PackageRef
 from ordergraph.resolvers.context import Context
@@ -71,7 +72,6 @@ from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.kombo_poller import KomboPoller
 from ordergraph.sync.unified_webhooks import ensure_unified_webhook
 
-RESULTS = Path(__file__).parent / "results"
 KEYS = {"acme": "bench-key-acme", "globex": "bench-key-globex"}
 TENANT = "acme"
 PROVIDERS = ("unified", "stackone", "kombo")
@@ -134,24 +134,14 @@ type Query { orders(first: Int, orderBy: OrderOrder): OrderConnection! }
 # --- small helpers ---------------------------------------------------------------------
 
 
-def _percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
-
-
 def _latency(samples: Sequence[float]) -> dict[str, Any]:
     return {
         "n": len(samples),
-        "p50_ms": _ms(_percentile(samples, 50)),
-        "p99_ms": _ms(_percentile(samples, 99)),
-        "mean_ms": _ms(statistics.fmean(samples)),
-        "min_ms": _ms(min(samples)),
-        "max_ms": _ms(max(samples)),
+        "p50_ms": ms(percentile(samples, 50)),
+        "p99_ms": ms(percentile(samples, 99)),
+        "mean_ms": ms(statistics.fmean(samples)),
+        "min_ms": ms(min(samples)),
+        "max_ms": ms(max(samples)),
         "per_second_sequential": round(1 / statistics.fmean(samples), 1),
     }
 
@@ -194,7 +184,7 @@ class GcClock:
         seconds, full = self.seconds, self.full_collections
         result = await work
         return result, {
-            "gc_ms": _ms(self.seconds - seconds),
+            "gc_ms": ms(self.seconds - seconds),
             "gc_full_collections": self.full_collections - full,
         }
 
@@ -582,8 +572,8 @@ async def _load(
         "requests": len(latencies),
         "failures": failures,
         "requests_per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": _ms(_percentile(latencies, 50)),
-        "p99_ms": _ms(_percentile(latencies, 99)),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p99_ms": ms(percentile(latencies, 99)),
         "cache_header": dict(seen),
     }
 
@@ -935,7 +925,7 @@ async def benchmark(args: argparse.Namespace, store_url: str) -> dict[str, Any]:
         heap = {
             "tracked_objects": len(gc.get_objects()),
             "frozen_objects": gc.get_freeze_count(),
-            "full_collection_ms": _ms(time.perf_counter() - t0),
+            "full_collection_ms": ms(time.perf_counter() - t0),
             "note": "the in-process sandbox adds about 8,000 of the tracked objects",
         }
     finally:
@@ -1102,17 +1092,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after seconds")
     parser.add_argument(
         "--admin-url",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        default=ADMIN_URL,
         help="PostgreSQL URL allowed to create and drop the scratch database",
     )
     parser.add_argument("--out", type=Path, default=None, help="results JSON path")
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     out = args.out or RESULTS / f"dashboard-{args.backend}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(summary(result))
-    print(f"results written to {out}")
+    write_results(out, result, summary(result))
     return 0
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -31,10 +30,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bench.support import ADMIN_URL, RESULTS, ms, percentile, write_results
 from ordergraph.models import Candidate, Job, Order, OrderStatus, PackageRef, ProviderName
 from ordergraph.store import EventSource, OrderStore, SortOrder, create_engine, migrate
 
-RESULTS = Path(__file__).parent / "results"
 TENANT = "bench"
 CONNECTIONS = [
     ("bench-unified", ProviderName.UNIFIED),
@@ -79,16 +78,6 @@ def _batches(
     return batches
 
 
-def _percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
-
-
 async def _ingest(
     store: OrderStore, batches: list[tuple[str, list[Order]]], base: int
 ) -> dict[str, Any]:
@@ -107,8 +96,8 @@ async def _ingest(
         "batches": len(batches),
         "seconds": round(elapsed, 3),
         "orders_per_second": round(count / elapsed, 1),
-        "batch_p50_ms": _ms(_percentile(latencies, 50)),
-        "batch_p99_ms": _ms(_percentile(latencies, 99)),
+        "batch_p50_ms": ms(percentile(latencies, 50)),
+        "batch_p99_ms": ms(percentile(latencies, 99)),
     }
 
 
@@ -134,14 +123,14 @@ async def _walk(store: OrderStore, page_size: int, total: int, backward: bool) -
         raise SystemExit(f"walk saw {seen} orders ({len(ids)} distinct), expected {total}")
     decile = max(1, len(latencies) // 10)
     by_depth = [
-        _ms(statistics.median(latencies[i : i + decile])) for i in range(0, decile * 10, decile)
+        ms(statistics.median(latencies[i : i + decile])) for i in range(0, decile * 10, decile)
     ]
     return {
         "pages": len(latencies),
         "orders_seen": seen,
-        "p50_ms": _ms(_percentile(latencies, 50)),
-        "p99_ms": _ms(_percentile(latencies, 99)),
-        "max_ms": _ms(max(latencies)),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p99_ms": ms(percentile(latencies, 99)),
+        "max_ms": ms(max(latencies)),
         "p50_ms_by_depth_decile": by_depth,
     }
 
@@ -152,7 +141,7 @@ async def _count_latency(store: OrderStore, samples: int = 10) -> float:
         t0 = time.perf_counter()
         await store.count(TENANT)
         latencies.append(time.perf_counter() - t0)
-    return _ms(statistics.median(latencies))
+    return ms(statistics.median(latencies))
 
 
 async def _server_version(url: str) -> str:
@@ -261,17 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--admin-url",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        default=ADMIN_URL,
         help="PostgreSQL URL allowed to create and drop the scratch database",
     )
     parser.add_argument("--out", type=Path, default=None, help="results JSON path")
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))
     out = args.out or RESULTS / f"store-{args.backend}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(_summary(result))
-    print(f"results written to {out}")
+    write_results(out, result, _summary(result))
     return 0
 
 

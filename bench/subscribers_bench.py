@@ -53,10 +53,10 @@ import aiohttp
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bench.support import ADMIN_URL, RESULTS, ms, percentile, write_results
 from ordergraph.sandbox.core import SandboxContext, WebhookSender
 from ordergraph.sandbox.kombo import KomboSimulator
 
-RESULTS = Path(__file__).parent / "results"
 ORDERGRAPH = Path(sys.executable).with_name("ordergraph")
 SEED = 42
 API_KEY = "bench-subscribers-key"
@@ -65,16 +65,6 @@ QUERY = "subscription { orderEvents { cursor newStatus order { id remoteId } } }
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 2)
 
 
 def _free_port() -> int:
@@ -458,12 +448,12 @@ async def benchmark(args: argparse.Namespace, store_url: str, database: str) -> 
                 return {"n": 0}
             return {
                 "n": len(values),
-                "p50_ms": _ms(_percentile(values, 50)),
-                "p90_ms": _ms(_percentile(values, 90)),
-                "p99_ms": _ms(_percentile(values, 99)),
-                "mean_ms": _ms(statistics.fmean(values)),
-                "min_ms": _ms(min(values)),
-                "max_ms": _ms(max(values)),
+                "p50_ms": ms(percentile(values, 50)),
+                "p90_ms": ms(percentile(values, 90)),
+                "p99_ms": ms(percentile(values, 99)),
+                "mean_ms": ms(statistics.fmean(values)),
+                "min_ms": ms(min(values)),
+                "max_ms": ms(max(values)),
             }
 
         deliveries = len(delays)
@@ -582,7 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll-interval", type=float, default=30.0)
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for events")
     parser.add_argument("--timeout", type=float, default=170.0, help="give up after seconds")
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--out", type=Path, default=None, help="results JSON path")
     args = parser.parse_args(argv)
@@ -592,10 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = asyncio.run(run(args))
     result["parameters"]["open_files_limit_raised_to"] = list(limits)
     out = args.out or RESULTS / f"subscribers-{args.mode}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(summary(result))
-    print(f"results written to {out}")
+    write_results(out, result, summary(result))
     return 0
 
 
