@@ -37,14 +37,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from ordergraph.broker import Broker
-from ordergraph.models import OrderStatus
+from ordergraph.fanout import Delivery, EventFilter, EventShare, HubMember, Hubs, TenantHub
 from ordergraph.resolvers.context import Context
 from ordergraph.store import OrderStore, StoredEvent
 
@@ -95,15 +94,6 @@ class SlowConsumerError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class EventFilter:
-    """Which of the tenant's events a subscription wants (None: any)."""
-
-    connection_ids: Sequence[str] | None = None
-    statuses: Sequence[OrderStatus] | None = None
-    order_ids: Sequence[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class TailLimits:
     """``subscriptions`` settings as the tail uses them."""
 
@@ -114,12 +104,13 @@ class TailLimits:
 
 
 class EventTail:
-    """One subscription's reader: the log into a bounded queue, see the module docstring."""
+    """One subscription: its hub membership, its catch-up reads and its bounded queue,
+    see the module docstring."""
 
     def __init__(
         self,
         orders: OrderStore,
-        broker: Broker,
+        hubs: Hubs,
         tenant: str,
         *,
         after_id: int,
@@ -128,31 +119,30 @@ class EventTail:
         on_overflow: Callable[[SlowConsumerError], Awaitable[None]] | None = None,
     ) -> None:
         self._orders = orders
-        self._broker = broker
+        self._hubs = hubs
         self._tenant = tenant
-        self._read_id = after_id
-        self._seen = after_id
         self._where = where
         self._limits = limits
         self._on_overflow = on_overflow
-        self._queue: asyncio.Queue[StoredEvent] = asyncio.Queue(maxsize=limits.max_backlog)
+        self._queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=limits.max_backlog)
+        self._member = HubMember(where, self._queue, after_id)
         self._taken = asyncio.Event()
 
-    async def __aiter__(self) -> AsyncIterator[StoredEvent]:
-        """Events in log order; the reader runs only while this is iterated."""
+    async def __aiter__(self) -> AsyncIterator[Delivery]:
+        """Events in log order; the subscription is a hub member only while iterated."""
         reader = asyncio.create_task(self._read())
         try:
             while True:
-                event = await self._next(reader)
+                delivery = await self._next(reader)
                 self._taken.set()
-                yield event
+                yield delivery
         finally:
             reader.cancel()
             await asyncio.wait({reader})
             if not reader.cancelled():
                 reader.exception()  # retrieved: a closed subscription has no one to tell
 
-    async def _next(self, reader: asyncio.Task[None]) -> StoredEvent:
+    async def _next(self, reader: asyncio.Task[None]) -> Delivery:
         if not self._queue.empty():
             return self._queue.get_nowait()
         getter = asyncio.ensure_future(self._queue.get())
@@ -163,40 +153,72 @@ class EventTail:
                 getter.cancel()
         if getter.done() and not getter.cancelled():
             return getter.result()
-        # The reader ended: it failed (store error, overflow); surface that.
+        # The reader ended: the consumer overflowed (or a bug); surface that.
         error = reader.exception()
         raise error if error is not None else RuntimeError("event reader stopped")
 
     async def _read(self) -> None:
-        async with self._broker.subscribe(self._tenant) as wakeups:
-            while True:
-                await self._fill()
-                latest = await wakeups.wait(self._seen, self._limits.poll_interval)
-                if latest is not None:
-                    self._seen = max(self._seen, latest)
+        """Catch up from the log, go live on the hub; again whenever the hub drops us."""
+        member = self._member
+        async with self._hubs.use(self._tenant) as hub:
+            hub.members.add(member)
+            try:
+                while True:
+                    await self._catch_up(hub)
+                    await member.behind.wait()
+                    member.behind.clear()
+            finally:
+                member.live = False
+                hub.members.discard(member)
 
-    async def _fill(self) -> None:
-        """Read the log until caught up, never holding more than ``max_backlog`` events."""
+    async def _catch_up(self, hub: TenantHub) -> None:
+        """Read the log after ``member.after`` (this subscription's own filtered, paged
+        reads, never holding more than ``max_backlog`` events) until it reaches the
+        hub's position, then switch to the hub's stream.
+
+        The check and the switch run without an await in between, and the hub moves
+        ``position`` and fans out each event without awaiting either, so the hub gives
+        this member exactly the events after what the replay has covered: no gap, no
+        duplicate.
+        """
+        member = self._member
+        delay = 0.1
         while True:
+            if member.after >= hub.position:
+                member.live = True
+                return
+            target = hub.position
             room = self._queue.maxsize - self._queue.qsize()
             # With a full queue, read one event to learn whether the consumer is behind.
             limit = min(self._limits.page_size, room) if room > 0 else 1
-            page = await self._orders.events_after(
-                self._tenant,
-                self._read_id,
-                limit=limit,
-                connection_ids=self._where.connection_ids,
-                statuses=self._where.statuses,
-                order_ids=self._where.order_ids,
-            )
+            try:
+                page = await self._orders.events_after(
+                    self._tenant,
+                    member.after,
+                    limit=limit,
+                    connection_ids=self._where.connection_ids,
+                    statuses=self._where.statuses,
+                    order_ids=self._where.order_ids,
+                )
+            except Exception as exc:
+                logger.warning(
+                    "a subscription of %s could not read the log (%s); retrying",
+                    self._tenant,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.1
             for event in page:
                 if self._queue.full():
                     await self._wait_for_room()
-                self._queue.put_nowait(event)
-                self._read_id = event.id
-                self._seen = max(self._seen, event.id)
+                self._queue.put_nowait(Delivery(event, EventShare()))
+                member.after = event.id
             if len(page) < limit:
-                return
+                # Every matching event up to ``target`` (read by the hub, so committed
+                # and visible) is now queued.
+                member.after = max(member.after, target)
 
     async def _wait_for_room(self) -> None:
         self._taken.clear()
@@ -257,21 +279,25 @@ def limits_of(context: Context) -> TailLimits:
 async def event_stream(
     context: Context, where: EventFilter, after_id: int | None
 ) -> AsyncIterator[tuple[StoredEvent, Context]]:
-    """The tenant's matching events after ``after_id`` (or from now), each with a fresh
-    per-event context (its own loaders) to resolve the event's fields with."""
+    """The tenant's matching events after ``after_id`` (or from now), each with a
+    per-event context to resolve the event's fields with: loaders made fresh for that
+    event, shared by every subscription of this process receiving it from the hub."""
     tenant = context.require_tenant()
     orders = context.services.store.orders
     start = after_id if after_id is not None else await orders.latest_event_id(tenant)
     tail = EventTail(
         orders,
-        context.services.broker,
+        context.services.hubs,
         tenant,
         after_id=start,
         where=where,
         limits=limits_of(context),
         on_overflow=close_websocket_on_overflow(context),
     )
-    async for event in tail:
-        fresh = fresh_context(context)
-        _EVENT_CONTEXT.set(fresh)
-        yield event, fresh
+    async for delivery in tail:
+        share = delivery.share
+        if share.loaders is None:
+            share.loaders = context.new_loaders()
+        shared = dataclasses.replace(context, _loaders=share.loaders)
+        _EVENT_CONTEXT.set(shared)
+        yield delivery.event, shared
