@@ -2,33 +2,49 @@
 
 Why it is built this way:
 
-- **The log is the truth, the broker only says "look again".** A subscription reads
-  ``events_after(tenant, last_id, ...)`` in pages until it is caught up, then waits
-  for a broker wake-up *or* ``poll_interval`` seconds, and reads again either way. A
-  lost wake-up costs latency, never an event; a reconnecting client passes its last
-  cursor and gets exactly the events after it, in commit order (per-tenant ids grow
-  in commit order).
-- **Start.** With ``after``, the first reads replay the log after that cursor, then
-  live events follow from the same loop (no seam, so no duplicate and no gap).
-  Without it, the tail starts at the tenant's latest event id at subscribe time.
-- **Bounded buffer, then close.** A reader task tails the log into a queue of at
-  most ``max_backlog`` events; the GraphQL generator takes from the queue and
-  Strawberry sends each event, so a consumer that does not read stalls the send
-  (aiohttp waits for the socket to drain) and the queue fills. The reader only
-  reads as many events as there is room for, so memory per subscription is bounded
-  by ``max_backlog`` events plus socket buffers, whatever the log holds. When the
-  queue is full *and* the log holds another matching event (the consumer is more
-  than ``max_backlog`` events behind), the reader gives the consumer
-  ``backlog_grace`` seconds to take one; a consumer that takes nothing in that time
-  is closed with ``SLOW_CONSUMER_CODE`` and a reason naming the limit. It can
-  reconnect with its last cursor and miss nothing. A long replay to a client that
-  *is* reading never trips this: it frees room continuously.
-- **Isolation.** Each subscription has its own reader task and queue; the broker
-  only notifies a condition (held for an instant), so a stalled consumer blocks
-  neither the broker, nor ingestion, nor other subscribers.
-- **Fresh loaders per event.** A WebSocket's context lives as long as the socket;
-  each event gets a copy of it with no loaders, so its ``order`` is read as it is
-  when that event is sent, not from a cache filled by an earlier event.
+- **The log is the truth, the broker only says "look again".** A lost wake-up costs
+  latency, never an event; a reconnecting client passes its last cursor and gets
+  exactly the events after it, in commit order (per-tenant ids grow in commit order).
+- **One reader per process and tenant: the hub** (``ordergraph.fanout``). The first
+  subscription of a tenant starts a ``TenantHub`` task, the last one to leave stops
+  it. The hub remembers ``position`` (the newest id it has read), subscribes to the
+  broker once, and after each wake-up *or* ``poll_interval`` seconds reads
+  ``events_after(tenant, position)`` in unfiltered pages until caught up. Each event
+  is fanned out in memory to every live member whose filter (connectionIds, statuses,
+  orderIds) matches: ``put_nowait`` into the member's queue, never an await, so one
+  log read per wake-up serves every subscriber of the tenant in this process, and a
+  slow subscriber cannot hold up the hub or the others. A failed read is logged and
+  retried with backoff; members keep their place.
+- **Loaders made fresh for each event, shared by its subscribers.** A WebSocket's
+  context lives as long as the socket, so each event is resolved with a copy of it
+  whose loaders were made for that event (its ``order`` is read as it is when that
+  event is sent, never from an earlier event's cache). The hub hands every member the
+  same ``EventShare`` for one event, so those loaders, and the ``order`` load, happen
+  once per event and process, not once per subscriber (the load is shielded so a
+  subscriber that leaves does not cancel it for the others).
+- **Start and replay, then hand-over.** Without ``after``, a subscription starts at
+  the tenant's latest event id at subscribe time; with it, at the cursor. It joins the
+  hub (not yet live) and, while it is behind the hub's ``position``, reads the log
+  itself: filtered, paged, never more than there is room for in its queue. When a
+  read comes back short, every matching event up to the hub's position taken before
+  that read is queued. Once it has covered the hub's position it goes live: that check
+  and the switch happen without an await, and the hub advances ``position`` and fans
+  out without one either, so the hub gives it exactly the events after those it
+  replayed (it also skips ids at or below the member's ``after``): no gap, no
+  duplicate.
+- **Bounded buffer, then close.** Each subscription's queue holds at most
+  ``max_backlog`` events; Strawberry sends them, so a consumer that does not read
+  stalls the send and the queue fills. If the hub finds a live member's queue full,
+  it drops the member back to catching up from the log (as in a replay) and moves on.
+  Catching up reads only as many events as there is room for; with a full queue it
+  reads one to learn whether the consumer is behind, then gives the consumer
+  ``backlog_grace`` seconds to take one. A consumer that takes nothing in that time is
+  closed with ``SLOW_CONSUMER_CODE`` and a reason naming the limit; it can reconnect
+  with its last cursor and miss nothing. A long replay to a client that *is* reading
+  never trips this: it frees room continuously. Memory per subscription is bounded by
+  ``max_backlog`` events plus socket buffers, whatever the log holds.
+- **Isolation.** Hubs are per tenant; a subscription only ever joins its own tenant's
+  hub and reads its own tenant's log.
 """
 
 from __future__ import annotations
