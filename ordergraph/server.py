@@ -19,6 +19,7 @@ from aiohttp import web
 from ordergraph.broker import Broker, create_broker
 from ordergraph.cache import GatewayCache, create_cache
 from ordergraph.errors import ConfigError, ProviderError
+from ordergraph.fanout import Hubs
 from ordergraph.models import ProviderName
 from ordergraph.settings import Settings
 from ordergraph.store import Store, redact_url
@@ -44,9 +45,18 @@ class Services:
     connections: ConnectionRegistry
     cache: GatewayCache = field(default_factory=lambda: create_cache("memory://"))
     ingestor: Ingestor = field(init=False)
+    # One log reader per tenant with subscriptions (ordergraph/resolvers/subscriptions.py).
+    hubs: Hubs = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ingestor = Ingestor(self.store.orders, self.broker)
+        subscriptions = self.settings.subscriptions
+        self.hubs = Hubs(
+            self.store.orders,
+            self.broker,
+            poll_interval=subscriptions.poll_interval,
+            page_size=subscriptions.page_size,
+        )
 
     @classmethod
     async def open(cls, settings: Settings, *, auto_migrate: bool | None = None) -> Services:
@@ -70,6 +80,7 @@ class Services:
         )
 
     async def close(self) -> None:
+        await self.hubs.close()
         await self.cache.close()
         await self.connections.close()
         await self.broker.close()

@@ -2,33 +2,49 @@
 
 Why it is built this way:
 
-- **The log is the truth, the broker only says "look again".** A subscription reads
-  ``events_after(tenant, last_id, ...)`` in pages until it is caught up, then waits
-  for a broker wake-up *or* ``poll_interval`` seconds, and reads again either way. A
-  lost wake-up costs latency, never an event; a reconnecting client passes its last
-  cursor and gets exactly the events after it, in commit order (per-tenant ids grow
-  in commit order).
-- **Start.** With ``after``, the first reads replay the log after that cursor, then
-  live events follow from the same loop (no seam, so no duplicate and no gap).
-  Without it, the tail starts at the tenant's latest event id at subscribe time.
-- **Bounded buffer, then close.** A reader task tails the log into a queue of at
-  most ``max_backlog`` events; the GraphQL generator takes from the queue and
-  Strawberry sends each event, so a consumer that does not read stalls the send
-  (aiohttp waits for the socket to drain) and the queue fills. The reader only
-  reads as many events as there is room for, so memory per subscription is bounded
-  by ``max_backlog`` events plus socket buffers, whatever the log holds. When the
-  queue is full *and* the log holds another matching event (the consumer is more
-  than ``max_backlog`` events behind), the reader gives the consumer
-  ``backlog_grace`` seconds to take one; a consumer that takes nothing in that time
-  is closed with ``SLOW_CONSUMER_CODE`` and a reason naming the limit. It can
-  reconnect with its last cursor and miss nothing. A long replay to a client that
-  *is* reading never trips this: it frees room continuously.
-- **Isolation.** Each subscription has its own reader task and queue; the broker
-  only notifies a condition (held for an instant), so a stalled consumer blocks
-  neither the broker, nor ingestion, nor other subscribers.
-- **Fresh loaders per event.** A WebSocket's context lives as long as the socket;
-  each event gets a copy of it with no loaders, so its ``order`` is read as it is
-  when that event is sent, not from a cache filled by an earlier event.
+- **The log is the truth, the broker only says "look again".** A lost wake-up costs
+  latency, never an event; a reconnecting client passes its last cursor and gets
+  exactly the events after it, in commit order (per-tenant ids grow in commit order).
+- **One reader per process and tenant: the hub** (``ordergraph.fanout``). The first
+  subscription of a tenant starts a ``TenantHub`` task, the last one to leave stops
+  it. The hub remembers ``position`` (the newest id it has read), subscribes to the
+  broker once, and after each wake-up *or* ``poll_interval`` seconds reads
+  ``events_after(tenant, position)`` in unfiltered pages until caught up. Each event
+  is fanned out in memory to every live member whose filter (connectionIds, statuses,
+  orderIds) matches: ``put_nowait`` into the member's queue, never an await, so one
+  log read per wake-up serves every subscriber of the tenant in this process, and a
+  slow subscriber cannot hold up the hub or the others. A failed read is logged and
+  retried with backoff; members keep their place.
+- **Loaders made fresh for each event, shared by its subscribers.** A WebSocket's
+  context lives as long as the socket, so each event is resolved with a copy of it
+  whose loaders were made for that event (its ``order`` is read as it is when that
+  event is sent, never from an earlier event's cache). The hub hands every member the
+  same ``EventShare`` for one event, so those loaders, and the ``order`` load, happen
+  once per event and process, not once per subscriber (the load is shielded so a
+  subscriber that leaves does not cancel it for the others).
+- **Start and replay, then hand-over.** Without ``after``, a subscription starts at
+  the tenant's latest event id at subscribe time; with it, at the cursor. It joins the
+  hub (not yet live) and, while it is behind the hub's ``position``, reads the log
+  itself: filtered, paged, never more than there is room for in its queue. When a
+  read comes back short, every matching event up to the hub's position taken before
+  that read is queued. Once it has covered the hub's position it goes live: that check
+  and the switch happen without an await, and the hub advances ``position`` and fans
+  out without one either, so the hub gives it exactly the events after those it
+  replayed (it also skips ids at or below the member's ``after``): no gap, no
+  duplicate.
+- **Bounded buffer, then close.** Each subscription's queue holds at most
+  ``max_backlog`` events; Strawberry sends them, so a consumer that does not read
+  stalls the send and the queue fills. If the hub finds a live member's queue full,
+  it drops the member back to catching up from the log (as in a replay) and moves on.
+  Catching up reads only as many events as there is room for; with a full queue it
+  reads one to learn whether the consumer is behind, then gives the consumer
+  ``backlog_grace`` seconds to take one. A consumer that takes nothing in that time is
+  closed with ``SLOW_CONSUMER_CODE`` and a reason naming the limit; it can reconnect
+  with its last cursor and miss nothing. A long replay to a client that *is* reading
+  never trips this: it frees room continuously. Memory per subscription is bounded by
+  ``max_backlog`` events plus socket buffers, whatever the log holds.
+- **Isolation.** Hubs are per tenant; a subscription only ever joins its own tenant's
+  hub and reads its own tenant's log.
 """
 
 from __future__ import annotations
@@ -37,14 +53,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from ordergraph.broker import Broker
-from ordergraph.models import OrderStatus
+from ordergraph.fanout import Delivery, EventFilter, EventShare, HubMember, Hubs, TenantHub
 from ordergraph.resolvers.context import Context
 from ordergraph.store import OrderStore, StoredEvent
 
@@ -95,15 +110,6 @@ class SlowConsumerError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class EventFilter:
-    """Which of the tenant's events a subscription wants (None: any)."""
-
-    connection_ids: Sequence[str] | None = None
-    statuses: Sequence[OrderStatus] | None = None
-    order_ids: Sequence[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class TailLimits:
     """``subscriptions`` settings as the tail uses them."""
 
@@ -114,12 +120,13 @@ class TailLimits:
 
 
 class EventTail:
-    """One subscription's reader: the log into a bounded queue, see the module docstring."""
+    """One subscription: its hub membership, its catch-up reads and its bounded queue,
+    see the module docstring."""
 
     def __init__(
         self,
         orders: OrderStore,
-        broker: Broker,
+        hubs: Hubs,
         tenant: str,
         *,
         after_id: int,
@@ -128,31 +135,30 @@ class EventTail:
         on_overflow: Callable[[SlowConsumerError], Awaitable[None]] | None = None,
     ) -> None:
         self._orders = orders
-        self._broker = broker
+        self._hubs = hubs
         self._tenant = tenant
-        self._read_id = after_id
-        self._seen = after_id
         self._where = where
         self._limits = limits
         self._on_overflow = on_overflow
-        self._queue: asyncio.Queue[StoredEvent] = asyncio.Queue(maxsize=limits.max_backlog)
+        self._queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=limits.max_backlog)
+        self._member = HubMember(where, self._queue, after_id)
         self._taken = asyncio.Event()
 
-    async def __aiter__(self) -> AsyncIterator[StoredEvent]:
-        """Events in log order; the reader runs only while this is iterated."""
+    async def __aiter__(self) -> AsyncIterator[Delivery]:
+        """Events in log order; the subscription is a hub member only while iterated."""
         reader = asyncio.create_task(self._read())
         try:
             while True:
-                event = await self._next(reader)
+                delivery = await self._next(reader)
                 self._taken.set()
-                yield event
+                yield delivery
         finally:
             reader.cancel()
             await asyncio.wait({reader})
             if not reader.cancelled():
                 reader.exception()  # retrieved: a closed subscription has no one to tell
 
-    async def _next(self, reader: asyncio.Task[None]) -> StoredEvent:
+    async def _next(self, reader: asyncio.Task[None]) -> Delivery:
         if not self._queue.empty():
             return self._queue.get_nowait()
         getter = asyncio.ensure_future(self._queue.get())
@@ -163,40 +169,72 @@ class EventTail:
                 getter.cancel()
         if getter.done() and not getter.cancelled():
             return getter.result()
-        # The reader ended: it failed (store error, overflow); surface that.
+        # The reader ended: the consumer overflowed (or a bug); surface that.
         error = reader.exception()
         raise error if error is not None else RuntimeError("event reader stopped")
 
     async def _read(self) -> None:
-        async with self._broker.subscribe(self._tenant) as wakeups:
-            while True:
-                await self._fill()
-                latest = await wakeups.wait(self._seen, self._limits.poll_interval)
-                if latest is not None:
-                    self._seen = max(self._seen, latest)
+        """Catch up from the log, go live on the hub; again whenever the hub drops us."""
+        member = self._member
+        async with self._hubs.use(self._tenant) as hub:
+            hub.members.add(member)
+            try:
+                while True:
+                    await self._catch_up(hub)
+                    await member.behind.wait()
+                    member.behind.clear()
+            finally:
+                member.live = False
+                hub.members.discard(member)
 
-    async def _fill(self) -> None:
-        """Read the log until caught up, never holding more than ``max_backlog`` events."""
+    async def _catch_up(self, hub: TenantHub) -> None:
+        """Read the log after ``member.after`` (this subscription's own filtered, paged
+        reads, never holding more than ``max_backlog`` events) until it reaches the
+        hub's position, then switch to the hub's stream.
+
+        The check and the switch run without an await in between, and the hub moves
+        ``position`` and fans out each event without awaiting either, so the hub gives
+        this member exactly the events after what the replay has covered: no gap, no
+        duplicate.
+        """
+        member = self._member
+        delay = 0.1
         while True:
+            if member.after >= hub.position:
+                member.live = True
+                return
+            target = hub.position
             room = self._queue.maxsize - self._queue.qsize()
             # With a full queue, read one event to learn whether the consumer is behind.
             limit = min(self._limits.page_size, room) if room > 0 else 1
-            page = await self._orders.events_after(
-                self._tenant,
-                self._read_id,
-                limit=limit,
-                connection_ids=self._where.connection_ids,
-                statuses=self._where.statuses,
-                order_ids=self._where.order_ids,
-            )
+            try:
+                page = await self._orders.events_after(
+                    self._tenant,
+                    member.after,
+                    limit=limit,
+                    connection_ids=self._where.connection_ids,
+                    statuses=self._where.statuses,
+                    order_ids=self._where.order_ids,
+                )
+            except Exception as exc:
+                logger.warning(
+                    "a subscription of %s could not read the log (%s); retrying",
+                    self._tenant,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.1
             for event in page:
                 if self._queue.full():
                     await self._wait_for_room()
-                self._queue.put_nowait(event)
-                self._read_id = event.id
-                self._seen = max(self._seen, event.id)
+                self._queue.put_nowait(Delivery(event, EventShare()))
+                member.after = event.id
             if len(page) < limit:
-                return
+                # Every matching event up to ``target`` (read by the hub, so committed
+                # and visible) is now queued.
+                member.after = max(member.after, target)
 
     async def _wait_for_room(self) -> None:
         self._taken.clear()
@@ -257,21 +295,25 @@ def limits_of(context: Context) -> TailLimits:
 async def event_stream(
     context: Context, where: EventFilter, after_id: int | None
 ) -> AsyncIterator[tuple[StoredEvent, Context]]:
-    """The tenant's matching events after ``after_id`` (or from now), each with a fresh
-    per-event context (its own loaders) to resolve the event's fields with."""
+    """The tenant's matching events after ``after_id`` (or from now), each with a
+    per-event context to resolve the event's fields with: loaders made fresh for that
+    event, shared by every subscription of this process receiving it from the hub."""
     tenant = context.require_tenant()
     orders = context.services.store.orders
     start = after_id if after_id is not None else await orders.latest_event_id(tenant)
     tail = EventTail(
         orders,
-        context.services.broker,
+        context.services.hubs,
         tenant,
         after_id=start,
         where=where,
         limits=limits_of(context),
         on_overflow=close_websocket_on_overflow(context),
     )
-    async for event in tail:
-        fresh = fresh_context(context)
-        _EVENT_CONTEXT.set(fresh)
-        yield event, fresh
+    async for delivery in tail:
+        share = delivery.share
+        if share.loaders is None:
+            share.loaders = context.new_loaders()
+        shared = dataclasses.replace(context, _loaders=share.loaders)
+        _EVENT_CONTEXT.set(shared)
+        yield delivery.event, shared

@@ -14,6 +14,7 @@ of these node keys:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterable
 from datetime import datetime
@@ -239,7 +240,9 @@ class OrderEvent:
     @strawberry.field(description="The order as it is now.")
     async def order(self, info: GraphInfo) -> Order | None:
         context = self.event_context or _context(info)
-        stored = await order_resolvers.load_order(context, self.stored.order_id)
+        # Shielded: one event's loaders are shared by every subscriber receiving it, and
+        # a subscriber that goes away must not cancel the load the others await.
+        stored = await asyncio.shield(order_resolvers.load_order(context, self.stored.order_id))
         return Order.wrap(stored) if stored else None
 
     @strawberry.field(description="Status before the change; null for a new order.")

@@ -92,7 +92,7 @@ async def _subscribed(api: Api, subscriber: Subscriber) -> None:
     broker = api.services.broker
     assert isinstance(broker, MemoryBroker)
     for _ in range(500):
-        if broker.subscriber_count() == 1:
+        if api.services.hubs.subscriber_count() == 1:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the subscription never started")

@@ -108,10 +108,10 @@ async def until_subscribed(api: Api, count: int) -> None:
     broker = api.services.broker
     assert isinstance(broker, MemoryBroker)
     for _ in range(200):
-        if broker.subscriber_count() >= count:
+        if api.services.hubs.subscriber_count() >= count:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"{broker.subscriber_count()} subscribers, wanted {count}")
+    raise AssertionError(f"{api.services.hubs.subscriber_count()} subscribers, wanted {count}")
 
 
 async def ready(api: Api, tenant: str = "acme") -> AsyncIterator[TransportWS]:
@@ -367,9 +367,9 @@ async def test_a_slow_consumer_is_closed_and_others_keep_receiving(make_api: Api
                 ]
                 await deliver_unified(api, "acme-unified", orders)
                 received += len(await fast.events("fast", 10))
-                if broker.subscriber_count() == 1:
+                if api.services.hubs.subscriber_count() == 1:
                     break  # the slow one's reader gave up
-            assert broker.subscriber_count() == 1, "the slow consumer was never closed"
+            assert api.services.hubs.subscriber_count() == 1, "the slow consumer was never closed"
             # The fast one still receives after the slow one was dropped.
             await change(api, "SC-after", "OPEN", 0)
             [after] = await fast.events("fast", 1)
@@ -384,3 +384,166 @@ async def test_a_slow_consumer_is_closed_and_others_keep_receiving(make_api: Api
         assert "behind" in message["reason"]
     finally:
         await slow.close()
+
+
+# --- the shared log reader (one hub per process and tenant) ---------------------------------
+
+
+class StoreCalls:
+    """Counts ``events_after`` and order reads (``get``) on the store, per caller kind."""
+
+    def __init__(self, api: Api) -> None:
+        orders = api.services.store.orders
+        self.hub_reads = 0
+        self.own_reads = 0
+        self.order_reads = 0
+        events_after = orders.events_after
+        get = orders.get
+
+        async def counted_events_after(*args: Any, **kwargs: Any) -> Any:
+            filtered = any(
+                kwargs.get(k) is not None for k in ("connection_ids", "statuses", "order_ids")
+            )
+            # The hub reads unfiltered pages; a subscription's own (replay) reads pass
+            # its filter, or none: count those with no filter as hub-shaped too.
+            if filtered:
+                self.own_reads += 1
+            else:
+                self.hub_reads += 1
+            return await events_after(*args, **kwargs)
+
+        async def counted_get(*args: Any, **kwargs: Any) -> Any:
+            self.order_reads += 1
+            return await get(*args, **kwargs)
+
+        orders.events_after = counted_events_after  # type: ignore[method-assign]
+        orders.get = counted_get  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        self.hub_reads = self.own_reads = self.order_reads = 0
+
+
+async def test_one_log_read_and_one_order_load_per_event_for_all_subscribers(
+    make_api: ApiFactory,
+) -> None:
+    # No polling during the test: every read is caused by a wake-up.
+    api = await make_api({"poll_interval": 30})
+    calls = StoreCalls(api)
+    await change(api, "H-1", "OPEN", 0)
+    async for first in ready(api):
+        async for second in ready(api):
+            await first.subscribe("a", EVENTS)
+            await second.subscribe("b", EVENTS)
+            # orderStatusChanged goes through the same hub, with an orderIds filter.
+            await second.subscribe("c", STATUS_CHANGED, {"id": gid("Order", "acme-unified:H-1")})
+            await until_subscribed(api, 3)
+            hub = api.services.hubs.get("acme")
+            assert hub is not None
+            calls.reset()
+            changes = [("H-1", "IN_PROGRESS"), ("H-2", "OPEN"), ("H-1", "COMPLETED")]
+            for minute, (remote_id, status) in enumerate(changes, start=1):
+                await change(api, remote_id, status, minute)
+                [a] = await first.events("a", 1)
+                [b] = await second.events("b", 1)
+                assert a == b
+                assert (a["order"]["remoteId"], a["newStatus"]) == (remote_id, status)
+                assert a["order"]["status"] == status
+                if remote_id == "H-1":
+                    [c] = await second.events("c", 1)
+                    assert c["cursor"] == a["cursor"]
+                    assert c["order"] == {"id": a["order"]["id"], "status": status}
+            assert await second.silent("c", 0.2)
+            # One unfiltered log read per wake-up for all three, none of their own,
+            # and each event's order loaded once for all of them.
+            assert calls.hub_reads == 3, calls.hub_reads
+            assert calls.own_reads == 0
+            assert calls.order_reads == 3, calls.order_reads
+    # The hub stops with the last subscriber of its tenant.
+    for _ in range(200):
+        if api.services.hubs.get("acme") is None:
+            break
+        await asyncio.sleep(0.01)
+    assert api.services.hubs.get("acme") is None
+
+
+async def test_replay_hands_over_to_live_without_gap_or_duplicate(
+    make_api: ApiFactory,
+) -> None:
+    # A live subscriber keeps the hub running ahead while another one replays a long
+    # backlog in small pages, with events committed during the replay.
+    api = await make_api({"page_size": 2, "poll_interval": 0.2})
+    cursor = await head_cursor(api)
+    for n in range(12):
+        await change(api, f"HO-{n}", "OPEN", n)
+    async for live in ready(api):
+        await live.subscribe("live", EVENTS)
+        await until_subscribed(api, 1)
+        async for late in ready(api):
+            await late.subscribe("late", EVENTS, {"after": cursor})
+
+            async def more() -> None:
+                for n in range(12):
+                    await change(api, f"HO-{n}", "IN_PROGRESS", 20 + n)
+                    await asyncio.sleep(0.01)
+
+            writer = asyncio.create_task(more())
+            got = await late.events("late", 24, within=10)
+            await writer
+            assert await late.silent("late", 0.5)
+            live_got = await live.events("live", 12, within=10)
+    ids = [OrderEventConnection.decode_cursor(e["cursor"]) for e in got]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 24
+    assert [(e["order"]["remoteId"], e["newStatus"]) for e in got] == [
+        *((f"HO-{n}", "OPEN") for n in range(12)),
+        *((f"HO-{n}", "IN_PROGRESS") for n in range(12)),
+    ]
+    assert [e["cursor"] for e in live_got] == [e["cursor"] for e in got[12:]]
+
+
+async def test_a_full_queue_never_blocks_the_hub_and_closes_only_that_subscriber(
+    make_api: ApiFactory,
+) -> None:
+    api = await make_api({"max_backlog": 3, "backlog_grace": 0.3, "send_buffer_bytes": 4096})
+    fat = "subscription { orderEvents { " + " ".join(f"c{i}: cursor" for i in range(40)) + " } }"
+    slow = await RawSubscriber.open(api.url)
+    try:
+        await slow.send({"type": "connection_init", "payload": auth("acme")})
+        assert (await slow.message())["type"] == "connection_ack"
+        await slow.send({"id": "slow", "type": "subscribe", "payload": {"query": fat}})
+        async for fast in ready(api):
+            await fast.subscribe("fast", EVENTS)
+            await until_subscribed(api, 2)
+            hub = api.services.hubs.get("acme")
+            assert hub is not None
+            delivered = 0
+            for batch in range(40):
+                orders = [
+                    unified_order(f"FQ-{batch}-{n}", created_at=T0, status="OPEN")
+                    for n in range(10)
+                ]
+                await deliver_unified(api, "acme-unified", orders)
+                # The fast one gets every event promptly while the slow one stalls.
+                delivered += len(await fast.events("fast", 10, within=3))
+                if api.services.hubs.subscriber_count() == 1:
+                    break
+            assert api.services.hubs.subscriber_count() == 1, "the slow one was never closed"
+            assert hub.task is not None
+            assert not hub.task.done()
+            await change(api, "FQ-after", "OPEN", 0)
+            [after] = await fast.events("fast", 1)
+            assert after["order"]["remoteId"] == "FQ-after"
+            assert delivered >= 10
+        for _ in range(1000):
+            message = await asyncio.wait_for(slow.message(), 5)
+            if "close" in message:
+                break
+        assert message["close"] == SLOW_CONSUMER_CODE, message
+    finally:
+        await slow.close()
+    # The last subscriber gone, the hub stops.
+    for _ in range(200):
+        if api.services.hubs.get("acme") is None:
+            break
+        await asyncio.sleep(0.01)
+    assert api.services.hubs.get("acme") is None
