@@ -24,6 +24,7 @@ from ordergraph.broker_redis import RedisBroker
 from ordergraph.sandbox.kombo import sign as kombo_sign
 from ordergraph.store import EventSource, Store
 from tests.conftest import Sandbox
+from tests.kombo_events import order_received
 from tests.scale.conftest import free_port
 from tests.test_serve import ORDERGRAPH, SECRETS
 
@@ -199,34 +200,7 @@ async def _deliver_kombo_webhook(sandbox: Sandbox, url: str, account: str) -> st
         a["webhook_secret"] for a in await sandbox.accounts("kombo") if a["account"] == account
     )
     remote_id = f"ko_webhook_{random.randrange(10**9)}"
-    body = json.dumps(
-        {
-            "id": f"evt_{remote_id}",
-            "type": "assessment:order-received",
-            "data": {
-                "id": remote_id,
-                "package_id": "pkg_001",
-                "status": "OPEN",
-                "integration_id": account,
-                "candidate": {
-                    "remote_id": None,
-                    "email": "ada@example.com",
-                    "first_name": "Ada",
-                    "last_name": "Lovelace",
-                    "phone": None,
-                },
-                "application": {"remote_id": None},
-                "job": {
-                    "remote_id": None,
-                    "name": None,
-                    "job_code": None,
-                    "description": None,
-                    "location": None,
-                    "hiring_team": [],
-                },
-            },
-        }
-    ).encode()
+    body = json.dumps(order_received(account, remote_id)).encode()
     async with sandbox.session.post(
         f"{url}/webhooks/kombo",
         data=body,

@@ -11,6 +11,7 @@ from ordergraph.sandbox.kombo import sign as kombo_sign
 from ordergraph.sandbox.unified import webhook_signature
 from ordergraph.store import EventSource, OrderFilter
 from tests.conftest import Sandbox
+from tests.kombo_events import order_received
 from tests.sync.conftest import TENANT, Gateway, eventually
 
 
@@ -230,32 +231,7 @@ async def test_kombo_deliveries_for_unknown_integrations_or_bad_signatures_are_r
     assert connection is not None
     assert connection.settings.webhook_secret is not None
     secret = connection.settings.webhook_secret.get_secret_value()
-    event = {
-        "id": "evt_1",
-        "type": "assessment:order-received",
-        "data": {
-            "id": "ko_1",
-            "package_id": "pkg_001",
-            "status": "OPEN",
-            "integration_id": account,
-            "candidate": {
-                "remote_id": None,
-                "email": "ada@example.com",
-                "first_name": "Ada",
-                "last_name": "Lovelace",
-                "phone": None,
-            },
-            "application": {"remote_id": None},
-            "job": {
-                "remote_id": None,
-                "name": None,
-                "job_code": None,
-                "description": None,
-                "location": None,
-                "hiring_team": [],
-            },
-        },
-    }
+    event = order_received(account, "ko_1", event_id="evt_1")
     body = json.dumps(event).encode()
     # wrong signature
     status, _ = await gateway.post(
