@@ -156,7 +156,12 @@ async def test_the_same_delivery_twice_stores_one_order_and_one_event(gateway: G
     first = await gateway.post("/webhooks/unified/acme-unified", body)
     second = await gateway.post("/webhooks/unified/acme-unified", body)
     assert first == (200, {"status": "ok", "kind": "VIRTUAL", "orders": 1, "events": 1})
-    assert second == (200, {"status": "ok", "kind": "VIRTUAL", "orders": 1, "events": 0})
+    # the same nonce again: acknowledged, recognised, not ingested
+    assert second == (200, {"status": "duplicate", "kind": "VIRTUAL", "orders": 1, "events": 0})
+    # the same order in a new delivery (new nonce) is ingested and changes nothing
+    again = _unified_body(gateway, [_unified_order(account, "ord_dup")], nonce="n-2")
+    third = await gateway.post("/webhooks/unified/acme-unified", again)
+    assert third == (200, {"status": "ok", "kind": "VIRTUAL", "orders": 1, "events": 0})
     assert await gateway.order_count() == 1
     assert len(await gateway.events()) == 1
 
