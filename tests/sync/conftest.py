@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ordergraph.broker import MemoryBroker
@@ -77,6 +78,8 @@ class Gateway:
     services: Services
     session: aiohttp.ClientSession
     sandbox: Sandbox
+    # The application served (its webhook intake counts outcomes).
+    app: web.Application | None = None
 
     async def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
         async with self.session.post(
@@ -143,6 +146,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
 async def gateway(gateway_factory: Callable[..., Any], sandbox: Sandbox) -> AsyncIterator[Gateway]:
     server, services = await gateway_factory(background=False)
     async with aiohttp.ClientSession() as session:
-        yield Gateway(str(server.make_url("")).rstrip("/"), services, session, sandbox)
+        url = str(server.make_url("")).rstrip("/")
+        yield Gateway(url, services, session, sandbox, server.app)
     await server.close()
     await services.close()
