@@ -110,7 +110,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0)
 def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any]:
     """Start a gateway; ``background`` decides whether pollers/registration run."""
 
-    async def start(*, background: bool = True, max_body_bytes: int = 256 * 1024) -> Any:
+    async def start(
+        *,
+        background: bool = True,
+        max_body_bytes: int = 256 * 1024,
+        webhooks: dict[str, Any] | None = None,
+    ) -> Any:
         port = free_port()
         settings = load_settings(
             environ={},
@@ -124,6 +129,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
                 "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
                 "tenants": [{"name": TENANT, "api_keys": ["k-acme"]}],
                 "connections": await connection_settings(sandbox),
+                "webhooks": webhooks or {},
             },
         )
         store = Store.from_engine(create_engine(fresh_store_url), cursor_secret=CURSOR_SECRET)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -20,6 +20,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ordergraph.errors import ConfigError
+from ordergraph.settings import WebhookSettings, load_settings
 from ordergraph.store import EventSource, WebhookReceipt
 from ordergraph.store.types import utcnow
 from ordergraph.sync.receipt_pruner import ReceiptPruner
@@ -300,3 +302,45 @@ async def test_outcomes_are_counted(gateway: Gateway) -> None:
 def _intake_of(gateway: Gateway) -> WebhookIntake:
     assert gateway.app is not None
     return gateway.app[WEBHOOK_INTAKE]
+
+
+async def test_the_server_prunes_receipts_in_the_background(
+    gateway_factory: Callable[..., Any],
+) -> None:
+    server, services = await gateway_factory(
+        background=True, webhooks={"replay_window": "P1D", "prune_interval": 0.05}
+    )
+    try:
+        connection = services.connections.get("acme-kombo")
+        assert connection is not None
+        old = WebhookReceipt(connection.id, "evt_last_month")
+        await services.store.orders.ingest(
+            TENANT,
+            connection.id,
+            [],
+            EventSource.WEBHOOK,
+            now=utcnow() - timedelta(days=30),
+            receipt=old,
+        )
+        assert await services.store.webhook_receipts.contains(old)
+
+        async def pruned() -> bool:
+            return not await services.store.webhook_receipts.contains(old)
+
+        await eventually(pruned)
+    finally:
+        await server.close()
+        await services.close()
+
+
+def test_the_replay_window_is_a_duration_setting() -> None:
+    assert load_settings(environ={}).webhooks == WebhookSettings(
+        replay_window=timedelta(days=14), prune_interval=timedelta(hours=1)
+    )
+    configured = load_settings(
+        environ={}, overrides={"webhooks": {"replay_window": "P3D", "prune_interval": 600}}
+    )
+    assert configured.webhooks.replay_window == timedelta(days=3)
+    assert configured.webhooks.prune_interval == timedelta(minutes=10)
+    with pytest.raises(ConfigError, match=r"webhooks\.replay_window"):
+        load_settings(environ={}, overrides={"webhooks": {"replay_window": 0}})
