@@ -3,8 +3,11 @@
 A delivery is answered 2xx only after its orders are committed, so a provider retries
 whatever we did not keep. Refusals say why without saying too much:
 
-- 404 for an unknown connection (the same answer whether the id does not exist or
-  belongs to another provider, so the endpoint reveals no connection ids);
+- 404 for an unknown connection: one body, byte for byte, whether the id does not
+  exist, belongs to another provider, or (Kombo) the integration is not configured;
+  it names no connection. (A known connection answers a bad signature with 401, so a
+  prober can tell an id exists: ids sit in the hook URLs vendors hold and guard
+  nothing; the secrets do, and no answer carries one.)
 - 413 for a body over the configured limit (read no further);
 - 401 for a missing or wrong signature, 400 for a body that is not the vendor's shape;
 - 503 when the store cannot take it right now (the vendor retries later).
