@@ -92,11 +92,17 @@ async def test_bad_signatures_are_refused_without_secrets(gateway: Gateway) -> N
     assert await gateway.order_count() == 0
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
-    max_leaves=20,
-)
+def _json_of(text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner),
+        max_leaves=20,
+    )
+
+
+_json = _json_of(st.text(max_size=20))
+# JSON can also carry lone surrogates ("\ud800"): valid JSON, not encodable text.
+_any_json = _json_of(st.text(max_size=20) | st.text(st.characters(categories=["Cs"]), max_size=2))
 _header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60)
 
 
@@ -112,10 +118,10 @@ _header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), ma
     ),
     body=st.one_of(
         st.binary(max_size=200),
-        _json.map(lambda value: json.dumps(value).encode()),
+        _any_json.map(lambda value: json.dumps(value).encode()),
         st.fixed_dictionaries(
-            {"id": _json, "type": _json, "data": _json},
-            optional={"nonce": _json, "sig": _json, "webhook": _json},
+            {"id": _any_json, "type": _any_json, "data": _any_json},
+            optional={"nonce": _any_json, "sig": _any_json, "webhook": _any_json},
         ).map(lambda value: json.dumps(value).encode()),
     ),
     signature=st.none() | _header_text,
@@ -152,3 +158,13 @@ async def test_arbitrary_signed_unified_data_is_mapped_or_refused(
     if status == 400:
         assert json.loads(raw)["error"]["code"] == "BAD_PAYLOAD"
     _assert_discreet(gateway, raw)
+
+
+async def test_a_lone_surrogate_in_a_unified_delivery_is_a_bad_payload(gateway: Gateway) -> None:
+    # JSON escapes of lone surrogates are valid JSON but have no UTF-8 form to sign:
+    # the signature check used to raise on them (a 500).
+    body = b'{"data": ["\\udfff"], "nonce": "\\ud800", "sig": "x", "type": "VIRTUAL"}'
+    status, raw, _ = await _raw(gateway, "/webhooks/unified/acme-unified", body)
+
+    assert status == 400
+    assert json.loads(raw)["error"]["code"] == "BAD_PAYLOAD"
