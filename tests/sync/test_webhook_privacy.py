@@ -168,3 +168,15 @@ async def test_a_lone_surrogate_in_a_unified_delivery_is_a_bad_payload(gateway: 
 
     assert status == 400
     assert json.loads(raw)["error"]["code"] == "BAD_PAYLOAD"
+
+
+async def test_a_signed_delivery_with_nul_characters_is_taken(gateway: Gateway) -> None:
+    # PostgreSQL cannot store NUL: this used to be a 503 on every retry of the delivery.
+    order = unified_order(account(gateway, "acme-unified"), "ord_nul")
+    order["profile_first_name"] = "A\x00da"
+
+    status, answer = await gateway.post(
+        "/webhooks/unified/acme-unified", unified_body(gateway, [order])
+    )
+
+    assert (status, answer["status"], answer["events"]) == (200, "ok", 1)
