@@ -172,8 +172,8 @@ class BackgroundSync:
         )
 
     def start(self) -> None:
-        # One process prunes webhook receipts (a DELETE each would do, but N of them
-        # would only contend for the same rows).
+        # One process prunes webhook receipts: the DELETE is safe from any process,
+        # but N processes would only repeat it and contend for the same rows.
         lease = self.leases.lease("webhook-receipt-pruner")
         pruner = self.receipt_pruner()
         self.tasks.append(asyncio.create_task(run_while_leader(lease, pruner.run, self.stop)))
