@@ -27,8 +27,9 @@ from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
 from ordergraph.sync.kombo_poller import KomboPoller
 from ordergraph.sync.leader import create_leases, holder_identity, run_while_leader
+from ordergraph.sync.receipt_pruner import ReceiptPruner
 from ordergraph.sync.unified_webhooks import ensure_unified_webhook
-from ordergraph.sync.webhooks import WebhookIntake
+from ordergraph.sync.webhooks import WEBHOOK_INTAKE, WebhookIntake
 
 __all__ = ["SERVICES", "Services", "create_app"]
 
@@ -116,7 +117,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 class BackgroundSync:
-    """Pollers and webhook registrations, started with the app and stopped with it.
+    """Pollers, webhook registrations and receipt pruning, started with the app and
+    stopped with it.
 
     Each Kombo poller runs only while its process holds the connection's lease
     (ordergraph/sync/leader.py), so several processes poll each connection once.
@@ -161,7 +163,20 @@ class BackgroundSync:
                 await asyncio.wait_for(self.stop.wait(), timeout=delay)
             delay = min(delay * 2, 300)
 
+    def receipt_pruner(self) -> ReceiptPruner:
+        webhooks = self.services.settings.webhooks
+        return ReceiptPruner(
+            self.services.store.webhook_receipts,
+            window=webhooks.replay_window,
+            interval=webhooks.prune_interval,
+        )
+
     def start(self) -> None:
+        # One process prunes webhook receipts: the DELETE is safe from any process,
+        # but N processes would only repeat it and contend for the same rows.
+        lease = self.leases.lease("webhook-receipt-pruner")
+        pruner = self.receipt_pruner()
+        self.tasks.append(asyncio.create_task(run_while_leader(lease, pruner.run, self.stop)))
         for poller in self.pollers():
             lease = self.leases.lease(f"kombo-poller:{poller.connection.id}")
             self.tasks.append(asyncio.create_task(run_while_leader(lease, poller.run, self.stop)))
@@ -193,6 +208,7 @@ def create_app(services: Services, *, background: bool = True) -> web.Applicatio
         services.ingestor,
         max_body_bytes=services.settings.server.max_body_bytes,
     )
+    app[WEBHOOK_INTAKE] = intake
     app.add_routes(intake.routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

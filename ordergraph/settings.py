@@ -35,6 +35,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ __all__ = [
     "SubscriptionSettings",
     "SyncSettings",
     "TenantSettings",
+    "WebhookSettings",
     "expand_env",
     "load_settings",
     "normalise_origin",
@@ -185,6 +187,20 @@ class SyncSettings(_Section):
     poller_lease_ttl: float = Field(default=15.0, gt=0)
 
 
+class WebhookSettings(_Section):
+    """Webhook intake: how long deliveries are remembered to refuse replays."""
+
+    # Neither vendor signs a delivery time (Unified signs ``data`` + ``nonce``, Kombo the
+    # body with an event ``id``), so replays are recognised by that key alone, for this
+    # long after we took the delivery. 14 days outlasts Unified's whole retry schedule
+    # (20 attempts, Fibonacci minutes apart: about 12.3 days), so any re-send of a
+    # delivery we took is still recognised; Kombo publishes no retry policy.
+    replay_window: timedelta = Field(default=timedelta(days=14), gt=timedelta(0))
+    # How often receipts older than the window are deleted (one process does it, under
+    # a lease like the pollers'). Each run deletes about one interval's worth.
+    prune_interval: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+
+
 class LimitSettings(_Section):
     """Limits that protect the gateway and its providers."""
 
@@ -274,6 +290,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     limits: LimitSettings = LimitSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 

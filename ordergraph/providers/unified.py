@@ -767,7 +767,12 @@ class UnifiedProvider(BaseProvider):
             raise WebhookSignatureError("Unified webhook has no signature")
         if not isinstance(data, list):
             raise WebhookPayloadError("Unified webhook has no data array")
-        if not verify_signature(secret, data, nonce, sig):
+        try:
+            verified = verify_signature(secret, data, nonce, sig)
+        except UnicodeEncodeError:
+            # JSON may escape a lone surrogate ("\ud800"), which has no UTF-8 form to sign.
+            raise WebhookPayloadError("Unified webhook contains text that is not Unicode") from None
+        if not verified:
             raise WebhookSignatureError("Unified webhook signature does not match")
         try:
             delivery = UnifiedDelivery.model_validate(payload)

@@ -1,5 +1,5 @@
-"""The order index: orders, their event log, sync state, idempotency keys and pending
-result deliveries, on SQLite (aiosqlite) or PostgreSQL (asyncpg).
+"""The order index: orders, their event log, sync state, idempotency keys, pending
+result deliveries and webhook receipts, on SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
 No GraphQL and no HTTP here: the store speaks canonical models and plain records.
 """
@@ -21,6 +21,7 @@ from ordergraph.store.errors import (
 from ordergraph.store.idempotency import IdempotencyRecord, IdempotencyStore
 from ordergraph.store.migrate import SchemaStatus, check_schema, ensure_schema, migrate
 from ordergraph.store.orders import DEFAULT_PAGE_SIZE, OrderStore
+from ordergraph.store.receipts import WebhookReceipt, WebhookReceipts
 from ordergraph.store.records import (
     CreatedAtSource,
     Edge,
@@ -67,6 +68,8 @@ __all__ = [
     "SyncState",
     "SyncStateStore",
     "TenantConflictError",
+    "WebhookReceipt",
+    "WebhookReceipts",
     "check_schema",
     "create_engine",
     "default_store_url",

@@ -29,6 +29,7 @@ from ordergraph.store.keyset import (
     before_key,
     ordering,
 )
+from ordergraph.store.receipts import WebhookReceipt, record_receipt
 from ordergraph.store.records import (
     Edge,
     EventSource,
@@ -121,6 +122,7 @@ class OrderStore:
         source: EventSource,
         *,
         now: datetime | None = None,
+        receipt: WebhookReceipt | None = None,
     ) -> IngestResult:
         """Upsert ``orders`` for ``connection_id`` and append their events, atomically.
 
@@ -133,15 +135,33 @@ class OrderStore:
         which makes concurrent ingestions of the same order safe and keeps the tenant's
         event ids in commit order (so a reader tailing the log never skips an event
         that commits late).
+
+        With a ``receipt`` (a webhook delivery's identity) the receipt is recorded in
+        the same transaction; if it was recorded before, nothing is written and the
+        result says ``duplicate``. So a delivery is ingested once, however often and
+        however concurrently it arrives, and a delivery whose transaction never
+        committed is not remembered.
         """
         at = as_utc(now) if now is not None else utcnow()
         # Serialise and hash before the transaction: bad input fails without a lock held.
         batch = [prepare_order(connection_id, order) for order in orders]
         if not batch:
+            if receipt is not None:
+                # A delivery without orders (e.g. a Kombo event we do not index): only
+                # remember it; there is no tenant data to lock.
+                async with write_transaction(self._engine) as conn:
+                    fresh = await record_receipt(conn, receipt, at)
+                return IngestResult(
+                    0, 0, 0, 0, (), (), await self.data_version(tenant), duplicate=not fresh
+                )
             # An idle poll: nothing to lock or write.
             return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
         async with write_transaction(self._engine) as conn:
             version = await self._lock_tenant(conn, tenant, at)
+            # After the tenant lock, so racing copies of one delivery queue on that lock
+            # and the later one finds the receipt committed.
+            if receipt is not None and not await record_receipt(conn, receipt, at):
+                return IngestResult(0, 0, 0, 0, (), (), version, duplicate=True)
             stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
             plan = plan_ingest(tenant, batch, stored, source, at)
             if plan.inserts:

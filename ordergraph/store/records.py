@@ -84,6 +84,8 @@ class IngestResult:
 
     ``stale`` counts orders skipped because the store already holds a newer
     ``updated_at`` for them; ``data_version`` is the tenant's version after the commit.
+    ``duplicate`` is True when the ingestion's webhook receipt was already recorded:
+    nothing was written, the delivery had been taken before.
     """
 
     inserted: int
@@ -93,6 +95,7 @@ class IngestResult:
     events: tuple[StoredEvent, ...]
     changed_ids: tuple[str, ...]
     data_version: int
+    duplicate: bool = False
 
     @property
     def event_ids(self) -> tuple[int, ...]:

@@ -66,10 +66,34 @@ class PreparedOrder:
         return str(self.columns["status"])
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def prepare_order(connection_id: str, order: Order) -> PreparedOrder:
-    """Column values for ``order`` on ``connection_id`` (everything but the store's times)."""
+    """Column values for ``order`` on ``connection_id`` (everything but the store's times).
+
+    NUL characters are dropped from every string: PostgreSQL's text and jsonb cannot
+    hold them, and an order that can never be stored would fail its webhook (503) or
+    poll on every retry. Dropped on SQLite too, so both backends keep the same order.
+    """
     data = order.model_dump(mode="json")
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _canonical(data)
+    # json.dumps writes NUL as the escape \u0000; the scan keeps the common case cheap.
+    if "\\u0000" in canonical:
+        data = _without_nul(data)
+        order = Order.model_validate(data)
+        canonical = _canonical(data)
     candidate = order.candidate
     first_email = candidate.emails[0] if candidate and candidate.emails else None
     columns: dict[str, Any] = {

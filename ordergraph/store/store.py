@@ -12,6 +12,7 @@ from ordergraph.store.engine import create_engine
 from ordergraph.store.idempotency import IdempotencyStore
 from ordergraph.store.migrate import ensure_schema
 from ordergraph.store.orders import DEFAULT_PAGE_SIZE, OrderStore
+from ordergraph.store.receipts import WebhookReceipts
 from ordergraph.store.sync_state import SyncStateStore
 
 __all__ = ["Store"]
@@ -19,13 +20,15 @@ __all__ = ["Store"]
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """The order index, sync state, idempotency keys and delivery queue of one database."""
+    """The order index, sync state, idempotency keys, delivery queue and webhook receipts
+    of one database."""
 
     engine: AsyncEngine
     orders: OrderStore
     sync_state: SyncStateStore
     idempotency: IdempotencyStore
     deliveries: DeliveryQueue
+    webhook_receipts: WebhookReceipts
 
     @classmethod
     def from_engine(
@@ -44,6 +47,7 @@ class Store:
             sync_state=SyncStateStore(engine),
             idempotency=IdempotencyStore(engine),
             deliveries=DeliveryQueue(engine),
+            webhook_receipts=WebhookReceipts(engine),
         )
 
     @classmethod

@@ -22,6 +22,7 @@ __all__ = [
     "pending_deliveries",
     "sync_state",
     "tenant_state",
+    "webhook_receipts",
 ]
 
 # Constraint names are spelled out so migrations can refer to them on both backends.
@@ -163,4 +164,18 @@ pending_deliveries = sa.Table(
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "tenant", "order_id"),
     sqlite_autoincrement=True,
+)
+
+# Webhook deliveries already taken, so a replayed or re-sent delivery is answered without
+# being ingested again. Written in the same transaction as the delivery's orders; rows
+# older than ``webhooks.replay_window`` are pruned (ordergraph/sync/receipt_pruner.py).
+webhook_receipts = sa.Table(
+    "webhook_receipts",
+    metadata,
+    sa.Column("connection_id", sa.Text, primary_key=True),
+    # SHA-256 (hex) of the vendor's delivery key (Unified ``nonce``, Kombo event ``id``):
+    # the vendor decides how long that string is, the digest keeps the key narrow.
+    sa.Column("key_digest", sa.String(64), primary_key=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index(None, "received_at"),
 )

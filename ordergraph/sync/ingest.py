@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ordergraph.broker import Broker
 from ordergraph.models import Order
-from ordergraph.store import EventSource, IngestResult, OrderStore
+from ordergraph.store import EventSource, IngestResult, OrderStore, WebhookReceipt
 from ordergraph.sync.connections import LiveConnection
 
 __all__ = ["Ingestor"]
@@ -28,9 +28,18 @@ class Ingestor:
         self.broker = broker
 
     async def ingest(
-        self, connection: LiveConnection, orders: Sequence[Order], source: EventSource
+        self,
+        connection: LiveConnection,
+        orders: Sequence[Order],
+        source: EventSource,
+        *,
+        receipt: WebhookReceipt | None = None,
     ) -> IngestResult:
-        result = await self.orders.ingest(connection.tenant, connection.id, orders, source)
+        """Store ``orders``; with a webhook ``receipt``, at most once per receipt
+        (``IngestResult.duplicate`` when it was taken before)."""
+        result = await self.orders.ingest(
+            connection.tenant, connection.id, orders, source, receipt=receipt
+        )
         if result.events:
             # After the commit: a subscriber woken now finds the events in the log.
             await self.broker.publish(connection.tenant, result.events[-1].id)

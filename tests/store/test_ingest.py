@@ -236,3 +236,24 @@ async def test_empty_batch_writes_nothing(
     result = await store.ingest(tenant, connection_id, [], EventSource.POLL)
 
     assert (result.inserted, result.events, result.data_version) == (0, (), 1)
+
+
+async def test_nul_characters_are_dropped_so_every_backend_can_store_the_order(
+    store: OrderStore, tenant: str, connection_id: str
+) -> None:
+    # PostgreSQL text and jsonb cannot hold NUL; refusing would fail the order forever.
+    order = make_order(
+        "o-nul", first_name="A\x00da", emails=("ada@example.com\x00",), raw={"note\x00": "x\x00"}
+    )
+
+    result = await store.ingest(tenant, connection_id, [order], EventSource.WEBHOOK)
+
+    assert result.inserted == 1
+    stored = (await store.get(tenant, [f"{connection_id}:o-nul"]))[f"{connection_id}:o-nul"]
+    assert stored.order.candidate is not None
+    assert stored.order.candidate.first_name == "Ada"
+    assert stored.order.candidate.emails == ("ada@example.com",)
+    assert stored.order.raw == {"note": "x"}
+    # the same order again is unchanged, not a new version
+    again = await store.ingest(tenant, connection_id, [order], EventSource.WEBHOOK)
+    assert (again.unchanged, again.events) == (1, ())

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from ordergraph.store import (
@@ -21,6 +22,7 @@ from ordergraph.store import (
     ensure_schema,
     migrate,
 )
+from ordergraph.store.migrate import alembic_config
 from ordergraph.store.tables import metadata
 from tests.databases import CURSOR_SECRET
 
@@ -144,3 +146,29 @@ async def test_unreachable_store_is_a_clean_error(url: str) -> None:
 
     assert "pw" not in str(raised.value)
     assert "cannot open the store at postgresql://postgres@127.0.0.1" in str(raised.value)
+
+
+def _step(connection: Connection, direction: str, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    getattr(command, direction)(config, revision)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_webhook_receipts_migration_upgrades_and_downgrades(blank_store_url: str) -> None:
+    engine = create_engine(blank_store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_step, "upgrade", "0001")
+            assert "webhook_receipts" not in await conn.run_sync(_tables)
+            await conn.run_sync(_step, "upgrade", "0002")
+            assert "webhook_receipts" in await conn.run_sync(_tables)
+            await conn.run_sync(_step, "downgrade", "0001")
+            assert "webhook_receipts" not in await conn.run_sync(_tables)
+            await conn.run_sync(_step, "upgrade", "head")
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engine.dispose()

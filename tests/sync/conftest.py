@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ordergraph.broker import MemoryBroker
@@ -77,6 +78,8 @@ class Gateway:
     services: Services
     session: aiohttp.ClientSession
     sandbox: Sandbox
+    # The application served (its webhook intake counts outcomes).
+    app: web.Application | None = None
 
     async def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
         async with self.session.post(
@@ -107,7 +110,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0)
 def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any]:
     """Start a gateway; ``background`` decides whether pollers/registration run."""
 
-    async def start(*, background: bool = True, max_body_bytes: int = 256 * 1024) -> Any:
+    async def start(
+        *,
+        background: bool = True,
+        max_body_bytes: int = 256 * 1024,
+        webhooks: dict[str, Any] | None = None,
+    ) -> Any:
         port = free_port()
         settings = load_settings(
             environ={},
@@ -121,6 +129,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
                 "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
                 "tenants": [{"name": TENANT, "api_keys": ["k-acme"]}],
                 "connections": await connection_settings(sandbox),
+                "webhooks": webhooks or {},
             },
         )
         store = Store.from_engine(create_engine(fresh_store_url), cursor_secret=CURSOR_SECRET)
@@ -143,6 +152,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
 async def gateway(gateway_factory: Callable[..., Any], sandbox: Sandbox) -> AsyncIterator[Gateway]:
     server, services = await gateway_factory(background=False)
     async with aiohttp.ClientSession() as session:
-        yield Gateway(str(server.make_url("")).rstrip("/"), services, session, sandbox)
+        url = str(server.make_url("")).rstrip("/")
+        yield Gateway(url, services, session, sandbox, server.app)
     await server.close()
     await services.close()

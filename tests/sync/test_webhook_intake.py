@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ordergraph.sandbox.kombo import sign as kombo_sign
-from ordergraph.sandbox.unified import webhook_signature
 from ordergraph.store import EventSource, OrderFilter
 from tests.conftest import Sandbox
 from tests.kombo_events import order_received
 from tests.sync.conftest import TENANT, Gateway, eventually
+from tests.sync.signed import unified_body, unified_order
 
 
 async def _truth(sandbox: Sandbox, provider: str, account: str) -> list[dict[str, Any]]:
@@ -32,41 +32,6 @@ async def _kombo_account(gateway: Gateway) -> str:
     connection = gateway.services.connections.get("acme-kombo")
     assert connection is not None
     return connection.settings.account
-
-
-def _unified_body(gateway: Gateway, data: list[dict[str, Any]], nonce: str = "n-1") -> bytes:
-    connection = gateway.services.connections.get("acme-unified")
-    assert connection is not None
-    assert connection.settings.webhook_secret is not None
-    secret = connection.settings.webhook_secret.get_secret_value()
-    payload = {
-        "data": data,
-        "webhook": {
-            "id": "wh_test",
-            "connection_id": connection.settings.account,
-            "object_type": "assessment_order",
-            "event": "updated",
-        },
-        "nonce": nonce,
-        "sig": webhook_signature(secret, data, nonce),
-        "type": "VIRTUAL",
-    }
-    return json.dumps(payload).encode()
-
-
-def _unified_order(account: str, order_id: str, status: str = "OPEN") -> dict[str, Any]:
-    return {
-        "id": order_id,
-        "workspace_id": "ws_test",
-        "connection_id": account,
-        "status": status,
-        "package_id": "pkg_001",
-        "profile_first_name": "Ada",
-        "profile_last_name": "Lovelace",
-        "profile_emails": ["ada@example.com"],
-        "created_at": "2026-03-01T10:00:00Z",
-        "updated_at": "2026-03-01T10:00:00Z",
-    }
 
 
 async def test_unified_backfill_and_live_changes_arrive_by_signed_webhook(
@@ -152,20 +117,25 @@ async def test_kombo_orders_arrive_by_signed_webhook(gateway: Gateway, sandbox: 
 
 async def test_the_same_delivery_twice_stores_one_order_and_one_event(gateway: Gateway) -> None:
     account = await _unified_account(gateway)
-    body = _unified_body(gateway, [_unified_order(account, "ord_dup")])
+    body = unified_body(gateway, [unified_order(account, "ord_dup")])
     first = await gateway.post("/webhooks/unified/acme-unified", body)
     second = await gateway.post("/webhooks/unified/acme-unified", body)
     assert first == (200, {"status": "ok", "kind": "VIRTUAL", "orders": 1, "events": 1})
-    assert second == (200, {"status": "ok", "kind": "VIRTUAL", "orders": 1, "events": 0})
+    # the same nonce again: acknowledged, recognised, not ingested
+    assert second == (200, {"status": "duplicate", "kind": "VIRTUAL", "orders": 1, "events": 0})
+    # the same order in a new delivery (new nonce) is ingested and changes nothing
+    again = unified_body(gateway, [unified_order(account, "ord_dup")], nonce="n-2")
+    third = await gateway.post("/webhooks/unified/acme-unified", again)
+    assert third == (200, {"status": "ok", "kind": "VIRTUAL", "orders": 1, "events": 0})
     assert await gateway.order_count() == 1
     assert len(await gateway.events()) == 1
 
 
 async def test_many_orders_in_one_delivery(gateway: Gateway) -> None:
     account = await _unified_account(gateway)
-    data = [_unified_order(account, f"ord_{i}") for i in range(50)]
+    data = [unified_order(account, f"ord_{i}") for i in range(50)]
     status, answer = await gateway.post(
-        "/webhooks/unified/acme-unified", _unified_body(gateway, data)
+        "/webhooks/unified/acme-unified", unified_body(gateway, data)
     )
     assert status == 200
     assert answer["orders"] == 50
@@ -180,7 +150,7 @@ async def _assert_nothing_stored(gateway: Gateway) -> None:
 
 async def test_a_tampered_unified_delivery_is_refused(gateway: Gateway) -> None:
     account = await _unified_account(gateway)
-    body = json.loads(_unified_body(gateway, [_unified_order(account, "ord_1")]))
+    body = json.loads(unified_body(gateway, [unified_order(account, "ord_1")]))
     body["data"][0]["status"] = "COMPLETED"  # altered after signing
     status, answer = await gateway.post("/webhooks/unified/acme-unified", json.dumps(body).encode())
     assert status == 401
@@ -190,7 +160,7 @@ async def test_a_tampered_unified_delivery_is_refused(gateway: Gateway) -> None:
 
 async def test_a_unified_delivery_without_signature_is_refused(gateway: Gateway) -> None:
     account = await _unified_account(gateway)
-    body = json.loads(_unified_body(gateway, [_unified_order(account, "ord_1")]))
+    body = json.loads(unified_body(gateway, [unified_order(account, "ord_1")]))
     del body["sig"]
     status, _ = await gateway.post("/webhooks/unified/acme-unified", json.dumps(body).encode())
     assert status == 401
@@ -199,7 +169,7 @@ async def test_a_unified_delivery_without_signature_is_refused(gateway: Gateway)
 
 async def test_unknown_connections_are_not_found_without_saying_more(gateway: Gateway) -> None:
     account = await _unified_account(gateway)
-    body = _unified_body(gateway, [_unified_order(account, "ord_1")])
+    body = unified_body(gateway, [unified_order(account, "ord_1")])
     for path in ("/webhooks/unified/nobody", "/webhooks/unified/acme-kombo"):
         status, answer = await gateway.post(path, body)
         assert (status, answer["error"]["code"]) == (404, "NOT_FOUND")
