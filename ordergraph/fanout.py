@@ -177,6 +177,10 @@ class Hubs:
         """Subscriptions registered with a hub (their start position is fixed)."""
         return sum(len(h.members) for h in self._hubs.values())
 
+    def subscribers_by_tenant(self) -> dict[str, int]:
+        """Subscriptions registered with each tenant's hub (tenants with a hub only)."""
+        return {tenant: len(hub.members) for tenant, hub in self._hubs.items()}
+
     @asynccontextmanager
     async def use(self, tenant: str) -> AsyncIterator[TenantHub]:
         """The tenant's hub, started if needed and ready; stopped after its last user."""

@@ -36,7 +36,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -59,12 +59,14 @@ __all__ = [
     "CacheSettings",
     "ConnectionSettings",
     "LimitSettings",
+    "LoggingSettings",
     "ServerSettings",
     "Settings",
     "StoreSettings",
     "SubscriptionSettings",
     "SyncSettings",
     "TenantSettings",
+    "TracingSettings",
     "expand_env",
     "load_settings",
     "normalise_origin",
@@ -215,6 +217,26 @@ class SubscriptionSettings(_Section):
     send_buffer_bytes: int | None = Field(default=None, ge=4096)
 
 
+class LoggingSettings(_Section):
+    """Process logs on stderr (see ``ordergraph.logs``)."""
+
+    # "json": one object per line for a log pipeline; "text" for a terminal.
+    format: Literal["json", "text"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class TracingSettings(_Section):
+    """OpenTelemetry traces of GraphQL operations (``ordergraph.tracing``); needs the
+    ``tracing`` extra (``pip install 'ordergraph[tracing]'``)."""
+
+    enabled: bool = False
+    service_name: str = Field(default="ordergraph", min_length=1)
+    # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); unset: spans
+    # are exported nowhere unless ``console`` prints them (for trying it out).
+    otlp_endpoint: str | None = None
+    console: bool = False
+
+
 class TenantSettings(_Section):
     """A customer of the gateway and the API keys that act for it."""
 
@@ -274,6 +296,8 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     limits: LimitSettings = LimitSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()
+    logging: LoggingSettings = LoggingSettings()
+    tracing: TracingSettings = TracingSettings()
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 
