@@ -136,15 +136,15 @@ def _add_graphql(app: web.Application, settings: Settings) -> None:
         add_graphql_routes(app)
         return
     # Imported only when tracing is on: the OpenTelemetry SDK is an optional extra.
-    from ordergraph.schema import build_schema
-    from ordergraph.tracing import create_tracer_provider, tracing_extension
+    from ordergraph.schema import schema
+    from ordergraph.tracing import create_tracer_provider, traced
 
     provider = create_tracer_provider(settings.tracing)
 
     async def flush_spans(app: web.Application) -> None:
         provider.shutdown()  # exports what is still buffered
 
-    add_graphql_routes(app, schema=build_schema(extra_extensions=[tracing_extension(provider)]))
+    add_graphql_routes(app, schema=traced(schema, provider))
     app.on_cleanup.append(flush_spans)
 
 

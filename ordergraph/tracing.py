@@ -18,6 +18,7 @@ is a ``ConfigError`` naming the extra.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -26,11 +27,12 @@ from ordergraph.errors import ConfigError
 from ordergraph.settings import TracingSettings
 
 if TYPE_CHECKING:
+    import strawberry
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from strawberry.extensions import SchemaExtension
 
-__all__ = ["create_tracer_provider", "tracing_extension"]
+__all__ = ["create_tracer_provider", "traced", "tracing_extension"]
 
 
 def _no_arguments(args: dict[str, Any], info: Any) -> dict[str, Any]:
@@ -106,3 +108,16 @@ def tracing_extension(provider: TracerProvider) -> Callable[[], SchemaExtension]
         return extension(arg_filter=_no_arguments, tracer_provider=provider)  # type: ignore[call-arg]
 
     return make
+
+
+def traced(schema: strawberry.Schema, provider: TracerProvider) -> strawberry.Schema:
+    """``schema`` with the tracing extension added, sharing its types.
+
+    A shallow copy, not a second ``build_schema``: the schema's types can be converted
+    once per process only (relay's node field is bound on the first build). Strawberry
+    reads ``extensions`` afresh for every operation, so the copy traces and the
+    original (other applications, tests) does not.
+    """
+    copied = copy.copy(schema)
+    copied.extensions = (*schema.extensions, tracing_extension(provider))
+    return copied
