@@ -18,18 +18,15 @@ from tests.api.conftest import Api
 
 EMAIL = "jane.private@example.com"
 LITERAL = "Private Person"
-DOCUMENT = (
-    """
+DOCUMENT = """
 query Traced($email: String!) {
-  orders(first: 5, filter: {candidateEmail: $email, search: "%s"}) {
+  orders(first: 5, filter: {candidateEmail: $email, search: "LITERAL"}) {
     totalCount
     edges { node { id candidate { emails } } }
   }
   connections { id }
 }
-"""
-    % LITERAL
-)  # noqa: UP031
+""".replace("LITERAL", LITERAL)
 
 
 @pytest.fixture
