@@ -5,6 +5,7 @@ connection to the in-test sandbox."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -212,6 +213,8 @@ async def test_sigterm_finishes_requests_in_flight_and_closes_websockets(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     deployment = await _deployment(sandbox, tmp_path)
+    with deployment.config.open("a") as config:  # as an operator runs it in production
+        config.write('\n[logging]\nformat = "json"\n\n[tracing]\nenabled = true\n')
     process, url = await _serve(deployment, "--migrate")
     auth = {"Authorization": f"Bearer {SECRETS['OG_ACME_KEY']}"}
     try:
@@ -256,8 +259,13 @@ async def test_sigterm_finishes_requests_in_flight_and_closes_websockets(
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
     output = (stdout + stderr).decode()
     assert process.returncode == 0, output
-    assert "Traceback" not in output
     assert "did not stop in time" not in output
+    assert not [secret for secret in deployment.secrets() if secret in output]
+    # every line is a JSON record (tracebacks too are inside one)
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    messages = [record["message"] for record in records]
+    assert "closing 1 WebSocket connections (going away)" in messages
+    assert any(m.startswith("POST /graphql 200") for m in messages)
 
 
 async def _packages(
