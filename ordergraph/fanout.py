@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -187,7 +188,11 @@ class Hubs:
         hub = self._hubs.get(tenant)
         if hub is None:
             hub = self._hubs[tenant] = TenantHub(self, tenant)
-            hub.task = asyncio.create_task(hub.run(), name=f"subscription-hub:{tenant}")
+            # A fresh context: the hub outlives the request that started it, and must
+            # not log under that request's id (ordergraph.logs) for the rest of its life.
+            hub.task = asyncio.create_task(
+                hub.run(), name=f"subscription-hub:{tenant}", context=contextvars.Context()
+            )
         hub.users += 1
         try:
             await hub.ready.wait()

@@ -184,7 +184,7 @@ class UpstreamObserver(Protocol):
     """What the client reports about its traffic (ordergraph.metrics implements it)."""
 
     def upstream_attempt(self, provider: str, route: str, status: str, seconds: float) -> None:
-        """One attempt ended: ``status`` is the HTTP status, or ``timeout``/``error``."""
+        """One attempt ended: ``status`` is the HTTP status, or ``timeout``/``connection``."""
         ...
 
     def upstream_retry(self, provider: str, route: str, reason: str) -> None:
@@ -502,10 +502,8 @@ class HttpClient:
         if self.on_attempt is not None:
             self.on_attempt(method, path, status, elapsed)
         if self.observer is not None:
-            if status is not None:
-                label = str(status)
-            else:
-                label = "timeout" if isinstance(error, ProviderTimeoutError) else "error"
+            # No status: the attempt got no answer (a timeout or a connection failure).
+            label = str(status) if error is None else _failure_kind(error, status)
             self.observer.upstream_attempt(
                 self.provider, self._templates.route(method, path), label, elapsed
             )
