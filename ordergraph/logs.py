@@ -62,7 +62,12 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s
 _MIN_SECRET = 6
 
 # Attributes every LogRecord has; anything else was passed as ``extra``.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "rid",  # TextFormatter's, when both formatters see one record
+}
 
 # Probes and scrapes come every few seconds; their lines would drown the rest.
 _PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -153,7 +158,8 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.redact(record.exc_text)
         if record.stack_info:
             entry["stack"] = self.redact(self.formatStack(record.stack_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # Other objects become text here, so they are masked too.
+        return json.dumps(entry, ensure_ascii=False, default=lambda o: self.redact(str(o)))
 
 
 class TextFormatter(logging.Formatter):

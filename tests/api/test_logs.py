@@ -160,13 +160,16 @@ def test_the_redactor_masks_secrets_wherever_they_appear() -> None:
     except RuntimeError:
         import sys
 
-        record = _record("key=%s", secret, detail={"nested": [secret]})
+        record = _record(
+            "key=%s", secret, detail={"nested": [secret]}, error=ValueError(f"bad {secret}")
+        )
         record.exc_info = sys.exc_info()
     line = JsonFormatter(redact).format(record)
     assert "sk_live" not in line  # not even JSON-escaped
     entry = json.loads(line)
     assert entry["message"] == "key=[REDACTED]"
     assert entry["detail"] == {"nested": ["[REDACTED]"]}
+    assert entry["error"] == "bad [REDACTED]"
     assert "[REDACTED]" in entry["exception"]
     # passwords in URLs are masked even when not configured
     text = TextFormatter(Redactor()).format(
