@@ -92,7 +92,9 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
         if request_id is not None:  # the handshake answer is sent here, not by middleware
             ws.headers[REQUEST_ID_HEADER] = request_id
         await ws.prepare(request)
-        request.app[OPEN_SOCKETS].add(ws)
+        sockets = request.app.get(OPEN_SOCKETS)
+        if sockets is not None:  # an application made by create_app always has it
+            sockets.add(ws)
         if limit:
             _limit_send_buffers(request, limit)
         return ws
