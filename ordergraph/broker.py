@@ -31,6 +31,10 @@ class Broker(Protocol):
 
     def subscribe(self, tenant: str) -> AbstractAsyncContextManager[Wakeups]: ...
 
+    async def ping(self) -> None:
+        """Raise unless the broker can carry wake-ups now (readiness)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -81,6 +85,9 @@ class MemoryBroker:
 
     def subscriber_count(self) -> int:
         return sum(s.subscribers for s in self._signals.values())
+
+    async def ping(self) -> None:
+        return None
 
     async def close(self) -> None:
         self._signals.clear()

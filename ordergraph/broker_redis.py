@@ -173,6 +173,9 @@ class RedisBroker:
     def subscriber_count(self) -> int:
         return sum(s.subscribers for s in self._signals.values())
 
+    async def ping(self) -> None:
+        await self._client.ping()
+
     async def _wake_all(self) -> None:
         for signal in list(self._signals.values()):
             await signal.bump(None)

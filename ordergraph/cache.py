@@ -13,6 +13,7 @@ in flight (100 by default), so the client gets a *blocking* pool that makes the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,8 @@ class GatewayCache:
         self.ttl = ttl or CacheTTL()
         self.hits = 0
         self.misses = 0
+        # Told (kind of entry, hit) on every lookup: the metrics' cache counters.
+        self.observer: Callable[[str, bool], None] | None = None
 
     def key(self, tenant: str, kind: str, *parts: str) -> str:
         return ":".join((self.namespace, tenant, kind, *parts))
@@ -61,7 +64,18 @@ class GatewayCache:
             self.misses += 1
         else:
             self.hits += 1
+        if self.observer is not None:
+            # Keys are namespace:tenant:kind:... (tenant names hold no colon).
+            parts = key.split(":", 3)
+            if len(parts) >= 3:
+                self.observer(parts[2], value is not None)
         return value
+
+    async def ping(self) -> None:
+        """Raise unless the backend answers (readiness); in memory it always does."""
+        client = getattr(self.backend, "client", None)
+        if client is not None:  # aiocache's RedisCache: its redis-py client
+            await client.ping()
 
     async def set(self, key: str, value: Any, ttl: float) -> None:
         try:

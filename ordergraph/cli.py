@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ordergraph.errors import ConfigError, OrdergraphError
+from ordergraph.logs import configure_logging
 from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from ordergraph.settings import load_settings
@@ -50,7 +50,13 @@ def _serve(args: argparse.Namespace) -> int:
     # `migrate` and `sandbox` need not pay.
     from ordergraph.serve import run_serve
 
-    return run_serve(args.config, host=args.host, port=args.port, migrate=args.migrate)
+    return run_serve(
+        args.config,
+        host=args.host,
+        port=args.port,
+        migrate=args.migrate,
+        log_level=args.log_level,
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -106,7 +112,11 @@ def _schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ordergraph", description=__doc__)
-    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="logging level (default: [logging] level for serve, else INFO)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     sandbox = commands.add_parser(
@@ -186,10 +196,8 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    # Until a command knows its settings (serve and demo reconfigure with them).
+    configure_logging(level=args.log_level or "INFO", fmt="text")
     result: int = args.run(args)
     return result
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -177,13 +178,21 @@ class Hubs:
         """Subscriptions registered with a hub (their start position is fixed)."""
         return sum(len(h.members) for h in self._hubs.values())
 
+    def subscribers_by_tenant(self) -> dict[str, int]:
+        """Subscriptions registered with each tenant's hub (tenants with a hub only)."""
+        return {tenant: len(hub.members) for tenant, hub in self._hubs.items()}
+
     @asynccontextmanager
     async def use(self, tenant: str) -> AsyncIterator[TenantHub]:
         """The tenant's hub, started if needed and ready; stopped after its last user."""
         hub = self._hubs.get(tenant)
         if hub is None:
             hub = self._hubs[tenant] = TenantHub(self, tenant)
-            hub.task = asyncio.create_task(hub.run(), name=f"subscription-hub:{tenant}")
+            # A fresh context: the hub outlives the request that started it, and must
+            # not log under that request's id (ordergraph.logs) for the rest of its life.
+            hub.task = asyncio.create_task(
+                hub.run(), name=f"subscription-hub:{tenant}", context=contextvars.Context()
+            )
         hub.users += 1
         try:
             await hub.ready.wait()

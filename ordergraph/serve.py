@@ -1,10 +1,12 @@
 """Running the gateway as a process: ``ordergraph serve`` (and the demo, which reuses it).
 
-The gateway application is ``create_app`` (webhooks, health, background sync) plus the
-GraphQL routes, with ``Services.close`` on cleanup. It runs on aiohttp's ``AppRunner``;
-SIGTERM and SIGINT stop the listening sites, let requests in flight finish (up to a
-shutdown timeout), stop background sync and close the store, broker and provider
-sessions, and the process exits 0.
+The gateway application is ``create_app`` (webhooks, health, metrics, background
+sync) plus the GraphQL routes (traced when ``[tracing] enabled``), with
+``Services.close`` on cleanup. It runs on aiohttp's ``AppRunner``; SIGTERM and SIGINT
+stop the listening sites, send every WebSocket a close frame (1001), let requests in
+flight finish (up to a shutdown timeout), stop the background tasks and close the
+store, broker and provider sessions, and the process exits 0. Logs go to stderr as
+``[logging]`` says (``ordergraph.logs``), with every configured secret masked.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 
 from ordergraph.api import add_graphql_routes
 from ordergraph.errors import ConfigError, OrdergraphError
+from ordergraph.logs import configure_logging, secrets_of
 from ordergraph.models import ProviderName
 from ordergraph.server import SERVICES, Services, create_app
 from ordergraph.settings import Settings, load_settings
@@ -30,6 +33,7 @@ __all__ = [
     "ListenError",
     "StopSignals",
     "bind_socket",
+    "configure_process_logging",
     "listen_urls",
     "one_line",
     "open_gateway",
@@ -118,13 +122,40 @@ async def open_gateway(settings: Settings, *, auto_migrate: bool | None = None) 
     services = await Services.open(settings, auto_migrate=auto_migrate)
     try:
         app = create_app(services, background=True)
-        add_graphql_routes(app)
+        _add_graphql(app, settings)
     except BaseException:
         await services.close()
         raise
     app.on_cleanup.append(_close_services)
     _freeze_startup_objects()
     return app
+
+
+def _add_graphql(app: web.Application, settings: Settings) -> None:
+    if not settings.tracing.enabled:
+        add_graphql_routes(app)
+        return
+    # Imported only when tracing is on: the OpenTelemetry SDK is an optional extra.
+    from ordergraph.schema import schema
+    from ordergraph.tracing import create_tracer_provider, traced
+
+    provider = create_tracer_provider(settings.tracing)
+
+    async def flush_spans(app: web.Application) -> None:
+        provider.shutdown()  # exports what is still buffered
+
+    add_graphql_routes(app, schema=traced(schema, provider))
+    app.on_cleanup.append(flush_spans)
+
+
+def configure_process_logging(settings: Settings, level: str | None = None) -> None:
+    """Logging as ``[logging]`` says (``level`` from the command line wins), masking
+    every secret the settings hold."""
+    configure_logging(
+        level=level or settings.logging.level,
+        fmt=settings.logging.format,
+        secrets=secrets_of(settings),
+    )
 
 
 def _freeze_startup_objects() -> None:
@@ -159,7 +190,9 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
     sock = bind_socket(settings.server.host, settings.server.port)
     try:
         app = await open_gateway(settings, auto_migrate=True if migrate else None)
-        runner = web.AppRunner(app, handle_signals=False)
+        # No aiohttp access log: the request-id middleware logs each request once,
+        # with its route template instead of the raw path and query string.
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
         try:
             await runner.setup()
             await web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_TIMEOUT).start()
@@ -192,13 +225,19 @@ def _with_address(settings: Settings, host: str | None, port: int | None) -> Set
 
 
 def run_serve(
-    config: Path | None, *, host: str | None = None, port: int | None = None, migrate: bool = False
+    config: Path | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    migrate: bool = False,
+    log_level: str | None = None,
 ) -> int:
     """``ordergraph serve``: 0 after a clean stop, 2 for what the user must fix (the
     settings, an unmigrated store, a port in use), 1 for anything else that stops
     start-up."""
     try:
         settings = _with_address(load_settings(config), host, port)
+        configure_process_logging(settings, log_level)
         asyncio.run(_serve(settings, migrate=migrate))
     except StoreNotMigratedError as exc:
         hint = f" (with this config: `ordergraph migrate --config {config}`)" if config else ""

@@ -1,8 +1,14 @@
-"""The aiohttp application: webhooks, health and readiness, background sync.
+"""The aiohttp application: webhooks, health, readiness, metrics, background sync.
 
 ``Services`` owns what a running server holds (store, broker, live connections,
-ingestion); ``create_app`` wires routes and background tasks onto it. The GraphQL
-endpoint is added to this same application by the API layer.
+ingestion, metrics); ``create_app`` wires routes and background tasks onto it. The
+GraphQL endpoint is added to this same application by the API layer.
+
+Shutdown (aiohttp's runner, driven by ``ordergraph.serve``): the listening sites stop;
+``on_shutdown`` sends every open WebSocket a close frame (1001, going away) so
+subscribers reconnect elsewhere with their last cursor; requests in flight finish
+(bounded by the site's shutdown timeout); then the background tasks are told to stop,
+given a shared deadline and cancelled if they overrun, and the services close.
 """
 
 from __future__ import annotations
@@ -10,19 +16,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-import sqlalchemy as sa
 from aiohttp import web
 
 from ordergraph.broker import Broker, create_broker
 from ordergraph.cache import GatewayCache, create_cache
 from ordergraph.errors import ConfigError, ProviderError
 from ordergraph.fanout import Hubs
+from ordergraph.health import check_ready, healthz, ready_response, store_ping
+from ordergraph.logs import request_id_middleware
+from ordergraph.metrics import CONTENT_TYPE_LATEST, Metrics, ScrapeSources, http_metrics_middleware
 from ordergraph.models import ProviderName
 from ordergraph.settings import Settings
-from ordergraph.store import Store, redact_url
+from ordergraph.store import Store
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
 from ordergraph.sync.kombo_poller import KomboPoller
@@ -31,7 +42,7 @@ from ordergraph.sync.receipt_pruner import ReceiptPruner
 from ordergraph.sync.unified_webhooks import ensure_unified_webhook
 from ordergraph.sync.webhooks import WEBHOOK_INTAKE, WebhookIntake
 
-__all__ = ["SERVICES", "Services", "create_app"]
+__all__ = ["OPEN_SOCKETS", "SERVICES", "BackgroundSync", "Services", "create_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +56,8 @@ class Services:
     broker: Broker
     connections: ConnectionRegistry
     cache: GatewayCache = field(default_factory=lambda: create_cache("memory://"))
+    # This application's Prometheus registry and metrics (never the global registry).
+    metrics: Metrics = field(default_factory=Metrics)
     ingestor: Ingestor = field(init=False)
     # One log reader per tenant with subscriptions (ordergraph/resolvers/subscriptions.py).
     hubs: Hubs = field(init=False, repr=False)
@@ -57,6 +70,27 @@ class Services:
             self.broker,
             poll_interval=subscriptions.poll_interval,
             page_size=subscriptions.page_size,
+        )
+        # The parts report to this application's metrics (injected, not global).
+        self.cache.observer = self.metrics.cache_lookup
+        for connection in self.connections:
+            connection.provider.http.observer = self.metrics
+
+    def scrape_sources(self) -> ScrapeSources:
+        """What ``/metrics`` reads at scrape time."""
+        polled = [c.id for c in self.connections.of_provider(ProviderName.KOMBO)]
+        tenants = [t.name for t in self.settings.tenants]
+
+        async def last_synced() -> Mapping[str, datetime | None]:
+            return await self.store.sync_state.last_synced(polled)
+
+        def subscribers() -> Mapping[str, int]:
+            return dict.fromkeys(tenants, 0) | self.hubs.subscribers_by_tenant()
+
+        return ScrapeSources(
+            last_synced=last_synced,
+            delivery_backlog=self.store.deliveries.backlog,
+            subscribers=subscribers,
         )
 
     @classmethod
@@ -90,29 +124,43 @@ class Services:
 
 SERVICES = web.AppKey("services", Services)
 
+OPEN_SOCKETS = web.AppKey("open_sockets", weakref.WeakSet[web.WebSocketResponse])
+"""The application's open WebSockets (the GraphQL view adds each), closed on shutdown."""
 
-async def healthz(request: web.Request) -> web.Response:
-    """The process is up and serving (liveness)."""
-    return web.json_response({"status": "ok"})
+GOING_AWAY = 1001
+"""WebSocket close code sent to every subscriber on shutdown (RFC 6455: going away)."""
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """The store answers (readiness); 503 names what is not ready, never a URL."""
+    """Store, cache and broker answer (readiness); 503 names what does not."""
     services = request.app[SERVICES]
-    checks: dict[str, str] = {}
-    try:
-        async with asyncio.timeout(2):
-            async with services.store.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        checks["store"] = "ok"
-    except Exception:
-        logger.warning("store not ready at %s", redact_url(services.settings.store.url))
-        checks["store"] = "unavailable"
-    checks["broker"] = "ok"
-    ready = all(v == "ok" for v in checks.values())
-    return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status=200 if ready else 503,
+    results = await check_ready(
+        {
+            "store": store_ping(services.store.engine),
+            "cache": services.cache.ping,
+            "broker": services.broker.ping,
+        }
+    )
+    return ready_response(results)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus text exposition of this application's metrics."""
+    services = request.app[SERVICES]
+    await services.metrics.refresh(services.scrape_sources())
+    response = web.Response(body=services.metrics.render())
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+async def close_sockets(app: web.Application) -> None:
+    """Send every open WebSocket a close frame (their handlers then end)."""
+    sockets = [ws for ws in app[OPEN_SOCKETS] if not ws.closed]
+    if sockets:
+        logger.info("closing %d WebSocket connections (going away)", len(sockets))
+    await asyncio.gather(
+        *(ws.close(code=GOING_AWAY, message=b"server shutting down") for ws in sockets),
+        return_exceptions=True,
     )
 
 
@@ -122,7 +170,12 @@ class BackgroundSync:
 
     Each Kombo poller runs only while its process holds the connection's lease
     (ordergraph/sync/leader.py), so several processes poll each connection once.
+    Every task is started through ``spawn`` with the shared ``stop`` event, so
+    ``close`` stops all of them the same way, whatever they do.
     """
+
+    STOP_TIMEOUT = 10.0
+    """Seconds all tasks together get to return after ``stop`` before being cancelled."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -171,27 +224,41 @@ class BackgroundSync:
             interval=webhooks.prune_interval,
         )
 
+    def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` until the app stops; it must return soon after ``stop`` is set."""
+        self.tasks.append(asyncio.create_task(work, name=name))
+
     def start(self) -> None:
         # One process prunes webhook receipts: the DELETE is safe from any process,
         # but N processes would only repeat it and contend for the same rows.
         lease = self.leases.lease("webhook-receipt-pruner")
         pruner = self.receipt_pruner()
-        self.tasks.append(asyncio.create_task(run_while_leader(lease, pruner.run, self.stop)))
+        self.spawn("webhook-receipt-pruner", run_while_leader(lease, pruner.run, self.stop))
         for poller in self.pollers():
             lease = self.leases.lease(f"kombo-poller:{poller.connection.id}")
-            self.tasks.append(asyncio.create_task(run_while_leader(lease, poller.run, self.stop)))
+            self.spawn(
+                f"kombo-poller:{poller.connection.id}",
+                run_while_leader(lease, poller.run, self.stop),
+            )
         for connection in self.services.connections.of_provider(ProviderName.UNIFIED):
             if connection.settings.manage_webhook:
-                self.tasks.append(asyncio.create_task(self._register(connection)))
+                self.spawn(f"unified-webhook:{connection.id}", self._register(connection))
 
     async def close(self) -> None:
+        """Set ``stop``, wait for every task (one shared deadline), cancel the rest."""
         self.stop.set()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                try:
-                    await asyncio.wait_for(task, timeout=10)
-                except TimeoutError:
-                    logger.warning("a background sync task did not stop in time")
+        if self.tasks:
+            _, late = await asyncio.wait(self.tasks, timeout=self.STOP_TIMEOUT)
+            for task in late:
+                logger.warning("background task %s did not stop in time", task.get_name())
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+            for task in self.tasks:
+                if not task.cancelled() and task.exception() is not None:
+                    logger.error(
+                        "background task %s failed", task.get_name(), exc_info=task.exception()
+                    )
         await self.leases.close()
 
 
@@ -201,17 +268,27 @@ def create_app(services: Services, *, background: bool = True) -> web.Applicatio
     from ordergraph.api.cors import cors_middleware
 
     app = web.Application(client_max_size=services.settings.server.max_body_bytes)
+    # Outermost first: every line a request logs carries its id, and every answer
+    # (CORS refusals included) is counted.
+    app.middlewares.append(request_id_middleware())
+    app.middlewares.append(http_metrics_middleware(services.metrics))
     app.middlewares.append(cors_middleware(services.settings.server.cors_origins))
     app[SERVICES] = services
+    app[OPEN_SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(close_sockets)
     intake = WebhookIntake(
         services.connections,
         services.ingestor,
         max_body_bytes=services.settings.server.max_body_bytes,
+        on_outcome=lambda provider, outcome: services.metrics.webhook_delivery(
+            provider.value, outcome.value
+        ),
     )
     app[WEBHOOK_INTAKE] = intake
     app.add_routes(intake.routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
 
     if background:
 

@@ -37,7 +37,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -60,12 +60,14 @@ __all__ = [
     "CacheSettings",
     "ConnectionSettings",
     "LimitSettings",
+    "LoggingSettings",
     "ServerSettings",
     "Settings",
     "StoreSettings",
     "SubscriptionSettings",
     "SyncSettings",
     "TenantSettings",
+    "TracingSettings",
     "WebhookSettings",
     "expand_env",
     "load_settings",
@@ -231,6 +233,26 @@ class SubscriptionSettings(_Section):
     send_buffer_bytes: int | None = Field(default=None, ge=4096)
 
 
+class LoggingSettings(_Section):
+    """Process logs on stderr (see ``ordergraph.logs``)."""
+
+    # "json": one object per line for a log pipeline; "text" for a terminal.
+    format: Literal["json", "text"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class TracingSettings(_Section):
+    """OpenTelemetry traces of GraphQL operations (``ordergraph.tracing``); needs the
+    ``tracing`` extra (``pip install 'ordergraph[tracing]'``)."""
+
+    enabled: bool = False
+    service_name: str = Field(default="ordergraph", min_length=1)
+    # OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); unset: spans
+    # are exported nowhere unless ``console`` prints them (for trying it out).
+    otlp_endpoint: str | None = None
+    console: bool = False
+
+
 class TenantSettings(_Section):
     """A customer of the gateway and the API keys that act for it."""
 
@@ -291,6 +313,8 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    logging: LoggingSettings = LoggingSettings()
+    tracing: TracingSettings = TracingSettings()
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 

@@ -5,15 +5,19 @@ connection to the in-test sandbox."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from strawberry import relay
 
+from tests.api.ws_client import connect
 from tests.conftest import Sandbox
 
 ORDERGRAPH = Path(sys.executable).with_name("ordergraph")
@@ -203,3 +207,78 @@ async def test_a_missing_environment_variable_is_named_and_no_secret_printed(
         assert "OG_KOMBO_KEY" in output
         assert len(output.strip().splitlines()) == 1
         assert not [secret for secret in deployment.secrets() if secret in output]
+
+
+async def test_sigterm_finishes_requests_in_flight_and_closes_websockets(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    deployment = await _deployment(sandbox, tmp_path)
+    with deployment.config.open("a") as config:  # as an operator runs it in production
+        config.write('\n[logging]\nformat = "json"\n\n[tracing]\nenabled = true\n')
+    process, url = await _serve(deployment, "--migrate")
+    auth = {"Authorization": f"Bearer {SECRETS['OG_ACME_KEY']}"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _wait_until_up(session, url)
+            for _ in range(100):  # the first poll is done: nothing else talks to Kombo
+                if (await _orders(session, url))["data"] == {
+                    "connections": [{"provider": "KOMBO"}],
+                    "orders": {"totalCount": 30},
+                }:
+                    break
+                await asyncio.sleep(0.1)
+            async with connect(session, url) as ws:
+                assert (await ws.init({"authorization": auth["Authorization"]}))["type"] == (
+                    "connection_ack"
+                )
+                await ws.subscribe("1", "subscription { orderEvents { cursor } }")
+                assert await ws.silent("1", 0.2)  # subscribed, no event yet
+
+                # a request that waits on a slow provider is in flight...
+                await sandbox.faults({"kombo": {"latency_ms": [2000, 2000]}})
+                before = (await sandbox.stats())["requests"].get("kombo", {})
+                slow = asyncio.create_task(_packages(session, url, auth))
+                for _ in range(100):
+                    now = (await sandbox.stats())["requests"].get("kombo", {})
+                    if now.get("GET /assessment/packages", 0) > before.get(
+                        "GET /assessment/packages", 0
+                    ):
+                        break
+                    await asyncio.sleep(0.02)
+                else:
+                    raise AssertionError("the package list never reached the sandbox")
+                # ...when the process is told to stop
+                process.send_signal(signal.SIGTERM)
+                closed = await ws.message("1", within=10)
+                status, body = await slow
+            assert closed["close"] == 1001, closed
+            assert status == 200, body
+            assert body["data"]["packages"], body
+    finally:
+        await sandbox.faults({})
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    output = (stdout + stderr).decode()
+    assert process.returncode == 0, output
+    assert "did not stop in time" not in output
+    assert not [secret for secret in deployment.secrets() if secret in output]
+    # every line is a JSON record (tracebacks too are inside one)
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    messages = [record["message"] for record in records]
+    assert "closing 1 WebSocket connections (going away)" in messages
+    assert any(m.startswith("POST /graphql 200") for m in messages)
+
+
+async def _packages(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str]
+) -> tuple[int, dict[str, Any]]:
+    connection_id = str(relay.GlobalID("ProviderConnection", "acme-kombo"))
+    async with session.post(
+        url + "/graphql",
+        json={
+            "query": "query($c: ID!) { packages(connectionId: $c) { name } }",
+            "variables": {"c": connection_id},
+        },
+        headers=headers,
+    ) as response:
+        body: dict[str, Any] = await response.json()
+        return response.status, body

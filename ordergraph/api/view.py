@@ -9,7 +9,9 @@ for the tenant of the API key in ``connection_init`` (``{"authorization": "Beare
 refused with 4403, and without a key every operation fails ``UNAUTHENTICATED``.
 Cross-origin handshakes must come from ``server.cors_origins`` (the CORS allow-list),
 the server pings every ``keep_alive_interval`` seconds and drops peers that stop
-answering, and a socket runs at most ``max_per_connection`` operations.
+answering, and a socket runs at most ``max_per_connection`` operations. Every socket
+is registered in the application's ``OPEN_SOCKETS``, so a shutdown sends it a close
+frame (1001) instead of dropping it.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
 from ordergraph.auth import bearer_token, tenant_for_key, tenant_from_headers
 from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
+from ordergraph.logs import REQUEST_ID, REQUEST_ID_HEADER
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
-from ordergraph.server import SERVICES, Services
+from ordergraph.server import OPEN_SOCKETS, SERVICES, Services
 
 __all__ = ["GRAPHQL_HTTP", "OrdergraphGraphQLView", "add_graphql_routes"]
 
@@ -85,7 +88,13 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
             heartbeat=settings.keep_alive_interval,
             writer_limit=limit or _AIOHTTP_WRITER_LIMIT,
         )
+        request_id = REQUEST_ID.get()
+        if request_id is not None:  # the handshake answer is sent here, not by middleware
+            ws.headers[REQUEST_ID_HEADER] = request_id
         await ws.prepare(request)
+        sockets = request.app.get(OPEN_SOCKETS)
+        if sockets is not None:  # an application made by create_app always has it
+            sockets.add(ws)
         if limit:
             _limit_send_buffers(request, limit)
         return ws

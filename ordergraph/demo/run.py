@@ -37,6 +37,7 @@ from ordergraph.demo.config import (
 )
 from ordergraph.demo.orders import NewOrders, seed_stackone
 from ordergraph.errors import ConfigError, OrdergraphError
+from ordergraph.logs import configure_logging, secrets_of
 from ordergraph.models import ProviderName
 from ordergraph.sandbox.app import SIMULATORS_KEY, create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext, Simulator
@@ -170,6 +171,12 @@ class _Demo:
             demo_secrets=demo_secrets,
             connections=demo_connections(accounts, bases),
         )
+        # Now that the secrets are known, every log line masks them.
+        configure_logging(
+            level=logging.getLevelName(logging.getLogger().level),
+            fmt=settings.logging.format,
+            secrets=secrets_of(settings),
+        )
         gateway_app = await open_gateway(settings, auto_migrate=True)
         self.gateway = await _start(gateway_app, gateway_sock)
         services = gateway_app[SERVICES]
@@ -226,7 +233,7 @@ def _quiet_routine_logs() -> None:
     """Migration chatter and a report per poll cycle would bury the activity lines;
     ``--log-level DEBUG`` shows them again."""
     if logging.getLogger().getEffectiveLevel() >= logging.INFO:
-        for name in ("alembic", "ordergraph.sync.kombo_poller"):
+        for name in ("alembic", "ordergraph.sync.kombo_poller", "ordergraph.requests"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -227,6 +227,9 @@ class BaseProvider:
     # Page size for walking a whole list (iter_orders): the provider's maximum, so a
     # full sync costs as few round trips as the API allows. None = provider default.
     bulk_page_size: ClassVar[int | None] = None
+    # The adapter's endpoint paths with ``{name}`` for each variable segment: metrics
+    # label upstream calls by these, never by a path holding ids.
+    route_templates: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ConnectionConfig, *, http: HttpClient | None = None) -> None:
         if config.provider is not self.name:
@@ -242,6 +245,7 @@ class BaseProvider:
             timeouts=config.timeouts(),
             retry=config.retry_policy(),
             pool_size=config.pool_size,
+            routes=self.route_templates,
         )
 
     def __repr__(self) -> str:

@@ -9,6 +9,10 @@ HTTP lives here.
 
 Credentials are held as ``SecretStr`` and only unwrapped while building the request
 headers, so they appear in no exception, repr or log line.
+
+An optional ``UpstreamObserver`` (the metrics) hears of every attempt and every retry,
+labelled by the adapter's route *template* (``GET /assessment/orders/{id}/result``),
+never the raw path: ids in a label would make one time series per order.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -48,7 +53,9 @@ __all__ = [
     "HttpClient",
     "HttpResponse",
     "RetryPolicy",
+    "RouteTemplates",
     "Timeouts",
+    "UpstreamObserver",
     "action_for_status",
     "parse_retry_after",
 ]
@@ -173,6 +180,47 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - current)
 
 
+class UpstreamObserver(Protocol):
+    """What the client reports about its traffic (ordergraph.metrics implements it)."""
+
+    def upstream_attempt(self, provider: str, route: str, status: str, seconds: float) -> None:
+        """One attempt ended: ``status`` is the HTTP status, or ``timeout``/``connection``."""
+        ...
+
+    def upstream_retry(self, provider: str, route: str, reason: str) -> None:
+        """An attempt failed and is tried again; ``reason`` is the status or failure kind."""
+        ...
+
+
+class RouteTemplates:
+    """Maps a request path to the adapter's template for it (``{name}`` is one segment).
+
+    A path no template matches is reported as ``other``: a label never carries a raw id.
+    """
+
+    OTHER = "other"
+
+    def __init__(self, templates: Sequence[str]) -> None:
+        self.templates = tuple(templates)
+        self._patterns = [
+            (re.compile("^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(t)) + "$"), t)
+            for t in self.templates
+        ]
+
+    def route(self, method: str, path: str) -> str:
+        """``METHOD template``, or ``METHOD other``."""
+        for pattern, template in self._patterns:
+            if pattern.match(path):
+                return f"{method} {template}"
+        return f"{method} {self.OTHER}"
+
+
+def _failure_kind(error: ProviderError, status: int | None) -> str:
+    if status is not None:
+        return str(status)
+    return "timeout" if isinstance(error, ProviderTimeoutError) else "connection"
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     """A completed answer: status, headers and the raw body."""
@@ -207,10 +255,15 @@ class HttpClient:
     session: aiohttp.ClientSession | None = None
     sleep: Callable[[float], Any] = asyncio.sleep
     on_attempt: Callable[[str, str, int | None, float], None] | None = None
+    observer: UpstreamObserver | None = None
+    # Path templates of the adapter's endpoints, for the observer's route label.
+    routes: Sequence[str] = ()
     _owns_session: bool = field(default=False, init=False)
+    _templates: RouteTemplates = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+        self._templates = RouteTemplates(self.routes)
 
     def __repr__(self) -> str:
         return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -403,12 +456,18 @@ class HttpClient:
                     self._report(method, path, status, started)
                     return response
                 error = self._error_from_response(response, action)
-            self._report(method, path, status, started)
+            self._report(method, path, status, started, error)
             if not self._may_retry(safe_to_repeat, error) or attempt >= self.retry.max_attempts:
                 raise error
             delay = self._delay(error, attempt)
             if delay is None or waited + delay > self.retry.max_total_delay:
                 raise error
+            if self.observer is not None:
+                self.observer.upstream_retry(
+                    self.provider,
+                    self._templates.route(method, path),
+                    _failure_kind(error, status),
+                )
             logger.info(
                 "retrying %s %s on %s after %s (attempt %d, waiting %.2fs)",
                 method,
@@ -431,9 +490,23 @@ class HttpClient:
             return True
         return isinstance(error, ProviderRateLimitedError) or error.code == _UNREACHABLE
 
-    def _report(self, method: str, path: str, status: int | None, started: float) -> None:
+    def _report(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        started: float,
+        error: ProviderError | None = None,
+    ) -> None:
+        elapsed = time.monotonic() - started
         if self.on_attempt is not None:
-            self.on_attempt(method, path, status, time.monotonic() - started)
+            self.on_attempt(method, path, status, elapsed)
+        if self.observer is not None:
+            # No status: the attempt got no answer (a timeout or a connection failure).
+            label = str(status) if error is None else _failure_kind(error, status)
+            self.observer.upstream_attempt(
+                self.provider, self._templates.route(method, path), label, elapsed
+            )
 
     def _delay(self, error: ProviderError, attempt: int) -> float | None:
         """Seconds before the next attempt, or None when waiting is not worth it."""

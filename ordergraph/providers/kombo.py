@@ -550,6 +550,11 @@ class KomboProvider(BaseProvider):
         }
     )
     bulk_page_size = MAX_PAGE_SIZE
+    route_templates = (
+        "/assessment/orders",
+        "/assessment/orders/{id}/result",
+        "/assessment/packages",
+    )
 
     def __init__(self, config: ConnectionConfig, *, http: HttpClient | None = None) -> None:
         if not config.account.strip():

@@ -561,6 +561,12 @@ class StackOneProvider(BaseProvider):
             Capability.GET_ORDERS,
         }
     )
+    route_templates = (
+        f"{PREFIX}/packages",
+        f"{PREFIX}/orders",
+        f"{PREFIX}/orders/{{id}}",
+        f"{PREFIX}/orders/{{id}}/result",
+    )
 
     def __init__(
         self,

@@ -558,6 +558,13 @@ class UnifiedProvider(BaseProvider):
             Capability.REGISTER_WEBHOOK,
         }
     )
+    route_templates = (
+        "/assessment/{connection}/order",
+        "/assessment/{connection}/order/{id}",
+        "/assessment/{connection}/package",
+        "/assessment/{connection}/package/{id}",
+        "/unified/webhook",
+    )
     # Page size for the package list (Unified's default and maximum: not found).
     package_page_size: int = 100
     # Order reads are one request per id; this bounds them per call.

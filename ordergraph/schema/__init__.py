@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
 
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.metrics import OperationMetrics
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
 from ordergraph.schema.subscription import Subscription
@@ -14,8 +17,11 @@ from ordergraph.schema.types import Candidate, Job, Order, Package, ProviderConn
 __all__ = ["build_schema", "schema"]
 
 
-def build_schema() -> strawberry.Schema:
-    """The schema with parser and validation caches and error masking.
+def build_schema(
+    *, extra_extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = ()
+) -> strawberry.Schema:
+    """The schema with parser and validation caches, error masking and operation
+    metrics; ``extra_extensions`` (tracing, when enabled) run after those.
 
     Extensions are passed as classes or factories, not instances: Strawberry makes a
     fresh one per operation, and a shared instance would carry state across requests.
@@ -32,6 +38,8 @@ def build_schema() -> strawberry.Schema:
                 should_mask_error=lambda error: not is_public(error),
                 error_message="Unexpected error.",
             ),
+            OperationMetrics,
+            *extra_extensions,
         ],
     )
 

@@ -201,3 +201,16 @@ class DeliveryQueue:
         async with self._engine.connect() as conn:
             result = await conn.execute(query)
             return [_delivery(row) for row in result.mappings()]
+
+    async def backlog(self) -> dict[str, int]:
+        """Deliveries not done yet, by state (``pending``, ``in_flight``; 0 when none):
+        one indexed count for the metrics scrape."""
+        c = pending_deliveries.c
+        query = (
+            sa.select(c.state, sa.func.count()).where(c.state.in_(_DUE_STATES)).group_by(c.state)
+        )
+        counts = dict.fromkeys(_DUE_STATES, 0)
+        async with self._engine.connect() as conn:
+            for state, count in await conn.execute(query):
+                counts[state] = int(count)
+        return counts

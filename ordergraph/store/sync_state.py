@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,22 @@ class SyncStateStore:
             last_error=row["last_error"],
             details=dict(row["details"]),
         )
+
+    async def last_synced(self, connection_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """When each of ``connection_ids`` last synced (None: never), in one query."""
+        found: dict[str, datetime | None] = dict.fromkeys(connection_ids)
+        if not connection_ids:
+            return found
+        c = sync_state.c
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(c.connection_id, c.last_synced_at).where(
+                    c.connection_id.in_(list(connection_ids))
+                )
+            )
+            for connection_id, last_synced_at in result:
+                found[connection_id] = last_synced_at
+        return found
 
     async def put(self, state: SyncState) -> None:
         """Store ``state``, replacing what the connection had."""

@@ -378,6 +378,46 @@ async def test_on_attempt_reports_each_attempt_with_its_status(
     ]
 
 
+class _Observer:
+    def __init__(self) -> None:
+        self.attempts: list[tuple[str, str, str]] = []
+        self.retries: list[tuple[str, str, str]] = []
+
+    def upstream_attempt(self, provider: str, route: str, status: str, seconds: float) -> None:
+        assert seconds >= 0
+        self.attempts.append((provider, route, status))
+
+    def upstream_retry(self, provider: str, route: str, reason: str) -> None:
+        self.retries.append((provider, route, reason))
+
+
+async def test_the_observer_hears_attempts_and_retries_by_route_template(
+    serve: Serve, make_client: MakeClient
+) -> None:
+    vendor = await serve(
+        answer(503), answer(429, headers={"Retry-After": "0"}), answer(200), answer(200)
+    )
+    observer = _Observer()
+    harness = make_client(
+        vendor.url,
+        retry=RetryPolicy(max_attempts=5),
+        observer=observer,
+        routes=("/things", "/things/{id}"),
+    )
+
+    await harness.client.request("GET", "/things/t-123")
+    await harness.client.request("GET", "/elsewhere/t-123")
+
+    route = "GET /things/{id}"
+    assert observer.attempts[:3] == [
+        (PROVIDER, route, "503"),
+        (PROVIDER, route, "429"),
+        (PROVIDER, route, "200"),
+    ]
+    assert observer.retries == [(PROVIDER, route, "503"), (PROVIDER, route, "429")]
+    assert observer.attempts[3][1] == "GET other"  # no template: never the raw path
+
+
 @pytest.mark.parametrize(
     ("header", "value", "expected"),
     [("Retry-After", "2", 2.0), ("retry-after", "1.5", 1.5), ("Retry-After", "0", 0.0)],
