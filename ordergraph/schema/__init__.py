@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ValidationCache
 
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.limits import LIMIT_EXTENSIONS, CostLimiter
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
 from ordergraph.schema.subscription import Subscription
@@ -15,10 +16,15 @@ __all__ = ["build_schema", "schema"]
 
 
 def build_schema() -> strawberry.Schema:
-    """The schema with parser and validation caches and error masking.
+    """The schema with the abuse limits (``ordergraph.schema.limits``), parser and
+    validation caches and error masking.
 
     Extensions are passed as classes or factories, not instances: Strawberry makes a
     fresh one per operation, and a shared instance would carry state across requests.
+    Their order matters: the token limit before the parse, the limit rules before
+    ``ValidationCache`` (whose key they are part of), the cost after validation. The
+    limits are read per operation from the server's settings, so this is built once
+    per process (Strawberry's ``relay.node`` fields cannot go into a second schema).
     """
     return strawberry.Schema(
         query=Query,
@@ -26,8 +32,9 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[Order, Candidate, Job, Package, ProviderConnection],
         extensions=[
-            lambda: ParserCache(maxsize=1024),
+            *LIMIT_EXTENSIONS,
             lambda: ValidationCache(maxsize=1024),
+            CostLimiter,
             lambda: MaskErrors(
                 should_mask_error=lambda error: not is_public(error),
                 error_message="Unexpected error.",
