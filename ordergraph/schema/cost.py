@@ -16,7 +16,9 @@ the HTTP client bounds it with ``max_attempts``):
   the page size cap bound). The one provider read is a connection's package list. An
   operation that reads package data anywhere (``Package.name``, ``description``,
   ``type``; ``packages(connectionId)``; ``node``/``nodes``, since a Package id is looked
-  up in its connection's list) costs one call per connection of the tenant. The
+  up in its connection's list) costs one call per connection of the tenant; Packages
+  that arrive with their details (``packages``, ``publishPackages``'s payload) read
+  nothing more. The
   gateway cache usually makes that zero; the estimate does not count on it. A
   subscription pays it per event (each event gets fresh loaders), so its cost is the
   cost of one event. Everything else is read from the store: cost 0.
@@ -69,6 +71,7 @@ from graphql import (
 )
 
 __all__ = [
+    "LOADED_PACKAGES",
     "PACKAGE_READS",
     "REFRESH_CALLS",
     "WRITES",
@@ -91,6 +94,12 @@ PACKAGE_READS: Final[frozenset[tuple[str, str]]] = frozenset(
     }
 )
 """(type, field) pairs whose resolution may read a connection's package list."""
+
+LOADED_PACKAGES: Final[frozenset[tuple[str, str]]] = frozenset(
+    {("Query", "packages"), ("PublishPackagesPayload", "packages")}
+)
+"""Fields whose Packages come with their details: selecting names under them reads
+nothing more (``Query.packages`` itself is a read, counted above)."""
 
 REFRESH_CALLS: Final[Mapping[str, tuple[int, int]]] = {
     # provider: (calls per batch, ids per batch), as each adapter's get_orders reads.
@@ -347,5 +356,5 @@ class _Walker:
         ids = ID_LISTS.get((parent.name, name))
         if ids is not None:
             self.id_lists.append((_response_name(node), _argument(node, (ids,))))
-        if node.selection_set is not None:
+        if node.selection_set is not None and (parent.name, name) not in LOADED_PACKAGES:
             self.walk(get_named_type(definition.type), node.selection_set, seen)
