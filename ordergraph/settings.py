@@ -195,12 +195,13 @@ class LimitSettings(_Section):
 
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # Nesting of selections (introspection fields not counted): each level of lists
-    # under lists multiplies the store reads one request makes.
-    max_depth: int = Field(default=12, ge=1)
+    # under lists multiplies the store reads one request makes. The README's, tests'
+    # and benchmark's queries go 5 deep.
+    max_depth: int = Field(default=10, ge=1)
     # Lexical tokens, comments included, counted while parsing: the parser stops at the
-    # limit, so a huge document costs only that much CPU. GraphiQL's introspection query
-    # is about 300.
-    max_tokens: int = Field(default=5000, ge=100)
+    # limit, so a huge document costs only that much CPU. The full introspection query
+    # is about 180; the dashboard query about 70.
+    max_tokens: int = Field(default=2000, ge=100)
     # Aliased fields (``a: orders ... b: orders ...``): each alias repeats its field.
     max_aliases: int = Field(default=30, ge=0)
     # Upstream provider calls one operation could cause, as ordergraph.schema.cost

@@ -20,6 +20,10 @@ limit (``[limits]``)              code                       enforced by
 ``max_node_ids``                  ``TOO_MANY_IDS``           ``CostLimiter``
 ================================  =========================  ===========================
 
+Over WebSocket a refusal is an ``error`` message for the operation, except the token
+limit's: Strawberry answers any document that does not parse by closing the socket
+(4400, the message as the reason), and a document over ``max_tokens`` is never parsed.
+
 The limits are the settings of the server that runs the operation: each extension
 reads them from the GraphQL context (``context.services.settings.limits``; defaults
 without one), so one schema serves apps with different settings. (It has to:
