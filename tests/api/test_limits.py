@@ -20,16 +20,17 @@ import aiohttp
 import pytest
 import strawberry
 from aiohttp.test_utils import TestServer
-from graphql import OperationDefinitionNode, get_introspection_query, parse
+from graphql import GraphQLSyntaxError, OperationDefinitionNode, get_introspection_query, parse
 from sqlalchemy import event
-from strawberry.extensions import QueryDepthLimiter, ValidationCache
+from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.extensions.validation_cache import _get_validate_cache
+from strawberry.types.execution import PreExecutionError
 
 from ordergraph.api import add_graphql_routes
 from ordergraph.broker import MemoryBroker
 from ordergraph.schema import schema
 from ordergraph.schema.cost import plan_cost, refresh_cost
-from ordergraph.schema.limits import request_limits
+from ordergraph.schema.limits import LimitedParserCache, request_limits
 from ordergraph.server import Services, create_app
 from ordergraph.settings import LimitSettings, load_settings
 from ordergraph.store import Store, create_engine
@@ -480,3 +481,33 @@ def test_serve_keeps_introspection_off_and_the_demo_turns_it_on() -> None:
         connections=[],
     )
     assert demo.limits.introspection is True
+
+
+async def test_a_document_that_does_not_parse_is_an_error_result_in_a_stream_too() -> None:
+    # Strawberry's ParserCache parses in its hook, where a syntax error escapes
+    # Schema.subscribe; LimitedParserCache leaves the failure to Strawberry's own
+    # parse, which reports it as a result.
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def a(self) -> int:
+            return 1
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def s(self) -> AsyncIterator[int]:
+            yield 1
+
+    def results(extension: type[ParserCache]) -> strawberry.Schema:
+        return strawberry.Schema(
+            query=Query, subscription=Subscription, extensions=[lambda: extension(maxsize=3)]
+        )
+
+    with pytest.raises(GraphQLSyntaxError):
+        async for _ in await results(ParserCache).subscribe("subscription { s "):
+            pass
+    answers = [r async for r in await results(LimitedParserCache).subscribe("subscription { s ")]
+    assert [type(r) for r in answers] == [PreExecutionError]
+    assert answers[0].errors is not None
+    assert answers[0].errors[0].message == "Syntax Error: Expected Name, found <EOF>."
