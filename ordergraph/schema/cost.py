@@ -1,8 +1,8 @@
 """How many upstream provider calls one GraphQL operation could cause.
 
 ``plan_cost`` reads an operation once (the plan is kept per document) and
-``CostPlan.cost`` prices it per request, with that request's variables and the number
-of connections its tenant has. The gateway refuses an operation whose cost is over
+``CostPlan.cost`` prices it per request, with that request's variables and its
+tenant's connections. The gateway refuses an operation whose cost is over
 ``limits.max_cost`` before it runs (``ordergraph.schema.limits``).
 
 The model follows what the resolvers do, and counts the worst case over the three
@@ -18,10 +18,9 @@ the HTTP client bounds it with ``max_attempts``):
   ``type``; ``packages(connectionId)``; ``node``/``nodes``, since a Package id is looked
   up in its connection's list) costs one call per connection of the tenant; Packages
   that arrive with their details (``packages``, ``publishPackages``'s payload) read
-  nothing more. The
-  gateway cache usually makes that zero; the estimate does not count on it. A
-  subscription pays it per event (each event gets fresh loaders), so its cost is the
-  cost of one event. Everything else is read from the store: cost 0.
+  nothing more. The gateway cache usually makes that zero; the estimate does not
+  count on it. A subscription pays it per event (each event gets fresh loaders), so
+  its cost is the cost of one event. Everything else is read from the store: cost 0.
 - Writes (mutations run one root field after another):
   ``submitResult`` 2 (Unified reads the order first to learn its workspace),
   ``createOrder`` 2 (Unified looks the package up first), ``publishPackages``

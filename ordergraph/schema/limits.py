@@ -158,8 +158,7 @@ def _introspection_rule() -> type[ValidationRule]:
             self.reported = True
             super().report_error(
                 _limit_error(
-                    "introspection is disabled on this server (limits.introspection); "
-                    "the schema is published as schema.graphql",
+                    "introspection is disabled on this server (the limits.introspection setting)",
                     "introspection",
                     error,
                 )
