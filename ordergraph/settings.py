@@ -204,9 +204,34 @@ class WebhookSettings(_Section):
 
 
 class LimitSettings(_Section):
-    """Limits that protect the gateway and its providers."""
+    """Limits that protect the gateway and its providers.
+
+    Every limit but the page size refuses a whole operation before anything runs (no
+    store read, no provider call), as a request error with a code; see
+    ``ordergraph.schema.limits`` and, for ``max_cost``, ``ordergraph.schema.cost``.
+    """
 
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    # Nesting of selections (introspection fields not counted): each level of lists
+    # under lists multiplies the store reads one request makes. The README's, tests'
+    # and benchmark's queries go 5 deep.
+    max_depth: int = Field(default=10, ge=1)
+    # Lexical tokens, comments included, counted while parsing: the parser stops at the
+    # limit, so a huge document costs only that much CPU. The full introspection query
+    # is about 180; the dashboard query about 70.
+    max_tokens: int = Field(default=2000, ge=100)
+    # Aliased fields (``a: orders ... b: orders ...``): each alias repeats its field.
+    max_aliases: int = Field(default=30, ge=0)
+    # Upstream provider calls one operation could cause, as ordergraph.schema.cost
+    # estimates them (worst case over the providers, first attempts). 200 lets a
+    # backend job refresh a full page of orders of any provider in one request.
+    max_cost: int = Field(default=200, ge=1)
+    # Ids ``nodes(ids)`` takes in one request (``refreshOrders`` has its own 250).
+    max_node_ids: int = Field(default=250, ge=1)
+    # Schema introspection (``__schema``, ``__type``). Off by default: a deployment
+    # shows its schema only when it chooses to. GraphiQL's docs and completion need it,
+    # so the demo turns it on; ``__typename`` always works.
+    introspection: bool = False
 
 
 class SubscriptionSettings(_Section):

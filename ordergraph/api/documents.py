@@ -114,14 +114,17 @@ class DocumentAnalyzer:
         *,
         uncacheable: Iterable[tuple[str, str]] = UNCACHEABLE_FIELDS,
         maxsize: int = 1024,
+        max_tokens: int | None = None,
     ) -> None:
         self._graphql_schema = schema._schema
+        # The same token limit as execution's, so a huge document is not parsed here.
+        self.max_tokens = max_tokens
         self.uncacheable = frozenset(uncacheable) | _marked_fields(schema)
         self.facts = lru_cache(maxsize=maxsize)(self._facts)
 
     def _facts(self, query: str, operation_name: str | None) -> DocumentFacts:
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.max_tokens)
         except (GraphQLError, RecursionError):
             return DocumentFacts(operation=None)
         operation = get_operation_ast(document, operation_name)

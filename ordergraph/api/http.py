@@ -15,6 +15,7 @@ situation                                     application/    application/graphq
 ============================================  ==============  ======================
 executed (data, maybe field errors)           200             200
 parse / validation / variable coercion error  200             400 (no ``data``)
+over a limit (``ordergraph.schema.limits``)   200             400 (no ``data``)
 unknown operation name                        200             400
 malformed JSON, wrong parameter types,        400             400
 missing query, batched request, subscription
@@ -26,6 +27,10 @@ body larger than ``server.max_body_bytes``    413
 Content-Type not ``application/json``         415
 unexpected failure in the transport           500 (generic message)
 ============================================  ==============  ======================
+
+A document over a limit (depth, tokens, aliases, cost, ids, introspection) is refused
+before the response cache is looked at: the lookup reads the store's data version, and
+a refused request touches neither the store nor a provider.
 
 ``GET /graphql`` from a browser (``Accept`` names ``text/html``) without ``query`` serves
 GraphiQL.
@@ -52,6 +57,7 @@ from ordergraph.api.request import GraphQLRequest, RequestRejectedError, read_ge
 from ordergraph.api.response_cache import ResponseCache
 from ordergraph.auth import tenant_from_headers
 from ordergraph.resolvers.context import Context
+from ordergraph.schema.limits import request_limits, tenant_providers
 from ordergraph.server import Services
 
 __all__ = ["CACHE_HEADER", "GraphQLHTTPHandler", "encode_json"]
@@ -160,7 +166,8 @@ class GraphQLHTTPHandler:
         self.schema = schema
         self.render_ide = render_ide
         self.response_cache = response_cache
-        self.documents = DocumentAnalyzer(schema)
+        self.limits = request_limits(services.settings.limits)
+        self.documents = DocumentAnalyzer(schema, max_tokens=self.limits.settings.max_tokens)
         self.max_body_bytes = services.settings.server.max_body_bytes
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
@@ -218,7 +225,25 @@ class GraphQLHTTPHandler:
             facts = self._check_operation(request, params)
         except RequestRejectedError as rejected:
             return _rejection(rejected, media_type)
+        over = self._over_limits(tenant, params)
+        if over:
+            return _respond(
+                {"errors": [error.formatted for error in over]},
+                status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
+                media_type=media_type,
+                headers={CACHE_HEADER: "bypass"},
+            )
         return await self._answer(request, tenant, params, facts, media_type)
+
+    def _over_limits(self, tenant: str, params: GraphQLRequest) -> list[GraphQLError]:
+        """The limits this request breaks, checked without the store or a provider."""
+        return self.limits.check(
+            self.schema._schema,
+            params.query,
+            params.operation_name,
+            params.variables,
+            providers=tenant_providers(self.services.connections, tenant),
+        )
 
     def _check_operation(self, request: web.Request, params: GraphQLRequest) -> DocumentFacts:
         facts = self.documents.facts(params.query, params.operation_name)

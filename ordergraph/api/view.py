@@ -137,7 +137,10 @@ def _limit_send_buffers(request: web.Request, limit: int) -> None:
 def add_graphql_routes(
     app: web.Application, *, schema: strawberry.Schema = default_schema
 ) -> OrdergraphGraphQLView:
-    """Serve ``/graphql`` and GraphiQL's assets on ``app`` (whose ``SERVICES`` must be set)."""
+    """Serve ``/graphql`` and GraphiQL's assets on ``app`` (whose ``SERVICES`` must be set).
+
+    The schema's limits are the app's settings (``limits``), read per request.
+    """
     services = app[SERVICES]
     view = OrdergraphGraphQLView(services, schema)
     cache = (

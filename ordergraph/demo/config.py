@@ -173,6 +173,8 @@ def demo_settings(
             "cursor_secret": demo_secrets.cursor_secret,
         },
         cache={"url": "memory://"},
+        # GraphiQL's docs and completion need introspection, which serve keeps off.
+        limits={"introspection": True},
         broker={"url": "memory://"},
         sync={"kombo_poll_interval": KOMBO_POLL_INTERVAL},
         tenants=[{"name": t, "api_keys": [demo_secrets.api_keys[t]]} for t in TENANTS],

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import MaskErrors, ValidationCache
 
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.limits import LIMIT_EXTENSIONS, CostLimiter
 from ordergraph.schema.metrics import OperationMetrics
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
@@ -17,14 +16,17 @@ from ordergraph.schema.types import Candidate, Job, Order, Package, ProviderConn
 __all__ = ["build_schema", "schema"]
 
 
-def build_schema(
-    *, extra_extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = ()
-) -> strawberry.Schema:
-    """The schema with parser and validation caches, error masking and operation
-    metrics; ``extra_extensions`` (tracing, when enabled) run after those.
+def build_schema() -> strawberry.Schema:
+    """The schema with the abuse limits (``ordergraph.schema.limits``), parser and
+    validation caches, error masking and operation metrics. Tracing, when enabled, is
+    added by ``ordergraph.tracing.traced`` to a copy of this schema.
 
     Extensions are passed as classes or factories, not instances: Strawberry makes a
     fresh one per operation, and a shared instance would carry state across requests.
+    Their order matters: the token limit before the parse, the limit rules before
+    ``ValidationCache`` (whose key they are part of), the cost after validation. The
+    limits are read per operation from the server's settings, so this is built once
+    per process (Strawberry's ``relay.node`` fields cannot go into a second schema).
     """
     return strawberry.Schema(
         query=Query,
@@ -32,14 +34,14 @@ def build_schema(
         subscription=Subscription,
         types=[Order, Candidate, Job, Package, ProviderConnection],
         extensions=[
-            lambda: ParserCache(maxsize=1024),
+            *LIMIT_EXTENSIONS,
             lambda: ValidationCache(maxsize=1024),
+            CostLimiter,
             lambda: MaskErrors(
                 should_mask_error=lambda error: not is_public(error),
                 error_message="Unexpected error.",
             ),
             OperationMetrics,
-            *extra_extensions,
         ],
     )
 

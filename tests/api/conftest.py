@@ -82,11 +82,16 @@ class Api:
 
 
 @pytest.fixture
-async def api(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[Api]:
+async def api(
+    request: pytest.FixtureRequest, sandbox: Sandbox, fresh_store_url: str
+) -> AsyncIterator[Api]:
+    # ``limits`` settings may come by indirect parametrisation; the defaults otherwise.
+    limits: dict[str, Any] = getattr(request, "param", {})
     settings = load_settings(
         environ={},
         overrides={
             "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
+            "limits": limits,
             "tenants": [{"name": name, "api_keys": [key]} for name, key in KEYS.items()],
             "connections": await two_tenant_connections(sandbox),
         },

@@ -42,6 +42,8 @@ subscription Changed($id: ID!) {
 }
 """
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+# The fat subscriptions below alias one field 40 times (more than limits.max_aliases).
+FAT_LIMITS = {"max_aliases": 40}
 
 ApiFactory = Callable[..., Awaitable[Api]]
 
@@ -52,12 +54,15 @@ async def make_api(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[ApiF
     cleanup: list[Callable[[], Awaitable[None]]] = []
 
     async def make(
-        subscriptions: dict[str, Any] | None = None, server: dict[str, Any] | None = None
+        subscriptions: dict[str, Any] | None = None,
+        server: dict[str, Any] | None = None,
+        limits: dict[str, Any] | None = None,
     ) -> Api:
         settings = load_settings(
             environ={},
             overrides={
                 "server": server or {},
+                "limits": limits or {},
                 "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
                 "subscriptions": {"poll_interval": 0.5, **(subscriptions or {})},
                 "tenants": [{"name": n, "api_keys": [k]} for n, k in KEYS.items()],
@@ -345,7 +350,8 @@ async def test_only_allowed_origins_may_open_a_socket(make_api: ApiFactory) -> N
 
 async def test_a_slow_consumer_is_closed_and_others_keep_receiving(make_api: ApiFactory) -> None:
     api = await make_api(
-        {"max_backlog": 5, "backlog_grace": 0.3, "send_buffer_bytes": 4096, "page_size": 10}
+        {"max_backlog": 5, "backlog_grace": 0.3, "send_buffer_bytes": 4096, "page_size": 10},
+        limits=FAT_LIMITS,
     )
     # Fat events fill the socket buffers quickly.
     fat = "subscription { orderEvents { " + " ".join(f"c{i}: cursor" for i in range(40)) + " } }"
@@ -504,7 +510,9 @@ async def test_replay_hands_over_to_live_without_gap_or_duplicate(
 async def test_a_full_queue_never_blocks_the_hub_and_closes_only_that_subscriber(
     make_api: ApiFactory,
 ) -> None:
-    api = await make_api({"max_backlog": 3, "backlog_grace": 0.3, "send_buffer_bytes": 4096})
+    api = await make_api(
+        {"max_backlog": 3, "backlog_grace": 0.3, "send_buffer_bytes": 4096}, limits=FAT_LIMITS
+    )
     fat = "subscription { orderEvents { " + " ".join(f"c{i}: cursor" for i in range(40)) + " } }"
     slow = await RawSubscriber.open(api.url)
     try:
