@@ -26,7 +26,7 @@ from strawberry.types.unset import UnsetType
 
 from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
-from ordergraph.auth import bearer_token, tenant_for_key, tenant_from_headers
+from ordergraph.auth import Principal, bearer_token, principal_for_key, principal_from_headers
 from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
@@ -65,12 +65,9 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
     ) -> Context:
-        return Context(
-            services=self.services,
-            tenant=tenant_from_headers(self.services.settings, request.headers),
-            request=request,
-            response=response,
-        )
+        context = Context(services=self.services, tenant=None, request=request, response=response)
+        _act_as(context, principal_from_headers(self.services.settings, request.headers))
+        return context
 
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None
@@ -102,7 +99,7 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
         authorization = params.get("authorization", params.get("Authorization"))
         if authorization is not None:
             key = bearer_token(authorization) if isinstance(authorization, str) else None
-            context.tenant = tenant_for_key(self.services.settings, key)
+            _act_as(context, principal_for_key(self.services.settings, key))
             if context.tenant is None:
                 raise ConnectionRejectionError({"message": "unknown API key"})
         if context.tenant is None:
@@ -110,6 +107,12 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
                 {"message": 'authentication required: send {"authorization": "Bearer <api key>"}'}
             )
         return await super().on_ws_connect(context)
+
+
+def _act_as(context: Context, principal: Principal | None) -> None:
+    """The socket acts for ``principal``'s tenant with its scopes (for nobody: None)."""
+    context.tenant = principal.tenant if principal is not None else None
+    context.scopes = principal.scopes if principal is not None else frozenset()
 
 
 def _limit_send_buffers(request: web.Request, limit: int) -> None:

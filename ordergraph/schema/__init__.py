@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
+from ordergraph.schema.access import OperationScopes
 from ordergraph.schema.errors import is_public
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
@@ -28,6 +29,8 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
+            # Before execution: an operation the key's scopes do not cover never runs.
+            OperationScopes,
             lambda: MaskErrors(
                 should_mask_error=lambda error: not is_public(error),
                 error_message="Unexpected error.",
