@@ -454,15 +454,14 @@ async def test_another_tenants_ids_reach_nothing_over_websocket(api: Api, sandbo
         await _until_subscribed(api, 1 + sum(f == "orderEvents" for f, _, _ in probes))
 
         # and globex's orders change, then one of acme's
-        for order in foreign.orders:
-            if order["connection"]["id"] == gid("ProviderConnection", "globex-unified"):
-                remote = order["remoteId"]
-                await deliver_unified(
-                    api,
-                    "globex-unified",
-                    [unified_order(remote, created_at=T0, status="IN_PROGRESS",
-                                   updated_at=T0 + timedelta(days=400))],
-                )  # fmt: skip
+        changed = [
+            unified_order(
+                o["remoteId"], created_at=T0, status="REJECTED", updated_at=T0 + timedelta(days=400)
+            )
+            for o in foreign.orders
+            if o["connection"]["id"] == gid("ProviderConnection", "globex-unified")
+        ]
+        assert (await deliver_unified(api, "globex-unified", changed)).events
         await deliver_unified(api, "acme-unified", [unified_order("probe-acme-1", created_at=T0)])
         # then the control subscription sees acme's event, and no probe saw anything
         [control] = await client.events("control", 1)
