@@ -137,8 +137,9 @@ class ServerSettings(_Section):
     # list. Empty (the default): none. ``"*"`` allows every origin: meant for the demo,
     # never for a deployment that holds real data.
     cors_origins: tuple[str, ...] = ()
-    # Answer repeated queries from the whole-response cache (keyed by tenant, document,
-    # variables and the tenant's data version, so ingestion invalidates exactly).
+    # Answer repeated queries from the whole-response cache (keyed by tenant, the key's
+    # scopes, document, variables and the tenant's data version, so ingestion
+    # invalidates exactly).
     response_cache: bool = True
 
     @field_validator("cors_origins")

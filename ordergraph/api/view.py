@@ -5,8 +5,9 @@ follows the GraphQL-over-HTTP spec and answers repeats from the response cache.
 WebSocket upgrades go to Strawberry's view, which speaks graphql-transport-ws (the
 legacy graphql-ws only when ``subscriptions.legacy_graphql_ws`` is set). A socket acts
 for the tenant of the API key in ``connection_init`` (``{"authorization": "Bearer
-<key>"}``), because browsers cannot set headers on a WebSocket; an unknown key is
-refused with 4403, and without a key every operation fails ``UNAUTHENTICATED``.
+<key>"}``), with that key's scopes, because browsers cannot set headers on a
+WebSocket; an unknown key or none is refused with 4403. An operation the key's scopes
+do not cover fails ``FORBIDDEN`` (``ordergraph.schema.access``).
 Cross-origin handshakes must come from ``server.cors_origins`` (the CORS allow-list),
 the server pings every ``keep_alive_interval`` seconds and drops peers that stop
 answering, and a socket runs at most ``max_per_connection`` operations.
