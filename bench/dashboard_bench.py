@@ -58,6 +58,7 @@ from sqlalchemy.engine import make_url
 
 from bench.support import ADMIN_URL, RESULTS, ms, percentile, write_results
 from ordergraph.api import add_graphql_routes
+from ordergraph.keys import Scope, hash_api_key
 from ordergraph.models import Candidate, HiringTeamMember, Job, NewOrder, PackageRef
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.mutations import create_order_for_connection
@@ -322,7 +323,10 @@ async def start_system(args: argparse.Namespace, store_url: str) -> System:
             overrides={
                 "server": {"host": "127.0.0.1", "port": 8080},
                 "store": {"url": store_url, "cursor_secret": uuid.uuid4().hex},
-                "tenants": [{"name": name, "api_keys": [key]} for name, key in KEYS.items()],
+                "tenants": [
+                    {"name": name, "keys": [{"hash": hash_api_key(key), "scopes": ["read"]}]}
+                    for name, key in KEYS.items()
+                ],
                 "connections": await _connections(sandbox_url, session),
             },
         )
@@ -812,7 +816,7 @@ async def measure_floor(
             raise SystemExit(f"strawberry floor answer differs: {result.errors}")
 
     async def ordergraph_execute() -> None:
-        context = Context(services=system.services, tenant=TENANT)
+        context = Context(services=system.services, tenant=TENANT, scopes=frozenset({Scope.READ}))
         result = await ordergraph_schema.execute(
             DASHBOARD, variable_values=variables, context_value=context
         )

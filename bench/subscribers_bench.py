@@ -54,6 +54,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench.support import ADMIN_URL, RESULTS, ms, percentile, write_results
+from ordergraph.keys import hash_api_key
 from ordergraph.sandbox.core import SandboxContext, WebhookSender
 from ordergraph.sandbox.kombo import KomboSimulator
 
@@ -218,7 +219,10 @@ poll_interval = {args.poll_interval}
 
 [[tenants]]
 name = "acme"
-api_keys = ["${{OG_ACME_KEY}}"]
+
+[[tenants.keys]]
+hash = "${{OG_ACME_KEY_HASH}}"
+scopes = ["read", "write"]
 
 [[connections]]
 id = "acme-kombo"
@@ -318,7 +322,7 @@ async def benchmark(args: argparse.Namespace, store_url: str, database: str) -> 
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ORDERGRAPH_")},
         "OG_CURSOR_SECRET": CURSOR_SECRET,
-        "OG_ACME_KEY": API_KEY,
+        "OG_ACME_KEY_HASH": hash_api_key(API_KEY),
         "OG_KOMBO_KEY": webhooks.kombo.api_key,
         "OG_KOMBO_WEBHOOK_SECRET": webhooks.kombo.webhook_secret,
         "PYTHONUNBUFFERED": "1",

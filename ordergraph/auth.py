@@ -1,17 +1,41 @@
-"""API keys to tenants.
+"""API keys to principals: the tenant a key acts for and the scopes it holds.
 
-Keys are compared in constant time; the key itself is never logged or echoed. (Stored
-key hashes and scopes come with the hardening work; today the settings hold keys.)
+The settings hold only key hashes (``ordergraph.keys``). A presented key is hashed
+once and its digest compared with every stored hash in constant time, with no early
+exit, so timing tells neither which key matched nor how much of a hash did (and a
+hash prefix would not help an attacker anyway: it cannot be turned back into a key).
+The key itself is never logged or echoed.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from graphql import OperationType
+
+from ordergraph.keys import Scope, hash_api_key
 from ordergraph.settings import Settings
 
-__all__ = ["bearer_token", "tenant_for_key", "tenant_from_headers"]
+__all__ = [
+    "Principal",
+    "bearer_token",
+    "principal_for_key",
+    "principal_from_headers",
+    "required_scope",
+]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: one tenant, with the scopes of the key it presented."""
+
+    tenant: str
+    scopes: frozenset[Scope]
+
+    def allows(self, scope: Scope) -> bool:
+        return scope in self.scopes
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -24,19 +48,25 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def tenant_for_key(settings: Settings, key: str | None) -> str | None:
-    """The tenant an API key acts for; None for no key or an unknown one."""
+def principal_for_key(settings: Settings, key: str | None) -> Principal | None:
+    """The tenant and scopes an API key acts with; None for no key or an unknown one."""
     if not key:
         return None
-    given = key.encode()
-    found: str | None = None
+    given = hash_api_key(key).encode()
+    found: Principal | None = None
     for tenant in settings.tenants:
-        for candidate in tenant.api_keys:
-            # Check every key (no early exit) so timing says nothing about which matched.
-            if hmac.compare_digest(given, candidate.get_secret_value().encode()):
-                found = tenant.name
+        for stored in tenant.keys:
+            # Every hash is compared (no early exit); settings refuse duplicates, so at
+            # most one matches.
+            if hmac.compare_digest(given, stored.hash.encode()):
+                found = Principal(tenant=tenant.name, scopes=frozenset(stored.scopes))
     return found
 
 
-def tenant_from_headers(settings: Settings, headers: Mapping[str, str]) -> str | None:
-    return tenant_for_key(settings, bearer_token(headers.get("Authorization")))
+def principal_from_headers(settings: Settings, headers: Mapping[str, str]) -> Principal | None:
+    return principal_for_key(settings, bearer_token(headers.get("Authorization")))
+
+
+def required_scope(operation: OperationType) -> Scope:
+    """The scope an operation of this type needs: ``write`` for mutations, else ``read``."""
+    return Scope.WRITE if operation is OperationType.MUTATION else Scope.READ

@@ -1,4 +1,5 @@
-"""The ``ordergraph`` command: ``serve``, ``demo``, ``sandbox``, ``migrate`` and ``schema``.
+"""The ``ordergraph`` command: ``serve``, ``demo``, ``sandbox``, ``migrate``, ``schema`` and
+``hash-key``.
 
 Thin glue: each subcommand parses its flags and calls the module that does the work
 (``ordergraph.serve``, ``ordergraph.demo``, the sandbox, the store)."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ordergraph.errors import ConfigError, OrdergraphError
+from ordergraph.keys import MIN_KEY_LENGTH, generate_api_key, hash_api_key
 from ordergraph.logs import configure_logging
 from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
@@ -110,6 +113,34 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hash_key(args: argparse.Namespace) -> int:
+    """The settings' line for a key: read from stdin (never an argument, which would
+    land in the shell history and ``ps``), or a new random key with ``--generate``."""
+    if args.generate:
+        key = generate_api_key()
+        # The key is shown this once; only its hash goes into the settings.
+        print(f"key:  {key}", flush=True)
+        print(f"hash: {hash_api_key(key)}", flush=True)
+        return 0
+    # At a terminal the key is typed without echo; otherwise piped (`... | hash-key`).
+    text = getpass.getpass("API key: ") if sys.stdin.isatty() else sys.stdin.read()
+    lines = text.splitlines()
+    key = lines[0].strip() if lines else ""
+    if len(lines) > 1 and any(line.strip() for line in lines[1:]):
+        print("ordergraph hash-key: give one key on one line", file=sys.stderr)
+        return 2
+    if len(key) < MIN_KEY_LENGTH:
+        print(
+            f"ordergraph hash-key: a key needs at least {MIN_KEY_LENGTH} characters "
+            f"(this one has {len(key)}); an unsalted hash of a short key can be guessed. "
+            "Use `ordergraph hash-key --generate` for a new random key",
+            file=sys.stderr,
+        )
+        return 2
+    print(hash_api_key(key), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ordergraph", description=__doc__)
     parser.add_argument(
@@ -192,6 +223,15 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "schema", help="print the GraphQL schema (SDL); schema.graphql is its snapshot"
     )
     schema_command.set_defaults(run=_schema)
+
+    hash_key = commands.add_parser(
+        "hash-key",
+        help="print the sha256:... hash of an API key (read from stdin) for [[tenants.keys]]",
+    )
+    hash_key.add_argument(
+        "--generate", action="store_true", help="make a new random key; print it and its hash"
+    )
+    hash_key.set_defaults(run=_hash_key)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,11 +7,12 @@
   token (else makes one), echoes it in the response and keeps it in a context
   variable, which tasks started by the request inherit.
 - ``Redactor`` is defence in depth: the code never logs a secret on purpose, but a
-  library's exception text might hold one. Every configured secret value (API keys,
-  provider keys and the Basic header made from them, webhook secrets, the cursor
-  secret, passwords in store/cache/broker URLs) and any ``user:password@`` in a URL is
-  masked in the message, the exception text and string extras, before the line is
-  encoded (so JSON escaping cannot hide a secret from the mask).
+  library's exception text might hold one. Any ``Bearer``/``Basic`` credential, every
+  configured secret value (provider keys and the Basic header made from them, webhook
+  secrets, the cursor secret, passwords in store/cache/broker URLs) and any
+  ``user:password@`` in a URL is masked in the message, the exception text and string
+  extras, before the line is encoded (so JSON escaping cannot hide a secret from the
+  mask).
 
 The JSON formatter is a few lines of stdlib on purpose: redaction must run after the
 exception text is rendered and before encoding, in the same pass.
@@ -58,6 +59,9 @@ MASK = "[REDACTED]"
 # control characters that could forge log structure).
 _SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
+# The server holds only hashes of its tenants' API keys, so it cannot mask a key by
+# value: any bearer or basic credential in text is masked by shape instead.
+_AUTH_CREDENTIAL = re.compile(r"(?P<head>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{6,}", re.I)
 # Secrets shorter than this are not masked: they would mask ordinary words.
 _MIN_SECRET = 6
 
@@ -87,6 +91,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._pattern is not None:
             text = self._pattern.sub(MASK, text)
+        text = _AUTH_CREDENTIAL.sub(rf"\g<head>{MASK}", text)
         return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", text)
 
     def value(self, value: Any) -> Any:
@@ -109,9 +114,9 @@ def _url_password(url: str) -> str | None:
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret value the settings hold, as it could appear in text."""
+    # Tenants' API keys are not here: the settings hold only their hashes (the
+    # Redactor masks bearer credentials by shape).
     found: list[str] = []
-    for tenant in settings.tenants:
-        found.extend(key.get_secret_value() for key in tenant.api_keys)
     for connection in settings.connections:
         key = connection.api_key.get_secret_value()
         # StackOne sends the key as HTTP Basic (base64 of "key:"), which a library

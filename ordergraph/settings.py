@@ -16,7 +16,10 @@ Example::
 
     [[tenants]]
     name = "acme"
-    api_keys = ["${ACME_API_KEY}"]
+
+    [[tenants.keys]]        # one table per key; `ordergraph hash-key` prints the hash
+    hash = "sha256:3f1c...e9"
+    scopes = ["read", "write", "pii"]
 
     [[connections]]
     id = "acme-kombo"
@@ -51,11 +54,13 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ordergraph.errors import ConfigError
+from ordergraph.keys import Scope, is_key_hash
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import ConnectionConfig
 
 __all__ = [
     "ANY_ORIGIN",
+    "ApiKeySettings",
     "BrokerSettings",
     "CacheSettings",
     "ConnectionSettings",
@@ -136,8 +141,9 @@ class ServerSettings(_Section):
     # list. Empty (the default): none. ``"*"`` allows every origin: meant for the demo,
     # never for a deployment that holds real data.
     cors_origins: tuple[str, ...] = ()
-    # Answer repeated queries from the whole-response cache (keyed by tenant, document,
-    # variables and the tenant's data version, so ingestion invalidates exactly).
+    # Answer repeated queries from the whole-response cache (keyed by tenant, the key's
+    # scopes, document, variables and the tenant's data version, so ingestion
+    # invalidates exactly).
     response_cache: bool = True
 
     @field_validator("cors_origins")
@@ -278,11 +284,56 @@ class TracingSettings(_Section):
     console: bool = False
 
 
+_HASH_KEY_HINT = (
+    "run `ordergraph hash-key` (the key on stdin) and put the sha256:... line it prints "
+    "here; the key itself stays with the client"
+)
+
+
+class ApiKeySettings(_Section):
+    """One API key of a tenant: the key's hash (never the key) and what it may do."""
+
+    # ``sha256:<64 hex>`` of the key (``ordergraph.keys``: why unsalted SHA-256 fits
+    # long random keys). Holding only hashes means the file, a backup or an env dump
+    # cannot be used to call the API.
+    hash: str
+    # No default: what a key may do is decided when it is issued, not by omission.
+    scopes: tuple[Scope, ...] = Field(min_length=1)
+
+    @field_validator("hash")
+    @classmethod
+    def _check_hash(cls, value: str) -> str:
+        text = value.strip().lower()
+        if not is_key_hash(text):
+            # Most likely the key itself was pasted: say what to do, never echo it.
+            msg = f"must be a key hash (sha256:<64 hex digits>), not a key: {_HASH_KEY_HINT}"
+            raise ValueError(msg)
+        return text
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique_scopes(cls, scopes: tuple[Scope, ...]) -> tuple[Scope, ...]:
+        return tuple(sorted(set(scopes)))
+
+
 class TenantSettings(_Section):
     """A customer of the gateway and the API keys that act for it."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    api_keys: tuple[SecretStr, ...] = ()
+    keys: tuple[ApiKeySettings, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_plain_keys(cls, data: Any) -> Any:
+        # The setting plain keys lived in before keys were stored as hashes.
+        if isinstance(data, Mapping) and "api_keys" in data:
+            msg = (
+                "api_keys (keys in plain text) is no longer read: list each key as "
+                '[[tenants.keys]] hash = "sha256:..." scopes = ["read", ...]; '
+                f"{_HASH_KEY_HINT}"
+            )
+            raise ValueError(msg)
+        return data
 
 
 class ConnectionSettings(_Section):
@@ -364,6 +415,11 @@ class Settings(BaseSettings):
         ids = [c.id for c in self.connections]
         if len(set(ids)) != len(ids):
             msg = "connection ids must be unique"
+            raise ValueError(msg)
+        hashes = [k.hash for t in self.tenants for k in t.keys]
+        if len(set(hashes)) != len(hashes):
+            # One key must act for one tenant with one set of scopes.
+            msg = "a key hash is listed twice"
             raise ValueError(msg)
         for connection in self.connections:
             if connection.tenant not in tenants:

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import aiohttp
 
+from ordergraph.auth import principal_for_key
+from ordergraph.keys import MIN_KEY_LENGTH, hash_api_key
+from ordergraph.settings import load_settings
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -65,3 +69,56 @@ async def test_schema_command_prints_the_committed_sdl() -> None:
     assert process.returncode == 0
     snapshot = Path(__file__).parent.parent / "schema.graphql"
     assert stdout.decode() == snapshot.read_text()
+
+
+async def _hash_key(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    ordergraph = Path(sys.executable).with_name("ordergraph")
+    process = await asyncio.create_subprocess_exec(
+        str(ordergraph), "hash-key", *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await process.communicate(stdin)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_hash_key_prints_the_hash_of_the_key_on_stdin() -> None:
+    key = "og_live_3mJ9vQ2xTzR8wK1pLs5dNf7bHc4yGe6a"
+    code, stdout, stderr = await _hash_key(stdin=f"{key}\n".encode())
+    assert (code, stderr) == (0, "")
+    assert stdout == hash_api_key(key) + "\n"
+    # what it printed is what the settings accept, and the key then acts for the tenant
+    settings = load_settings(
+        environ={},
+        overrides={
+            "tenants": [{"name": "acme", "keys": [{"hash": stdout.strip(), "scopes": ["read"]}]}]
+        },
+    )
+    principal = principal_for_key(settings, key)
+    assert principal is not None
+    assert principal.tenant == "acme"
+
+
+async def test_hash_key_refuses_a_short_key_without_echoing_it() -> None:
+    code, stdout, stderr = await _hash_key(stdin=b"hunter2-hunter2\n")
+    assert code == 2
+    assert stdout == ""
+    assert f"at least {MIN_KEY_LENGTH} characters" in stderr
+    assert "--generate" in stderr
+    assert "hunter2" not in stderr
+    # nothing at all, or two keys at once, are refused too
+    assert (await _hash_key(stdin=b""))[0] == 2
+    assert (await _hash_key(stdin=b"a" * 40 + b"\n" + b"b" * 40 + b"\n"))[0] == 2
+
+
+async def test_hash_key_generate_prints_a_new_key_once_and_its_hash() -> None:
+    code, stdout, stderr = await _hash_key("--generate")
+    assert (code, stderr) == (0, "")
+    lines = dict(line.split(":", 1) for line in stdout.splitlines())
+    key, digest = lines["key"].strip(), lines["hash"].strip()
+    assert len(key) >= MIN_KEY_LENGTH
+    assert digest == hash_api_key(key)
+    again = await _hash_key("--generate")
+    assert key not in again[1]

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from strawberry import relay
 
+from ordergraph.keys import hash_api_key
 from tests.api.ws_client import connect
 from tests.conftest import Sandbox
 
@@ -25,6 +26,8 @@ SECRETS = {
     "OG_CURSOR_SECRET": "cursor-secret-9f8e7d",
     "OG_ACME_KEY": "acme-api-key-5c4b3a",
 }
+# The config holds the key's hash (from the environment, like any secret setting).
+SECRETS["OG_ACME_KEY_HASH"] = hash_api_key(SECRETS["OG_ACME_KEY"])
 
 
 def _free_port() -> int:
@@ -60,7 +63,10 @@ cursor_secret = "${{OG_CURSOR_SECRET}}"
 
 [[tenants]]
 name = "acme"
-api_keys = ["${{OG_ACME_KEY}}"]
+
+[[tenants.keys]]
+hash = "${{OG_ACME_KEY_HASH}}"
+scopes = ["read", "write"]
 
 [[connections]]
 id = "acme-kombo"

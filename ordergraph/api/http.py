@@ -22,6 +22,7 @@ missing query, batched request, subscription
 mutation over GET                             405 ``Allow: POST``
 method other than GET/POST                    405 ``Allow: GET, POST``
 no or unknown API key                         401 ``WWW-Authenticate: Bearer``
+key lacks the operation's scope (read/write)  403 ``FORBIDDEN``
 Accept names neither type                     406 (body as ``application/json``)
 body larger than ``server.max_body_bytes``    413
 Content-Type not ``application/json``         415
@@ -55,7 +56,7 @@ from ordergraph.api.documents import DocumentAnalyzer, DocumentFacts
 from ordergraph.api.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, accepts_html, negotiate
 from ordergraph.api.request import GraphQLRequest, RequestRejectedError, read_get, read_post
 from ordergraph.api.response_cache import ResponseCache
-from ordergraph.auth import tenant_from_headers
+from ordergraph.auth import Principal, principal_from_headers, required_scope
 from ordergraph.resolvers.context import Context
 from ordergraph.schema.limits import request_limits, tenant_providers
 from ordergraph.server import Services
@@ -81,8 +82,10 @@ def encode_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+def _error_body(
+    message: str, code: str, extensions: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
 
 
 def _respond(
@@ -106,7 +109,7 @@ def _respond(
 
 def _rejection(rejected: RequestRejectedError, media_type: str) -> web.Response:
     return _respond(
-        _error_body(rejected.message, rejected.code),
+        _error_body(rejected.message, rejected.code, rejected.extensions),
         status=rejected.status,
         media_type=media_type,
         headers=rejected.headers,
@@ -149,6 +152,22 @@ def _wants_no_cache(request: web.Request) -> tuple[bool, bool]:
     if request.headers.get("Pragma", "").strip().lower() == "no-cache":
         no_cache = True
     return no_cache, no_store
+
+
+def _check_scope(principal: Principal, facts: DocumentFacts) -> None:
+    """403 for an operation the key may not run (the schema's ``OperationScopes``
+    refuses it too; here it gets an HTTP status of its own, like 401)."""
+    if facts.operation is None:
+        return  # not one operation (a parse error, say): execution reports it
+    scope = required_scope(facts.operation)
+    if not principal.allows(scope):
+        raise RequestRejectedError(
+            403,
+            f"a {facts.operation.value} needs the '{scope}' scope, which this API key "
+            "does not have",
+            code="FORBIDDEN",
+            extensions={"requiredScope": str(scope)},
+        )
 
 
 class GraphQLHTTPHandler:
@@ -205,8 +224,8 @@ class GraphQLHTTPHandler:
             return _respond(
                 _error_body(message, "NOT_ACCEPTABLE"), status=406, media_type=APPLICATION_JSON
             )
-        tenant = tenant_from_headers(self.services.settings, request.headers)
-        if tenant is None:
+        principal = principal_from_headers(self.services.settings, request.headers)
+        if principal is None:
             return _respond(
                 _error_body(
                     "authentication required: send 'Authorization: Bearer <api key>'",
@@ -223,9 +242,10 @@ class GraphQLHTTPHandler:
                 else await read_post(request, max_body_bytes=self.max_body_bytes)
             )
             facts = self._check_operation(request, params)
+            _check_scope(principal, facts)
         except RequestRejectedError as rejected:
             return _rejection(rejected, media_type)
-        over = self._over_limits(tenant, params)
+        over = self._over_limits(principal.tenant, params)
         if over:
             return _respond(
                 {"errors": [error.formatted for error in over]},
@@ -233,7 +253,7 @@ class GraphQLHTTPHandler:
                 media_type=media_type,
                 headers={CACHE_HEADER: "bypass"},
             )
-        return await self._answer(request, tenant, params, facts, media_type)
+        return await self._answer(request, principal, params, facts, media_type)
 
     def _over_limits(self, tenant: str, params: GraphQLRequest) -> list[GraphQLError]:
         """The limits this request breaks, checked without the store or a provider."""
@@ -266,7 +286,7 @@ class GraphQLHTTPHandler:
     async def _answer(
         self,
         request: web.Request,
-        tenant: str,
+        principal: Principal,
         params: GraphQLRequest,
         facts: DocumentFacts,
         media_type: str,
@@ -276,9 +296,10 @@ class GraphQLHTTPHandler:
         if facts.operation is not OperationType.QUERY or facts.uncacheable:
             cache = None
         skip_lookup, skip_store = _wants_no_cache(request)
+        tenant = principal.tenant
         key: str | None = None
         if cache is not None and not (skip_lookup and skip_store):
-            key = await cache.key(tenant, params)
+            key = await cache.key(tenant, params, scopes=principal.scopes)
         state = "bypass"
         if cache is not None and key is not None and not skip_lookup:
             cached = await cache.get(key)
@@ -289,7 +310,7 @@ class GraphQLHTTPHandler:
             state = "miss"
 
         response = web.Response()
-        result = await self._execute(request, tenant, params, response)
+        result = await self._execute(request, principal, params, response)
         if isinstance(result, RequestRejectedError):
             return _rejection(result, media_type)
         body = encode_json(_result_body(result))
@@ -307,9 +328,19 @@ class GraphQLHTTPHandler:
         )
 
     async def _execute(
-        self, request: web.Request, tenant: str, params: GraphQLRequest, response: web.Response
+        self,
+        request: web.Request,
+        principal: Principal,
+        params: GraphQLRequest,
+        response: web.Response,
     ) -> ExecutionResult | RequestRejectedError:
-        context = Context(services=self.services, tenant=tenant, request=request, response=response)
+        context = Context(
+            services=self.services,
+            tenant=principal.tenant,
+            scopes=principal.scopes,
+            request=request,
+            response=response,
+        )
         try:
             return await self.schema.execute(
                 params.query,

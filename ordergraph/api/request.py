@@ -27,13 +27,21 @@ class RequestRejectedError(Exception):
     """The HTTP request cannot be taken; answered with ``status`` and a GraphQL error body."""
 
     def __init__(
-        self, status: int, message: str, *, code: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.headers = dict(headers or {})
+        # Besides ``code``, in the error's ``extensions`` (e.g. ``requiredScope``).
+        self.extensions = dict(extensions or {})
 
 
 def bad_request(message: str) -> RequestRejectedError:

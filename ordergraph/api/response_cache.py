@@ -7,7 +7,9 @@ are simply never asked for again (they expire by TTL), and other tenants' entrie
 untouched. Invalidation is exact without deleting anything, and works the same when
 several processes share a Redis cache.
 
-The key hashes, besides the tenant and its data version: the document text, the
+The key hashes, besides the tenant and its data version: the scopes of the caller's
+key (an answer holding a candidate's ``pii`` fields must never be replayed to a key
+without that scope; keys with equal scopes share entries), the document text, the
 operation name, canonical JSON of the variables and extensions, a schema version (a
 deploy that changes the schema never serves an old shape), and the tenant's *response
 epoch*, a random value that every mutation sent through the HTTP endpoint replaces.
@@ -37,7 +39,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import strawberry
@@ -87,7 +89,9 @@ class ResponseCache:
     def _epoch_key(self, tenant: str) -> str:
         return self.cache.key(tenant, _EPOCH_KIND)
 
-    async def key(self, tenant: str, request: GraphQLRequest) -> str | None:
+    async def key(
+        self, tenant: str, request: GraphQLRequest, *, scopes: Iterable[str]
+    ) -> str | None:
         """The entry's key for this request now; None when it cannot be told (bypass).
 
         Reads the tenant's data version and response epoch (together). A store that
@@ -105,6 +109,7 @@ class ResponseCache:
             [
                 self.schema_version,
                 tenant,
+                sorted(str(s) for s in scopes),
                 version,
                 epoch if isinstance(epoch, str) else "",
                 request.query,

@@ -5,8 +5,9 @@ follows the GraphQL-over-HTTP spec and answers repeats from the response cache.
 WebSocket upgrades go to Strawberry's view, which speaks graphql-transport-ws (the
 legacy graphql-ws only when ``subscriptions.legacy_graphql_ws`` is set). A socket acts
 for the tenant of the API key in ``connection_init`` (``{"authorization": "Bearer
-<key>"}``), because browsers cannot set headers on a WebSocket; an unknown key is
-refused with 4403, and without a key every operation fails ``UNAUTHENTICATED``.
+<key>"}``), with that key's scopes, because browsers cannot set headers on a
+WebSocket; an unknown key or none is refused with 4403. An operation the key's scopes
+do not cover fails ``FORBIDDEN`` (``ordergraph.schema.access``).
 Cross-origin handshakes must come from ``server.cors_origins`` (the CORS allow-list),
 the server pings every ``keep_alive_interval`` seconds and drops peers that stop
 answering, and a socket runs at most ``max_per_connection`` operations. Every socket
@@ -28,7 +29,7 @@ from strawberry.types.unset import UnsetType
 
 from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
-from ordergraph.auth import bearer_token, tenant_for_key, tenant_from_headers
+from ordergraph.auth import Principal, bearer_token, principal_for_key, principal_from_headers
 from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
 from ordergraph.logs import REQUEST_ID, REQUEST_ID_HEADER
 from ordergraph.resolvers.context import Context
@@ -68,12 +69,9 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
     ) -> Context:
-        return Context(
-            services=self.services,
-            tenant=tenant_from_headers(self.services.settings, request.headers),
-            request=request,
-            response=response,
-        )
+        context = Context(services=self.services, tenant=None, request=request, response=response)
+        _act_as(context, principal_from_headers(self.services.settings, request.headers))
+        return context
 
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None
@@ -111,7 +109,7 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
         authorization = params.get("authorization", params.get("Authorization"))
         if authorization is not None:
             key = bearer_token(authorization) if isinstance(authorization, str) else None
-            context.tenant = tenant_for_key(self.services.settings, key)
+            _act_as(context, principal_for_key(self.services.settings, key))
             if context.tenant is None:
                 raise ConnectionRejectionError({"message": "unknown API key"})
         if context.tenant is None:
@@ -119,6 +117,12 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
                 {"message": 'authentication required: send {"authorization": "Bearer <api key>"}'}
             )
         return await super().on_ws_connect(context)
+
+
+def _act_as(context: Context, principal: Principal | None) -> None:
+    """The socket acts for ``principal``'s tenant with its scopes (for nobody: None)."""
+    context.tenant = principal.tenant if principal is not None else None
+    context.scopes = principal.scopes if principal is not None else frozenset()
 
 
 def _limit_send_buffers(request: web.Request, limit: int) -> None:

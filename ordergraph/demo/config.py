@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from strawberry import relay
 
 from ordergraph.errors import ConfigError
+from ordergraph.keys import Scope, hash_api_key
 from ordergraph.models import ProviderName
 from ordergraph.sandbox.core import Account
 from ordergraph.settings import Settings
@@ -43,6 +44,7 @@ STORE_FILE = "demo.sqlite3"
 # The demo is the one place every origin may call (DESIGN.md section 5): "*" makes
 # /graphql answer CORS for any origin (ordergraph.api.cors); serve's default stays closed.
 OPEN_ORIGINS = ("*",)
+_ALL = [str(scope) for scope in Scope]
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,12 @@ def demo_settings(
         limits={"introspection": True},
         broker={"url": "memory://"},
         sync={"kombo_poll_interval": KOMBO_POLL_INTERVAL},
-        tenants=[{"name": t, "api_keys": [demo_secrets.api_keys[t]]} for t in TENANTS],
+        # Like a deployment, the gateway holds only the keys' hashes; the demo's keys
+        # may do everything, personal data included, so every field can be explored.
+        tenants=[
+            {"name": t, "keys": [{"hash": hash_api_key(demo_secrets.api_keys[t]), "scopes": _ALL}]}
+            for t in TENANTS
+        ],
         connections=list(connections),
     )
 
@@ -188,16 +195,19 @@ def connection_global_id(connection_id: str) -> str:
     return relay.to_base64("ProviderConnection", connection_id)
 
 
-def info_document(settings: Settings, graphql_url: str, sandbox_url: str) -> dict[str, Any]:
+def info_document(
+    settings: Settings, demo_secrets: DemoSecrets, graphql_url: str, sandbox_url: str
+) -> dict[str, Any]:
     """``{"graphql_url", "sandbox_url", "tenants": [{"name", "api_key", "connections":
-    [{"id", "provider", "account"}]}]}`` (DESIGN.md section 5)."""
+    [{"id", "provider", "account"}]}]}`` (DESIGN.md section 5); the keys come from the
+    demo's secrets, the settings hold only their hashes."""
     return {
         "graphql_url": graphql_url,
         "sandbox_url": sandbox_url,
         "tenants": [
             {
                 "name": tenant.name,
-                "api_key": tenant.api_keys[0].get_secret_value(),
+                "api_key": demo_secrets.api_keys[tenant.name],
                 "connections": [
                     {
                         "id": connection_global_id(c.id),

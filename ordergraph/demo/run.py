@@ -107,7 +107,13 @@ async def _wait_for_registrations(services: Services, stop: StopSignals) -> None
         await asyncio.sleep(0.1)
 
 
-def _banner(settings: Settings, graphql_url: str, sandbox_url: str, options: DemoOptions) -> str:
+def _banner(
+    settings: Settings,
+    demo_secrets: DemoSecrets,
+    graphql_url: str,
+    sandbox_url: str,
+    options: DemoOptions,
+) -> str:
     lines = [
         "",
         "ordergraph demo is ready",
@@ -119,7 +125,7 @@ def _banner(settings: Settings, graphql_url: str, sandbox_url: str, options: Dem
     ]
     for tenant in settings.tenants:
         names = ", ".join(c.id for c in settings.connections_of(tenant.name))
-        lines.append(f"  {tenant.name:<7} {tenant.api_keys[0].get_secret_value()}  ({names})")
+        lines.append(f"  {tenant.name:<7} {demo_secrets.api_keys[tenant.name]}  ({names})")
     lines += [
         "",
         "Try: { orders(first: 5) { totalCount edges { node { id provider status } } } }",
@@ -185,9 +191,12 @@ class _Demo:
         await _wait_for_registrations(services, self.stop)
         if self.stop.is_set():
             return  # stopped while starting: announce nothing that is about to go away
-        print(_banner(settings, f"{gateway_url}/graphql", sandbox_url, options), flush=True)
+        print(
+            _banner(settings, demo_secrets, f"{gateway_url}/graphql", sandbox_url, options),
+            flush=True,
+        )
         if options.info_file is not None:
-            info = info_document(settings, f"{gateway_url}/graphql", sandbox_url)
+            info = info_document(settings, demo_secrets, f"{gateway_url}/graphql", sandbox_url)
             write_json_atomically(options.info_file, info)
         if options.activity:
             self._play(services, simulators, stackone_orders)

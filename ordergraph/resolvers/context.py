@@ -8,10 +8,11 @@ from typing import Any
 from aiohttp import web
 from graphql import GraphQLError
 
+from ordergraph.keys import Scope
 from ordergraph.resolvers.dataloaders import Loaders
 from ordergraph.server import Services
 
-__all__ = ["Context", "NotAuthenticatedError"]
+__all__ = ["Context", "MissingScopeError", "NotAuthenticatedError"]
 
 
 class NotAuthenticatedError(GraphQLError):
@@ -24,9 +25,20 @@ class NotAuthenticatedError(GraphQLError):
         )
 
 
+class MissingScopeError(GraphQLError):
+    """The key is valid but lacks the scope this operation or field needs."""
+
+    def __init__(self, scope: Scope, what: str) -> None:
+        super().__init__(
+            f"{what} needs the '{scope}' scope, which this API key does not have",
+            extensions={"code": "FORBIDDEN", "requiredScope": str(scope)},
+        )
+
+
 @dataclass
 class Context:
-    """What a resolver may use: the tenant, the shared services and this request's loaders.
+    """What a resolver may use: the tenant and its key's scopes, the shared services and
+    this request's loaders.
 
     ``loaders`` is made per HTTP request, and per event for subscriptions (a WebSocket
     connection's context lives as long as the socket, loaders must not).
@@ -34,6 +46,8 @@ class Context:
 
     services: Services
     tenant: str | None
+    # The scopes of the key the request presented (none without a key).
+    scopes: frozenset[Scope] = frozenset()
     request: web.Request | None = None
     response: web.StreamResponse | None = None
     connection_params: dict[str, Any] | None = None
@@ -43,6 +57,12 @@ class Context:
         if self.tenant is None:
             raise NotAuthenticatedError
         return self.tenant
+
+    def require_scope(self, scope: Scope, what: str) -> None:
+        """Refuse ``what`` (named in the error) unless the key holds ``scope``."""
+        self.require_tenant()
+        if scope not in self.scopes:
+            raise MissingScopeError(scope, what)
 
     @property
     def loaders(self) -> Loaders:

@@ -199,6 +199,37 @@ def _derive(seed: int, label: str, length: int = 24) -> str:
     return hashlib.sha256(f"unified:{seed}:{label}".encode()).hexdigest()[:length]
 
 
+# National identifiers in formats that are never issued: the US SSA reserves
+# 987-65-4320..4329 for examples, HMRC never issues the QQ prefix; elsewhere a plain
+# number. The IP addresses come from the documentation ranges (RFC 5737).
+_NATIONAL_ID_FORMATS: dict[str, Callable[[int], str]] = {
+    "US": lambda n: f"987-65-432{n % 10}",
+    "GB": lambda n: f"QQ{n % 1_000_000:06d}C",
+}
+_DOCUMENTATION_NETWORKS = ("192.0.2", "198.51.100", "203.0.113")
+
+
+def _plain_national_id(n: int) -> str:
+    return f"{n % 10**9:09d}"
+
+
+def _seeded_sensitive_profile(candidate_id: str, country: str) -> dict[str, str]:
+    """The ATS's sensitive candidate fields, fixed per candidate id.
+
+    Derived from a hash of the id, not drawn from the factory's random stream, so the
+    rest of the seeded data is the same with and without these fields.
+    """
+    n = int(hashlib.sha256(candidate_id.encode()).hexdigest()[:12], 16)
+    year, month, day = 1965 + n % 38, 1 + (n >> 8) % 12, 1 + (n >> 12) % 28
+    national_id = _NATIONAL_ID_FORMATS.get(country, _plain_national_id)(n >> 16)
+    return {
+        "profile_date_of_birth": f"{year:04d}-{month:02d}-{day:02d}",
+        "profile_national_identifier": national_id,
+        "profile_ip_address": f"{_DOCUMENTATION_NETWORKS[n % 3]}.{1 + (n >> 20) % 254}",
+        "profile_gender": GENDERS[(n >> 28) % len(GENDERS)],
+    }
+
+
 def _now() -> str:
     return iso(datetime.now(UTC)) or ""
 
@@ -895,6 +926,7 @@ class UnifiedSimulator(Simulator):
                 }
             ],
             "target_url": f"https://ats.example.com/applications/{order.application_id}",
+            **_seeded_sensitive_profile(candidate.remote_id, location.country),
         }
         if order.status in ("COMPLETED", "FAILED"):
             wire.update(self._seeded_result(order))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaskErrors, ValidationCache
 
+from ordergraph.schema.access import OperationScopes
 from ordergraph.schema.errors import is_public
 from ordergraph.schema.limits import LIMIT_EXTENSIONS, CostLimiter
 from ordergraph.schema.metrics import OperationMetrics
@@ -37,6 +38,8 @@ def build_schema() -> strawberry.Schema:
             *LIMIT_EXTENSIONS,
             lambda: ValidationCache(maxsize=1024),
             CostLimiter,
+            # Before execution: an operation the key's scopes do not cover never runs.
+            OperationScopes,
             lambda: MaskErrors(
                 should_mask_error=lambda error: not is_public(error),
                 error_message="Unexpected error.",

@@ -32,8 +32,10 @@ from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.resolvers.subscriptions import event_context
+from ordergraph.schema.access import require_pii
 from ordergraph.schema.errors import PublicError, provider_failure
 from ordergraph.schema.values import (
+    Address,
     Application,
     AssessmentResult,
     HiringTeamMember,
@@ -371,6 +373,48 @@ class Candidate(relay.Node):
     @strawberry.field(description="Link to the candidate's profile or resume.")
     def profile_url(self) -> str | None:
         return self.model.profile_url
+
+    # --- sensitive fields: each needs the `pii` scope (ordergraph.schema.access) ---------
+
+    @strawberry.field(
+        description="Date of birth as the ATS gives it (usually YYYY-MM-DD). Needs the `pii` "
+        "scope: without it null, with a FORBIDDEN error."
+    )
+    def date_of_birth(self, info: GraphInfo) -> str | None:
+        require_pii(info, "Candidate.dateOfBirth")
+        return self.model.date_of_birth
+
+    @strawberry.field(
+        description="National identifier (social security or insurance number). Needs the "
+        "`pii` scope: without it null, with a FORBIDDEN error."
+    )
+    def national_identifier(self, info: GraphInfo) -> str | None:
+        require_pii(info, "Candidate.nationalIdentifier")
+        return self.model.national_identifier
+
+    @strawberry.field(
+        description="IP address the candidate applied from. Needs the `pii` scope: without it "
+        "null, with a FORBIDDEN error."
+    )
+    def ip_address(self, info: GraphInfo) -> str | None:
+        require_pii(info, "Candidate.ipAddress")
+        return self.model.ip_address
+
+    @strawberry.field(
+        description="Gender as the ATS records it (Unified: MALE, FEMALE, INTERSEX, TRANS, "
+        "NON_BINARY). Needs the `pii` scope: without it null, with a FORBIDDEN error."
+    )
+    def gender(self, info: GraphInfo) -> str | None:
+        require_pii(info, "Candidate.gender")
+        return self.model.gender
+
+    @strawberry.field(
+        description="Postal addresses. Needs the `pii` scope: without it null, with a "
+        "FORBIDDEN error."
+    )
+    def addresses(self, info: GraphInfo) -> list[Address] | None:
+        require_pii(info, "Candidate.addresses")
+        return [Address.from_model(a) for a in self.model.addresses]
 
     @strawberry.field(description="This candidate's orders across all connections.")
     async def orders(

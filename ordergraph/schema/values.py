@@ -10,6 +10,7 @@ from ordergraph import models
 from ordergraph.schema.enums import AttributeType, OrderStatus
 
 __all__ = [
+    "Address",
     "Application",
     "AssessmentResult",
     "Attachment",
@@ -39,6 +40,27 @@ class Location:
             postal_code=location.postal_code,
             country=location.country,
             raw=location.raw,
+        )
+
+
+@strawberry.type(description="A candidate's postal address (personal data: needs the `pii` scope).")
+class Address:
+    street1: str | None = strawberry.field(description="First street line.")
+    street2: str | None = strawberry.field(description="Second street line.")
+    city: str | None = strawberry.field(description="City.")
+    region: str | None = strawberry.field(description="State, province or region.")
+    postal_code: str | None = strawberry.field(description="Postal code.")
+    country: str | None = strawberry.field(description="Country (ISO 3166-1 alpha-2 when known).")
+
+    @classmethod
+    def from_model(cls, address: models.Address) -> Address:
+        return cls(
+            street1=address.street_1,
+            street2=address.street_2,
+            city=address.city,
+            region=address.region,
+            postal_code=address.postal_code,
+            country=address.country,
         )
 
 

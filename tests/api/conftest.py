@@ -17,9 +17,17 @@ from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
 from tests.conftest import Sandbox
+from tests.tenants import tenant_entries
 
 CURSOR_SECRET = "api-test-cursor-secret"
+# Each tenant's main key holds every scope; acme also has keys with fewer.
 KEYS = {"acme": "key-acme", "globex": "key-globex"}
+READ_ONLY_KEY = "key-acme-read"
+NO_PII_KEY = "key-acme-read-write"
+WRITE_ONLY_KEY = "key-acme-write"
+EXTRA_KEYS = {
+    "acme": {READ_ONLY_KEY: ["read"], NO_PII_KEY: ["read", "write"], WRITE_ONLY_KEY: ["write"]}
+}
 
 
 def _key(account: dict[str, Any]) -> str:
@@ -69,9 +77,12 @@ class Api:
         variables: dict[str, Any] | None = None,
         *,
         tenant: str | None = "acme",
+        key: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        sent = {"Authorization": f"Bearer {KEYS[tenant]}"} if tenant else {}
+        """POST ``document`` with ``key`` (default: the tenant's main key; no tenant: none)."""
+        key = key if key is not None else KEYS[tenant] if tenant else None
+        sent = {"Authorization": f"Bearer {key}"} if key else {}
         async with self.session.post(
             self.url + "/graphql",
             json={"query": document, "variables": variables or {}},
@@ -92,7 +103,7 @@ async def api(
         overrides={
             "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
             "limits": limits,
-            "tenants": [{"name": name, "api_keys": [key]} for name, key in KEYS.items()],
+            "tenants": tenant_entries(KEYS, extra=EXTRA_KEYS),
             "connections": await two_tenant_connections(sandbox),
         },
     )

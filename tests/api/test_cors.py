@@ -235,7 +235,7 @@ def _demo_settings() -> Settings:
         host="127.0.0.1",
         port=8000,
         store_url="sqlite:///demo.sqlite3",
-        demo_secrets=DemoSecrets(cursor_secret="s", api_keys=dict.fromkeys(KEYS, "k")),
+        demo_secrets=DemoSecrets(cursor_secret="s", api_keys={t: f"k-{t}" for t in KEYS}),
         connections=[],
     )
 

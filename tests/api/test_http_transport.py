@@ -367,7 +367,7 @@ async def test_unexpected_transport_errors_are_a_generic_500(
     def broken(*args: object) -> None:
         raise RuntimeError("boom in /srv/ordergraph/auth.py")
 
-    monkeypatch.setattr(http_module, "tenant_from_headers", broken)
+    monkeypatch.setattr(http_module, "principal_from_headers", broken)
     answer = await send(api, body={"query": "{ __typename }"})
     assert answer.status == 500
     assert answer.json() == {

@@ -9,6 +9,7 @@ not assumed.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from strawberry.types.execution import PreExecutionError
 
 from ordergraph.api import add_graphql_routes
 from ordergraph.broker import MemoryBroker
+from ordergraph.keys import Scope
+from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema
 from ordergraph.schema.cost import plan_cost, refresh_cost
 from ordergraph.schema.limits import LimitedParserCache, request_limits
@@ -40,6 +43,7 @@ from tests.api.helpers import deliver_unified, gid, unified_order
 from tests.api.test_subscriptions import until_subscribed
 from tests.api.ws_client import connect
 from tests.conftest import Sandbox
+from tests.tenants import tenant_entries
 
 GRJ = "application/graphql-response+json"
 JSON = "application/json"
@@ -151,7 +155,7 @@ async def make_gateway(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[
                 "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
                 "subscriptions": {"poll_interval": 0.5},
                 "limits": {**LIMITS, **limits},
-                "tenants": [{"name": n, "api_keys": [k]} for n, k in KEYS.items()],
+                "tenants": tenant_entries(KEYS),
                 "connections": await two_tenant_connections(sandbox),
             },
         )
@@ -421,7 +425,7 @@ def test_list_lengths_come_from_variables_defaults_and_literals() -> None:
 # --- caches and defaults -------------------------------------------------------------------
 
 
-async def test_validation_cache_hits_with_the_limit_rules() -> None:
+async def test_validation_cache_hits_with_the_limit_rules(api: Api) -> None:
     # ValidationCache keys on the rule classes. A QueryDepthLimiter made per request
     # makes new classes each time, so it never hits (a cache of its own size here):
     @strawberry.type
@@ -441,10 +445,12 @@ async def test_validation_cache_hits_with_the_limit_rules() -> None:
 
     # Our rules are made once per settings value, so the second run hits.
     cache: Any = _get_validate_cache(1024)
-    document = "{ __typename limitsCacheProbe: __typename }"
+    # A document of its own per run: the cache lives as long as the process.
+    document = f"{{ __typename probe{uuid.uuid4().hex}: __typename }}"
     before = cache.cache_info().hits
+    context = Context(services=api.services, tenant="acme", scopes=frozenset(Scope))
     for _ in range(2):
-        assert (await schema.execute(document)).errors is None
+        assert (await schema.execute(document, context_value=context)).errors is None
     assert cache.cache_info().hits == before + 1
 
 

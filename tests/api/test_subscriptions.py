@@ -23,10 +23,11 @@ from ordergraph.server import Services, create_app
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
-from tests.api.conftest import CURSOR_SECRET, KEYS, Api, two_tenant_connections
+from tests.api.conftest import CURSOR_SECRET, EXTRA_KEYS, KEYS, Api, two_tenant_connections
 from tests.api.helpers import deliver_unified, gid, unified_order
 from tests.api.ws_client import RawSubscriber, TransportWS, connect
 from tests.conftest import Sandbox
+from tests.tenants import tenant_entries
 
 EVENTS = """
 subscription Events($filter: OrderEventFilter, $after: String) {
@@ -65,7 +66,7 @@ async def make_api(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[ApiF
                 "limits": limits or {},
                 "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
                 "subscriptions": {"poll_interval": 0.5, **(subscriptions or {})},
-                "tenants": [{"name": n, "api_keys": [k]} for n, k in KEYS.items()],
+                "tenants": tenant_entries(KEYS, extra=EXTRA_KEYS),
                 "connections": await two_tenant_connections(sandbox),
             },
         )

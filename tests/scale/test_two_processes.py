@@ -138,7 +138,10 @@ poll_interval = {LOG_POLL}
 
 [[tenants]]
 name = "acme"
-api_keys = ["${{OG_ACME_KEY}}"]
+
+[[tenants.keys]]
+hash = "${{OG_ACME_KEY_HASH}}"
+scopes = ["read", "write"]
 
 [[connections]]
 id = "acme-kombo"

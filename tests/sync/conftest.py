@@ -19,6 +19,7 @@ from ordergraph.settings import load_settings
 from ordergraph.store import OrderFilter, Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
 from tests.conftest import Sandbox
+from tests.tenants import tenant_entries
 
 CURSOR_SECRET = "sync-test-cursor-secret"
 TENANT = "acme"
@@ -127,7 +128,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
                     "max_body_bytes": max_body_bytes,
                 },
                 "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
-                "tenants": [{"name": TENANT, "api_keys": ["k-acme"]}],
+                "tenants": tenant_entries({TENANT: "k-acme"}),
                 "connections": await connection_settings(sandbox),
                 "webhooks": webhooks or {},
             },
