@@ -24,6 +24,7 @@ from ordergraph.models import ProviderName
 from ordergraph.settings import Settings
 from ordergraph.store import Store, redact_url
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
+from ordergraph.sync.deliverer import ResultDeliverer
 from ordergraph.sync.ingest import Ingestor
 from ordergraph.sync.kombo_poller import KomboPoller
 from ordergraph.sync.leader import create_leases, holder_identity, run_while_leader
@@ -45,11 +46,17 @@ class Services:
     connections: ConnectionRegistry
     cache: GatewayCache = field(default_factory=lambda: create_cache("memory://"))
     ingestor: Ingestor = field(init=False)
+    # Records submitted results and delivers them (inline, and retried by the loop
+    # BackgroundSync runs); see ordergraph/sync/deliverer.py.
+    deliverer: ResultDeliverer = field(init=False)
     # One log reader per tenant with subscriptions (ordergraph/resolvers/subscriptions.py).
     hubs: Hubs = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ingestor = Ingestor(self.store.orders, self.broker)
+        self.deliverer = ResultDeliverer(
+            self.store, self.broker, self.connections, self.settings.delivery
+        )
         subscriptions = self.settings.subscriptions
         self.hubs = Hubs(
             self.store.orders,
@@ -80,6 +87,8 @@ class Services:
         )
 
     async def close(self) -> None:
+        # First: attempts still running hand their claims back while the store is open.
+        await self.deliverer.close()
         await self.hubs.close()
         await self.cache.close()
         await self.connections.close()
@@ -116,7 +125,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 class BackgroundSync:
-    """Pollers and webhook registrations, started with the app and stopped with it.
+    """Pollers, webhook registrations and the result deliverer's loop, started with the
+    app and stopped with it.
 
     Each Kombo poller runs only while its process holds the connection's lease
     (ordergraph/sync/leader.py), so several processes poll each connection once.
@@ -162,6 +172,8 @@ class BackgroundSync:
             delay = min(delay * 2, 300)
 
     def start(self) -> None:
+        # Every process runs its own deliverer: claims keep them from sharing work.
+        self.tasks.append(asyncio.create_task(self.services.deliverer.run(self.stop)))
         for poller in self.pollers():
             lease = self.leases.lease(f"kombo-poller:{poller.connection.id}")
             self.tasks.append(asyncio.create_task(run_while_leader(lease, poller.run, self.stop)))

@@ -12,6 +12,7 @@ from ordergraph.store.engine import create_engine
 from ordergraph.store.idempotency import IdempotencyStore
 from ordergraph.store.migrate import ensure_schema
 from ordergraph.store.orders import DEFAULT_PAGE_SIZE, OrderStore
+from ordergraph.store.results import ResultLedger
 from ordergraph.store.sync_state import SyncStateStore
 
 __all__ = ["Store"]
@@ -19,13 +20,15 @@ __all__ = ["Store"]
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """The order index, sync state, idempotency keys and delivery queue of one database."""
+    """The order index, sync state, idempotency keys and delivery queue of one database;
+    ``results`` writes an order's result together with its delivery."""
 
     engine: AsyncEngine
     orders: OrderStore
     sync_state: SyncStateStore
     idempotency: IdempotencyStore
     deliveries: DeliveryQueue
+    results: ResultLedger
 
     @classmethod
     def from_engine(
@@ -36,14 +39,17 @@ class Store:
         default_page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Store:
         """Build every part over an existing engine (the caller keeps ownership)."""
+        orders = OrderStore(
+            engine, cursor_secret=cursor_secret, default_page_size=default_page_size
+        )
+        deliveries = DeliveryQueue(engine)
         return cls(
             engine=engine,
-            orders=OrderStore(
-                engine, cursor_secret=cursor_secret, default_page_size=default_page_size
-            ),
+            orders=orders,
             sync_state=SyncStateStore(engine),
             idempotency=IdempotencyStore(engine),
-            deliveries=DeliveryQueue(engine),
+            deliveries=deliveries,
+            results=ResultLedger(engine, orders, deliveries),
         )
 
     @classmethod
