@@ -106,7 +106,9 @@ async def _until_state(api: Api, gid: str, state: str, within: float = 15.0) -> 
     while True:
         order = await read_delivery(api, gid)
         if order["resultDelivery"] and order["resultDelivery"]["state"] == state:
-            return order
+            # Read again: one request reads the order and its delivery in two queries,
+            # so the first sight of the new state may come with the order just before.
+            return await read_delivery(api, gid)
         if loop.time() > deadline:
             raise AssertionError(f"delivery never reached {state}: {order}")
         await asyncio.sleep(0.05)
