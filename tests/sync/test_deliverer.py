@@ -320,3 +320,35 @@ def test_backoff_grows_is_capped_jittered_and_honours_retry_after() -> None:
         assert len(set(delays)) > 1  # jittered
     assert retry_delay(1, settings, retry_after=30.0, rng=rng) == 30.0
     assert 1.0 <= retry_delay(1, settings, retry_after=0.5, rng=rng) <= 2.0
+
+
+async def test_two_gateways_on_one_store_deliver_each_result_once(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    # given: results for six orders kept while Kombo was down
+    async with gateway() as api:
+        await index_kombo(api)
+        remote_ids = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[:6]
+        await sandbox.faults({"kombo": {"error_rate": 1.0, "statuses": [503]}})
+        for remote_id in remote_ids:
+            payload = await _submit(api, result_input(order_gid("acme-kombo", remote_id)))
+            assert payload["order"]["resultDelivery"]["state"] == "PENDING"
+    await sandbox.faults({"kombo": {"latency_ms": [50, 150]}})
+
+    # when: two gateways start on the store, each with its deliverer
+    async with gateway(background=True) as one, gateway(background=True) as two:
+        for remote_id in remote_ids:
+            await _until_state(one, order_gid("acme-kombo", remote_id), "DELIVERED")
+
+        # then: every result reached Kombo, each in exactly one write
+        puts = [
+            e.path
+            for e in sandbox.recorder.for_provider("kombo")
+            if e.method == "PUT" and e.path.endswith("/result") and e.status < 300
+        ]
+        assert sorted(puts) == sorted(f"/assessment/orders/{r}/result" for r in remote_ids)
+        # and no delivery was claimed twice
+        delivered = await one.services.store.deliveries.list("acme")
+        assert [(d.state, d.attempts) for d in delivered] == [(DeliveryState.DELIVERED, 2)] * 6
+        rows = await truth(sandbox, two, "acme-kombo")
+        assert all(rows[r]["status"] == "COMPLETED" for r in remote_ids)
