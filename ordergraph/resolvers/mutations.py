@@ -16,6 +16,10 @@ repeat with the same key and the same input gets that answer without writing aga
 the same key with different input, or while the first is still running, is refused.
 A write that failed releases its claim so the client may retry with the same key, and
 a claim whose process died mid-write may be taken over once its lease has run out.
+What the take-over repeats is safe for ``submitResult`` (an identical result queues
+nothing new, and result writes are PUT/PATCH) and ``publishPackages`` (the list is
+set, not added to); for ``createOrder`` the dead request may have created its order at
+the provider already, so the retry can create a second one.
 """
 
 from __future__ import annotations
