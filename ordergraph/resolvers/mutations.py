@@ -246,8 +246,9 @@ async def submit_result(
     """Record a result for the order and deliver it to the order's provider.
 
     The answer names the order whenever the result was recorded, whatever the
-    delivery did; its ``resultDelivery`` tells where the delivery stands. A result the
-    provider refused is also a ``PROVIDER_REJECTED`` issue.
+    delivery did; its ``resultDelivery`` tells where the delivery stands. When the first
+    attempt ends the delivery for good (the provider refused it, ``PROVIDER_REJECTED``,
+    or the attempts allowed are used up) that is an issue too.
     """
 
     async def perform() -> MutationOutcome:

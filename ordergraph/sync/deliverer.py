@@ -129,7 +129,8 @@ class AttemptOutcome:
 
     @property
     def refusal(self) -> ProviderError | None:
-        """The provider's refusal when the delivery failed for good because of one."""
+        """The provider's error when the delivery failed for good on it (a refusal, or
+        the last of the attempts allowed): the caller is told, not only the field."""
         if self.state is DeliveryState.FAILED and isinstance(self.error, ProviderError):
             return self.error
         return None

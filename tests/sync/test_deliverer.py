@@ -273,6 +273,24 @@ async def test_retries_give_up_visibly_after_max_attempts(
         assert (await truth(sandbox, api, "acme-kombo"))[remote_id]["status"] == "OPEN"
 
 
+async def test_retries_give_up_visibly_after_max_age(gateway: Gateway, sandbox: Sandbox) -> None:
+    async with gateway(max_age=0.01) as api:
+        # given: a Kombo that is down, and results allowed to wait only 10 ms
+        _, gid = await _open_kombo_order(api, sandbox)
+        await sandbox.faults({"kombo": {"error_rate": 1.0, "statuses": [503]}})
+
+        # when: the first attempt fails (later than that)
+        payload = await _submit(api, result_input(gid))
+
+        # then: given up at once, visibly, and said so in the payload
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+            ("PROVIDER_UNAVAILABLE", ["orderId"])
+        ]
+        assert payload["order"]["resultDelivery"]["state"] == "FAILED"
+        assert payload["order"]["resultDelivery"]["attempts"] == 1
+        assert "HTTP 503" in payload["order"]["resultDelivery"]["lastError"]
+
+
 async def test_a_clean_stop_hands_a_claim_in_flight_back(
     gateway: Gateway, sandbox: Sandbox, fresh_store_url: str
 ) -> None:
