@@ -35,6 +35,7 @@ from ordergraph.models import ProviderName
 from ordergraph.settings import Settings
 from ordergraph.store import Store
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
+from ordergraph.sync.deliverer import ResultDeliverer
 from ordergraph.sync.ingest import Ingestor
 from ordergraph.sync.kombo_poller import KomboPoller
 from ordergraph.sync.leader import create_leases, holder_identity, run_while_leader
@@ -59,11 +60,17 @@ class Services:
     # This application's Prometheus registry and metrics (never the global registry).
     metrics: Metrics = field(default_factory=Metrics)
     ingestor: Ingestor = field(init=False)
+    # Records submitted results and delivers them (inline, and retried by the loop
+    # BackgroundSync runs); see ordergraph/sync/deliverer.py.
+    deliverer: ResultDeliverer = field(init=False)
     # One log reader per tenant with subscriptions (ordergraph/resolvers/subscriptions.py).
     hubs: Hubs = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ingestor = Ingestor(self.store.orders, self.broker)
+        self.deliverer = ResultDeliverer(
+            self.store, self.broker, self.connections, self.settings.delivery
+        )
         subscriptions = self.settings.subscriptions
         self.hubs = Hubs(
             self.store.orders,
@@ -87,9 +94,13 @@ class Services:
         def subscribers() -> Mapping[str, int]:
             return dict.fromkeys(tenants, 0) | self.hubs.subscribers_by_tenant()
 
+        async def delivery_backlog() -> Mapping[str, int]:
+            backlog = await self.store.deliveries.backlog()
+            return {"pending": backlog.pending, "in_flight": backlog.in_flight}
+
         return ScrapeSources(
             last_synced=last_synced,
-            delivery_backlog=self.store.deliveries.backlog,
+            delivery_backlog=delivery_backlog,
             subscribers=subscribers,
         )
 
@@ -115,6 +126,8 @@ class Services:
         )
 
     async def close(self) -> None:
+        # First: attempts still running hand their claims back while the store is open.
+        await self.deliverer.close()
         await self.hubs.close()
         await self.cache.close()
         await self.connections.close()
@@ -165,8 +178,8 @@ async def close_sockets(app: web.Application) -> None:
 
 
 class BackgroundSync:
-    """Pollers, webhook registrations and receipt pruning, started with the app and
-    stopped with it.
+    """Pollers, webhook registrations, receipt pruning and the result deliverer's loop,
+    started with the app and stopped with it.
 
     Each Kombo poller runs only while its process holds the connection's lease
     (ordergraph/sync/leader.py), so several processes poll each connection once.
@@ -234,6 +247,8 @@ class BackgroundSync:
         lease = self.leases.lease("webhook-receipt-pruner")
         pruner = self.receipt_pruner()
         self.spawn("webhook-receipt-pruner", run_while_leader(lease, pruner.run, self.stop))
+        # Every process runs its own deliverer: claims keep them from sharing work.
+        self.spawn("result-deliverer", self.services.deliverer.run(self.stop))
         for poller in self.pollers():
             lease = self.leases.lease(f"kombo-poller:{poller.connection.id}")
             self.spawn(

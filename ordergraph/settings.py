@@ -64,8 +64,10 @@ __all__ = [
     "BrokerSettings",
     "CacheSettings",
     "ConnectionSettings",
+    "DeliverySettings",
     "LimitSettings",
     "LoggingSettings",
+    "MutationSettings",
     "ServerSettings",
     "Settings",
     "StoreSettings",
@@ -207,6 +209,42 @@ class WebhookSettings(_Section):
     # How often receipts older than the window are deleted (one process does it, under
     # a lease like the pollers'). Each run deletes about one interval's worth.
     prune_interval: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0))
+
+
+class DeliverySettings(_Section):
+    """Result delivery (``submitResult``): a result is recorded first, then delivered
+    inline and, when the provider is down, slow or rate-limited, retried in the
+    background (ordergraph/sync/deliverer.py)."""
+
+    # How long submitResult waits for its first attempt before answering with the
+    # delivery still in flight: a healthy provider answers DELIVERED synchronously,
+    # a slow one does not hold the caller.
+    inline_timeout: float = Field(default=3.0, gt=0)
+    # Longest wait between looks at the queue; an enqueue in this process wakes the
+    # deliverer at once, so this bounds pick-up of other processes' work and retries.
+    poll_interval: float = Field(default=5.0, gt=0)
+    # A claimed delivery's lease: a process that dies mid-delivery hands it on after
+    # this. Keep it above a provider call's worst case (timeouts x attempts), or a
+    # second process may write while the first is still writing.
+    lease: float = Field(default=120.0, gt=0)
+    # Deliveries one process attempts at a time.
+    concurrency: int = Field(default=8, ge=1)
+    # Given up (FAILED, visibly) after this many attempts or this many seconds.
+    max_attempts: int = Field(default=12, ge=1)
+    max_age: float = Field(default=2 * 24 * 3600.0, gt=0)
+    # Backoff between attempts: base * 2^(attempt-1), capped, with jitter so retries
+    # of many results spread out; a provider's Retry-After is honoured if longer.
+    backoff_base: float = Field(default=2.0, gt=0)
+    backoff_cap: float = Field(default=900.0, gt=0)
+
+
+class MutationSettings(_Section):
+    """Mutations with an ``idempotencyKey``."""
+
+    # A request claims its key while it runs; a claim older than this (its process
+    # died mid-write) may be taken over by a retry with the same key. Longer than any
+    # mutation takes, or a slow first request and a retry could both write.
+    idempotency_claim_lease: float = Field(default=300.0, gt=0)
 
 
 class LimitSettings(_Section):
@@ -391,6 +429,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     logging: LoggingSettings = LoggingSettings()
     tracing: TracingSettings = TracingSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    mutations: MutationSettings = MutationSettings()
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 

@@ -51,6 +51,10 @@ UNCACHEABLE_FIELDS: Final[frozenset[tuple[str, str]]] = frozenset(
         # Read from sync_state (poll times, last error, webhook registration), which
         # changes without an ingestion; a cached copy would show an old error.
         ("ProviderConnection", "syncStatus"),
+        # A result delivery's state changes on every attempt, and also with no write
+        # at all (a lease or a backoff running out turns IN_FLIGHT into a due
+        # PENDING), so no data version can cover it.
+        ("Order", "resultDelivery"),
     }
 )
 """(type, field) pairs whose responses are never cached, besides marked fields."""

@@ -19,7 +19,8 @@ once can never land on a value that an older entry was stored under.
 
 What is never stored: anything but a query; a response with any error (a partial
 failure must be retried, not replayed); responses selecting a field the data version
-does not cover (``documents.UNCACHEABLE_FIELDS``: ``ProviderConnection.syncStatus``).
+does not cover (``documents.UNCACHEABLE_FIELDS``: ``ProviderConnection.syncStatus``,
+``Order.resultDelivery``).
 
 Freshness bounds that remain, by design:
 

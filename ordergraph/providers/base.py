@@ -204,6 +204,8 @@ class Provider(Protocol):
 
     async def create_order(self, order: NewOrder) -> CreatedOrder: ...
 
+    def check_result(self, result: ResultSubmission) -> None: ...
+
     async def submit_result(
         self, remote_id: str, result: ResultSubmission
     ) -> tuple[OrderStatus, str | None]: ...
@@ -321,6 +323,12 @@ class BaseProvider:
 
     async def create_order(self, order: NewOrder) -> CreatedOrder:
         raise self.unsupported("create orders")
+
+    def check_result(self, result: ResultSubmission) -> None:
+        """Raise ``ValueError`` when this provider cannot express ``result`` at all (a
+        status it lacks): checked before a result is recorded for later delivery, so
+        what can never be sent is refused at once. No I/O."""
+        del result
 
     async def submit_result(
         self, remote_id: str, result: ResultSubmission

@@ -687,6 +687,9 @@ class KomboProvider(BaseProvider):
 
     # --- writes ---------------------------------------------------------------------
 
+    def check_result(self, result: ResultSubmission) -> None:
+        result_to_wire(result)
+
     async def submit_result(
         self, remote_id: str, result: ResultSubmission
     ) -> tuple[OrderStatus, str | None]:

@@ -652,6 +652,9 @@ class UnifiedProvider(BaseProvider):
         self._remember_workspace(wire.workspace_id)
         return CreatedOrder(remote_id=wire.id, test_url=None, order=order_to_canonical(wire))
 
+    def check_result(self, result: ResultSubmission) -> None:
+        result_to_wire(result)
+
     async def submit_result(
         self, remote_id: str, result: ResultSubmission
     ) -> tuple[OrderStatus, str | None]:

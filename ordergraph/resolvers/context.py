@@ -77,6 +77,7 @@ class Context:
             tenant=tenant,
             orders=self.services.store.orders,
             sync_state=self.services.store.sync_state,
+            deliveries=self.services.store.deliveries,
             connections=self.services.connections,
             cache=self.services.cache,
         )

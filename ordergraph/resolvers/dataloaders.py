@@ -10,6 +10,8 @@ is down fails only its own keys).
 - ``PackageByKeyLoader``: one package by (connection, package id), from the lists.
 - ``FreshOrderByKeyLoader``: orders read from the provider now, batched per connection
   (Kombo: ``ids`` batches of 250).
+- ``ResultDeliveryByOrderLoader``: each order's newest result delivery, one query for
+  every order of a request.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from strawberry.dataloader import DataLoader
 from ordergraph.cache import GatewayCache
 from ordergraph.errors import ProviderError
 from ordergraph.models import Order, Package
-from ordergraph.store import OrderStore, StoredOrder, SyncState, SyncStateStore
+from ordergraph.store import (
+    Delivery,
+    DeliveryQueue,
+    OrderStore,
+    StoredOrder,
+    SyncState,
+    SyncStateStore,
+)
 from ordergraph.sync.connections import ConnectionRegistry
 
 __all__ = [
@@ -33,6 +42,7 @@ __all__ = [
     "OrderByIdLoader",
     "PackageByKeyLoader",
     "PackagesByConnectionLoader",
+    "ResultDeliveryByOrderLoader",
     "SyncStateByConnectionLoader",
 ]
 
@@ -143,6 +153,17 @@ class SyncStateByConnectionLoader(DataLoader[str, SyncState | None]):
         super().__init__(load_fn=load)
 
 
+class ResultDeliveryByOrderLoader(DataLoader[str, Delivery | None]):
+    """The newest result delivery of orders by global key (None: never submitted)."""
+
+    def __init__(self, deliveries: DeliveryQueue, tenant: str) -> None:
+        async def load(keys: list[str]) -> Sequence[Delivery | None]:
+            found = await deliveries.newest_for_orders(tenant, keys)
+            return [found.get(key) for key in keys]
+
+        super().__init__(load_fn=load)
+
+
 @dataclass
 class Loaders:
     """The loaders of one request or one subscription event."""
@@ -152,6 +173,7 @@ class Loaders:
     package_by_key: PackageByKeyLoader
     fresh_order_by_key: FreshOrderByKeyLoader
     sync_state_by_connection: SyncStateByConnectionLoader
+    result_delivery_by_order: ResultDeliveryByOrderLoader
 
     @classmethod
     def create(
@@ -160,6 +182,7 @@ class Loaders:
         tenant: str,
         orders: OrderStore,
         sync_state: SyncStateStore,
+        deliveries: DeliveryQueue,
         connections: ConnectionRegistry,
         cache: GatewayCache,
     ) -> Loaders:
@@ -170,4 +193,5 @@ class Loaders:
             package_by_key=PackageByKeyLoader(packages),
             fresh_order_by_key=FreshOrderByKeyLoader(connections, tenant),
             sync_state_by_connection=SyncStateByConnectionLoader(sync_state),
+            result_delivery_by_order=ResultDeliveryByOrderLoader(deliveries, tenant),
         )

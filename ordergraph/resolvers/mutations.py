@@ -1,15 +1,25 @@
 """Writes: results, new orders, packages, refreshes.
 
-Every write goes to the provider through its adapter first; what the provider
-confirmed is then ingested (one transaction, events, wake-up) so reads and
-subscriptions see it. Failures the caller can act on are ``UserIssue``s (returned as
-data, Saleor style), never exceptions.
+``createOrder``, ``publishPackages`` and ``refreshOrders`` go to the provider through
+its adapter first; what the provider confirmed is then ingested (one transaction,
+events, wake-up) so reads and subscriptions see it. ``submitResult`` records first
+(the result on the order and its delivery, in one transaction) and then delivers
+(ordergraph/sync/deliverer.py): a provider that is down, slow or rate-limited delays
+the result, never loses it. The order's status stays what the provider holds until
+the provider has taken the result; then the status it reports is ingested with a
+MUTATION event, as before. Failures the caller can act on are ``UserIssue``s
+(returned as data, Saleor style), never exceptions.
 
-Idempotency: with a key, the first request *claims* it (a pending record), performs
-the write, and stores its answer; a repeat with the same key and the same input gets
-that answer without writing again; the same key with different input, or while the
-first is still running, is refused. A write that failed releases its claim so the
-client may retry with the same key.
+Idempotency: with a key, the first request *claims* it (a pending record with a lease,
+``mutations.idempotency_claim_lease``), performs the write, and stores its answer; a
+repeat with the same key and the same input gets that answer without writing again;
+the same key with different input, or while the first is still running, is refused.
+A write that failed releases its claim so the client may retry with the same key, and
+a claim whose process died mid-write may be taken over once its lease has run out.
+What the take-over repeats is safe for ``submitResult`` (an identical result queues
+nothing new, and result writes are PUT/PATCH) and ``publishPackages`` (the list is
+set, not added to); for ``createOrder`` the dead request may have created its order at
+the provider already, so the retry can create a second one.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -33,7 +44,6 @@ from ordergraph.errors import (
     UnsupportedOperationError,
 )
 from ordergraph.models import (
-    AssessmentResult,
     NewOrder,
     Order,
     OrderStatus,
@@ -44,6 +54,7 @@ from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
 from ordergraph.server import Services
 from ordergraph.store import EventSource, StoredOrder
+from ordergraph.store.types import as_utc, utcnow
 from ordergraph.sync.connections import LiveConnection
 
 __all__ = [
@@ -131,6 +142,20 @@ def _request_hash(operation: str, request: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _claim_expired(stored: dict[str, Any], created_at: datetime, lease: timedelta) -> bool:
+    """Whether a pending claim's lease has run out (its request died mid-write).
+
+    A claim written before claims had leases carries no ``until``: it is taken to
+    have started when its record was made.
+    """
+    until = stored.get("until")
+    try:
+        expires = datetime.fromisoformat(until) if isinstance(until, str) else None
+    except ValueError:
+        expires = None
+    return utcnow() >= (as_utc(expires) if expires else as_utc(created_at) + lease)
+
+
 async def idempotent(
     context: Context,
     *,
@@ -150,10 +175,9 @@ async def idempotent(
     keys = context.services.store.idempotency
     digest = _request_hash(operation, request)
     claim = uuid.uuid4().hex
-    record = await keys.put(
-        tenant, key, operation=operation, request_hash=digest,
-        response={"state": _PENDING, "claim": claim},
-    )  # fmt: skip
+    lease = timedelta(seconds=context.services.settings.mutations.idempotency_claim_lease)
+    pending = {"state": _PENDING, "claim": claim, "until": (utcnow() + lease).isoformat()}
+    record = await keys.put(tenant, key, operation=operation, request_hash=digest, response=pending)
     if record.operation != operation or record.request_hash != digest:
         return MutationOutcome.failed(
             "IDEMPOTENCY_KEY_REUSED",
@@ -163,7 +187,10 @@ async def idempotent(
     stored = record.response if isinstance(record.response, dict) else {}
     if stored.get("state") != _PENDING:
         return MutationOutcome.from_json(stored.get("outcome", {}))
-    if stored.get("claim") != claim:
+    if stored.get("claim") != claim and not (
+        _claim_expired(stored, record.created_at, lease)
+        and await keys.take_over(tenant, key, claim=str(stored.get("claim")), response=pending)
+    ):
         return MutationOutcome.failed(
             "IDEMPOTENCY_KEY_IN_USE",
             "a request with this idempotency key is still running; retry shortly",
@@ -206,31 +233,6 @@ def _unsupported(connection: LiveConnection, what: str, *path: str) -> MutationO
     )
 
 
-def _with_result(
-    order: Order,
-    submission: ResultSubmission,
-    status: OrderStatus,
-    provider_status: str | None,
-) -> Order:
-    """The order as the provider now holds it after taking ``submission``: its status
-    is what the provider recorded (a later read agrees, so no spurious event), the
-    result keeps what was submitted."""
-    result = AssessmentResult(
-        status=submission.status,
-        score=submission.score,
-        max_score=submission.max_score,
-        url=submission.url,
-        started_at=submission.started_at,
-        completed_at=submission.completed_at,
-        summary=submission.summary,
-        attributes=submission.attributes,
-        attachments=submission.attachments,
-    )
-    return order.model_copy(
-        update={"status": status, "provider_status": provider_status, "result": result}
-    )
-
-
 # --- operations --------------------------------------------------------------------------
 
 
@@ -241,7 +243,13 @@ async def submit_result(
     *,
     idempotency_key: str | None = None,
 ) -> MutationOutcome:
-    """Write a result back to the order's provider, then record it."""
+    """Record a result for the order and deliver it to the order's provider.
+
+    The answer names the order whenever the result was recorded, whatever the
+    delivery did; its ``resultDelivery`` tells where the delivery stands. When the first
+    attempt ends the delivery for good (the provider refused it, ``PROVIDER_REJECTED``,
+    or the attempts allowed are used up) that is an issue too.
+    """
 
     async def perform() -> MutationOutcome:
         stored = await context.loaders.order_by_id.load(order_key)
@@ -255,25 +263,19 @@ async def submit_result(
         if not connection.provider.supports(Capability.SUBMIT_RESULT):
             return _unsupported(connection, "take results", "orderId")
         try:
-            status, provider_status = await connection.provider.submit_result(
-                stored.order.remote_id, submission
-            )
-        except ProviderError as exc:
-            if isinstance(exc, ProviderInputError) and exc.status is None:
-                # Refused by the adapter before any request (Unified has no CANCELLED):
-                # the input cannot be expressed, the provider never saw it.
-                return MutationOutcome.failed("INVALID_INPUT", exc.message, "status")
-            return MutationOutcome(issues=[issue_for_provider_error(exc, "orderId")])
+            # What the provider can never take is refused now, and nothing is kept.
+            connection.provider.check_result(submission)
         except ValueError as exc:
-            # The adapter refused before sending (e.g. a status its provider cannot express).
             return MutationOutcome.failed("INVALID_INPUT", str(exc), "status")
-        await context.services.ingestor.ingest(
-            connection,
-            [_with_result(stored.order, submission, status, provider_status)],
-            EventSource.MUTATION,
-        )
+        submitted = await context.services.deliverer.submit(connection, order_key, submission)
         _forget(context.loaders.order_by_id, order_key)
-        return MutationOutcome(order_keys=[order_key])
+        if submitted is None:
+            return MutationOutcome.failed("NOT_FOUND", "no such order", "orderId")
+        outcome = MutationOutcome(order_keys=[order_key])
+        refusal = submitted.outcome.refusal if submitted.outcome else None
+        if refusal is not None:
+            outcome.issues.append(issue_for_provider_error(refusal, "orderId"))
+        return outcome
 
     return await idempotent(
         context,

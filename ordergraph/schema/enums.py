@@ -9,7 +9,7 @@ import strawberry
 from ordergraph.models import AttributeType, OrderStatus, PackageType
 from ordergraph.models import ProviderName as Provider
 from ordergraph.providers.base import Capability
-from ordergraph.store import EventSource
+from ordergraph.store import DeliveryState, EventSource
 
 __all__ = [
     "AttributeType",
@@ -20,6 +20,7 @@ __all__ = [
     "OrderStatus",
     "PackageType",
     "Provider",
+    "ResultDeliveryState",
     "UserErrorCode",
 ]
 
@@ -45,6 +46,14 @@ strawberry.enum(
 )
 strawberry.enum(
     Capability, name="Capability", description="An operation a provider connection supports."
+)
+# The store's delivery states; GraphQL names them by member (PENDING, IN_FLIGHT, ...).
+ResultDeliveryState = strawberry.enum(
+    DeliveryState,
+    name="ResultDeliveryState",
+    description="Where a submitted result stands: PENDING (waiting for its next attempt), "
+    "IN_FLIGHT (being sent now), DELIVERED (the provider has it) or FAILED (refused, or "
+    "given up after too many attempts; `lastError` says why).",
 )
 
 

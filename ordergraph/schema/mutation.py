@@ -127,7 +127,9 @@ class SubmitResultInput:
 
 @strawberry.type(description="What submitResult did.")
 class SubmitResultPayload:
-    order: Order | None = strawberry.field(description="The order with its new result.")
+    order: Order | None = strawberry.field(
+        description="The order with its new result (null when nothing was recorded)."
+    )
     errors: list[UserError] = strawberry.field(description="Why it did not, if it did not.")
 
 
@@ -265,7 +267,12 @@ MAX_REFRESH = 250
 
 @strawberry.type(description="Writes, each sent to the provider and then recorded.")
 class Mutation:
-    @strawberry.mutation(description="Write an assessment result back to the order's provider.")
+    @strawberry.mutation(
+        description="Write an assessment result back to the order's provider. The result "
+        "is recorded first and then delivered (retried in the background while the "
+        "provider is down, slow or rate-limited): `order.resultDelivery` says where it "
+        "stands; a result the provider refuses is also an error here."
+    )
     async def submit_result(self, info: GraphInfo, input: SubmitResultInput) -> SubmitResultPayload:
         order_key = _key(input.order_id, "Order")
         if order_key is None:

@@ -41,7 +41,16 @@ from ordergraph.schema.values import (
     HiringTeamMember,
     Location,
 )
-from ordergraph.store import EventSource, OrderFilter, OrderPage, StoredEvent, StoredOrder
+from ordergraph.store import (
+    Delivery,
+    DeliveryState,
+    EventSource,
+    OrderFilter,
+    OrderPage,
+    StoredEvent,
+    StoredOrder,
+)
+from ordergraph.store.types import utcnow
 
 __all__ = [
     "Candidate",
@@ -56,6 +65,7 @@ __all__ = [
     "OrderEventEdge",
     "Package",
     "ProviderConnection",
+    "ResultDelivery",
     "SyncStatus",
 ]
 
@@ -161,6 +171,15 @@ class Order(relay.Node):
         result = self._order.result
         return AssessmentResult.from_model(result) if result else None
 
+    @strawberry.field(
+        description="How the delivery of the newest submitted result to the provider "
+        "stands; null when no result was submitted through ordergraph. Never served from "
+        "the response cache."
+    )
+    async def result_delivery(self, info: GraphInfo) -> ResultDelivery | None:
+        delivery = await _context(info).loaders.result_delivery_by_order.load(self.stored.id)
+        return ResultDelivery.from_delivery(delivery) if delivery else None
+
     @strawberry.field(description="Where the candidate takes the test (StackOne).")
     def test_url(self) -> str | None:
         return self._order.test_url
@@ -186,6 +205,39 @@ class Order(relay.Node):
             context, self.stored.id, after=after_id, limit=size + 1
         )
         return OrderEventConnection.build(events[:size], has_next=len(events) > size)
+
+
+@strawberry.type(
+    description="A submitted result on its way to the order's provider (the result "
+    "itself is `Order.result`)."
+)
+class ResultDelivery:
+    state: DeliveryState = strawberry.field(description="Where the delivery stands.")
+    attempts: int = strawberry.field(description="Attempts made (or started) so far.")
+    last_error: str | None = strawberry.field(
+        description="Why the last attempt failed (provider, request and status; never a "
+        "credential); null once delivered or before any failure."
+    )
+    next_attempt_at: datetime | None = strawberry.field(
+        description="When the next attempt is due (PENDING only)."
+    )
+    submitted_at: datetime = strawberry.field(description="When the result was recorded.")
+    updated_at: datetime = strawberry.field(description="When the delivery last changed.")
+
+    @classmethod
+    def from_delivery(cls, delivery: Delivery) -> ResultDelivery:
+        state = delivery.state
+        # A claim whose lease ran out (its process died) is due again: waiting, not sent.
+        if state is DeliveryState.IN_FLIGHT and delivery.next_attempt_at <= utcnow():
+            state = DeliveryState.PENDING
+        return cls(
+            state=state,
+            attempts=delivery.attempts,
+            last_error=None if state is DeliveryState.DELIVERED else delivery.last_error,
+            next_attempt_at=delivery.next_attempt_at if state is DeliveryState.PENDING else None,
+            submitted_at=delivery.created_at,
+            updated_at=delivery.updated_at,
+        )
 
 
 @strawberry.type(description="An order in a list, with its cursor.")

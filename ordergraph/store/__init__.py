@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ordergraph.store.candidates import CandidateEdge, CandidatePage
 from ordergraph.store.cursors import CursorCodec, OrderKey
-from ordergraph.store.deliveries import Delivery, DeliveryQueue, DeliveryState
+from ordergraph.store.deliveries import Delivery, DeliveryBacklog, DeliveryQueue, DeliveryState
 from ordergraph.store.engine import create_engine, default_store_url, redact_url, to_async_url
 from ordergraph.store.errors import (
     InvalidCursorError,
@@ -33,6 +33,7 @@ from ordergraph.store.records import (
     StoredEvent,
     StoredOrder,
 )
+from ordergraph.store.results import RecordedResult, ResultLedger
 from ordergraph.store.rows import order_key
 from ordergraph.store.store import Store
 from ordergraph.store.sync_state import SyncState, SyncStateStore
@@ -44,6 +45,7 @@ __all__ = [
     "CreatedAtSource",
     "CursorCodec",
     "Delivery",
+    "DeliveryBacklog",
     "DeliveryQueue",
     "DeliveryState",
     "Edge",
@@ -57,6 +59,8 @@ __all__ = [
     "OrderPage",
     "OrderStore",
     "PaginationError",
+    "RecordedResult",
+    "ResultLedger",
     "SchemaStatus",
     "SortOrder",
     "Store",

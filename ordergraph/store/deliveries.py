@@ -1,9 +1,20 @@
-"""Pending result deliveries: results a provider could not take yet, kept and retried.
+"""Result deliveries: every result submitted, kept until its provider has it.
 
 A worker ``claim``s due deliveries (a lease: a claimed delivery whose worker dies
 becomes due again when the lease ends), tries them, then ``complete``s or ``fail``s
 each. Delivery is at least once: a lease that runs out while the worker is still busy
-lets another worker try the same delivery.
+lets another worker try the same delivery (the providers' result writes are PUT or
+PATCH, so a second identical write changes nothing).
+
+Per order, only the newest result counts and results reach the provider in order:
+
+- a newer delivery *supersedes* an older one that has not started (the older row is
+  deleted: it is no longer work), and an older one found due later (its worker died);
+- a delivery is not claimed while an older one of the same order is in flight under a
+  live lease, so an old write can never land after a new one.
+
+``attempt`` (the ``attempts`` count a claim returned) identifies one claim: finishing
+with it does nothing once the lease ran out and another worker claimed the delivery.
 """
 
 from __future__ import annotations
@@ -16,15 +27,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ordergraph.store.engine import write_transaction
 from ordergraph.store.tables import pending_deliveries
 from ordergraph.store.types import as_utc, utcnow
 
-__all__ = ["Delivery", "DeliveryQueue", "DeliveryState"]
+__all__ = ["Delivery", "DeliveryBacklog", "DeliveryQueue", "DeliveryState"]
 
 _DUE_STATES = ("pending", "in_flight")
+_c = pending_deliveries.c
 
 
 class DeliveryState(StrEnum):
@@ -53,6 +65,19 @@ class Delivery:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryBacklog:
+    """Deliveries not yet delivered or given up (for metrics): how many, and since when."""
+
+    pending: int
+    in_flight: int
+    oldest_created_at: datetime | None
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.in_flight
+
+
 def _delivery(row: RowMapping) -> Delivery:
     return Delivery(
         id=row["id"],
@@ -74,7 +99,11 @@ def _now(now: datetime | None) -> datetime:
 
 
 class DeliveryQueue:
-    """A small durable work queue over ``pending_deliveries``."""
+    """A small durable work queue over ``pending_deliveries``.
+
+    The ``*_in`` methods run inside a caller's write transaction (``ResultLedger``
+    records a result and its delivery together); the others open their own.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -89,24 +118,83 @@ class DeliveryQueue:
         now: datetime | None = None,
     ) -> Delivery:
         """Queue ``payload`` for delivery, due at once."""
-        at = _now(now)
         async with write_transaction(self._engine) as conn:
-            result = await conn.execute(
-                pending_deliveries.insert()
-                .values(
-                    tenant=tenant,
-                    order_id=order_id,
-                    connection_id=connection_id,
-                    payload=payload,
-                    state=DeliveryState.PENDING.value,
-                    attempts=0,
-                    next_attempt_at=at,
-                    created_at=at,
-                    updated_at=at,
-                )
-                .returning(*pending_deliveries.c)
+            return await self.enqueue_in(conn, tenant, order_id, connection_id, payload, now=now)
+
+    async def enqueue_in(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        order_id: str,
+        connection_id: str,
+        payload: Any,
+        *,
+        claim_for: timedelta | None = None,
+        now: datetime | None = None,
+    ) -> Delivery:
+        """Queue ``payload``; with ``claim_for``, already claimed by the caller (in
+        flight, first attempt) for that lease, else due at once."""
+        at = _now(now)
+        claimed = claim_for is not None
+        result = await conn.execute(
+            pending_deliveries.insert()
+            .values(
+                tenant=tenant,
+                order_id=order_id,
+                connection_id=connection_id,
+                payload=payload,
+                state=(DeliveryState.IN_FLIGHT if claimed else DeliveryState.PENDING).value,
+                attempts=1 if claimed else 0,
+                next_attempt_at=at + claim_for if claim_for is not None else at,
+                created_at=at,
+                updated_at=at,
             )
-            return _delivery(result.mappings().one())
+            .returning(*pending_deliveries.c)
+        )
+        return _delivery(result.mappings().one())
+
+    async def newest_in(self, conn: AsyncConnection, tenant: str, order_id: str) -> Delivery | None:
+        """The order's newest delivery, if it has any."""
+        result = await conn.execute(
+            sa.select(pending_deliveries)
+            .where(_c.tenant == tenant, _c.order_id == order_id)
+            .order_by(_c.id.desc())
+            .limit(1)
+        )
+        row = result.mappings().first()
+        return _delivery(row) if row is not None else None
+
+    async def supersede_in(
+        self, conn: AsyncConnection, tenant: str, order_id: str, *, newer_than: int | None = None
+    ) -> int:
+        """Drop the order's deliveries that have not started (a newer result replaces
+        them); returns how many. One in flight is left to finish: its worker owns it."""
+        condition = sa.and_(
+            _c.tenant == tenant,
+            _c.order_id == order_id,
+            _c.state == DeliveryState.PENDING.value,
+        )
+        if newer_than is not None:
+            condition = sa.and_(condition, _c.id < newer_than)
+        result = await conn.execute(pending_deliveries.delete().where(condition))
+        return int(result.rowcount)
+
+    async def busy_in(
+        self, conn: AsyncConnection, tenant: str, order_id: str, *, now: datetime | None = None
+    ) -> bool:
+        """True while one of the order's deliveries is in flight under a live lease."""
+        at = _now(now)
+        result = await conn.execute(
+            sa.select(sa.literal(1))
+            .where(
+                _c.tenant == tenant,
+                _c.order_id == order_id,
+                _c.state == DeliveryState.IN_FLIGHT.value,
+                _c.next_attempt_at > at,
+            )
+            .limit(1)
+        )
+        return result.first() is not None
 
     async def claim(
         self,
@@ -118,27 +206,60 @@ class DeliveryQueue:
         """Take up to ``limit`` due deliveries for ``lease``; each claim counts an attempt.
 
         Concurrent claimers never get the same delivery: PostgreSQL skips rows another
-        claimer holds (SKIP LOCKED); SQLite runs one write transaction at a time.
+        claimer holds (SKIP LOCKED); SQLite runs one write transaction at a time. A due
+        delivery whose order has a newer one is superseded (deleted), not claimed; one
+        whose order has an older delivery in flight under a live lease waits for it.
         """
         at = _now(now)
-        c = pending_deliveries.c
+        older = pending_deliveries.alias("older")
+        newer = pending_deliveries.alias("newer")
+        same_order = sa.and_(
+            older.c.tenant == _c.tenant, older.c.order_id == _c.order_id, older.c.id < _c.id
+        )
         due = (
-            sa.select(c.id)
-            .where(c.state.in_(_DUE_STATES), c.next_attempt_at <= at)
-            .order_by(c.next_attempt_at, c.id)
+            sa.select(_c.id)
+            .where(
+                _c.state.in_(_DUE_STATES),
+                _c.next_attempt_at <= at,
+                ~sa.exists().where(
+                    same_order,
+                    older.c.state == DeliveryState.IN_FLIGHT.value,
+                    older.c.next_attempt_at > at,
+                ),
+            )
+            .order_by(_c.next_attempt_at, _c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=pending_deliveries)
         )
         async with write_transaction(self._engine) as conn:
             ids = list((await conn.execute(due)).scalars())
             if not ids:
                 return []
+            stale = set(
+                (
+                    await conn.execute(
+                        sa.select(_c.id).where(
+                            _c.id.in_(ids),
+                            sa.exists().where(
+                                newer.c.tenant == _c.tenant,
+                                newer.c.order_id == _c.order_id,
+                                newer.c.id > _c.id,
+                            ),
+                        )
+                    )
+                ).scalars()
+            )
+            if stale:
+                await conn.execute(pending_deliveries.delete().where(_c.id.in_(stale)))
+            ids = [i for i in ids if i not in stale]
+            if not ids:
+                return []
             result = await conn.execute(
                 pending_deliveries.update()
-                .where(c.id.in_(ids))
+                .where(_c.id.in_(ids))
                 .values(
                     state=DeliveryState.IN_FLIGHT.value,
-                    attempts=c.attempts + 1,
+                    attempts=_c.attempts + 1,
                     next_attempt_at=at + lease,
                     updated_at=at,
                 )
@@ -147,9 +268,25 @@ class DeliveryQueue:
             claimed = [_delivery(row) for row in result.mappings()]
         return sorted(claimed, key=lambda d: (d.next_attempt_at, d.id))
 
-    async def complete(self, delivery_id: int, *, now: datetime | None = None) -> bool:
-        """Mark a claimed delivery delivered; False if it was not in flight."""
-        return await self._finish(delivery_id, DeliveryState.DELIVERED, None, None, now)
+    async def complete(
+        self, delivery_id: int, *, attempt: int | None = None, now: datetime | None = None
+    ) -> bool:
+        """Mark a claimed delivery delivered; False if it was not in flight (under
+        ``attempt``'s claim, when given)."""
+        async with write_transaction(self._engine) as conn:
+            return await self.complete_in(conn, delivery_id, attempt=attempt, now=now)
+
+    async def complete_in(
+        self,
+        conn: AsyncConnection,
+        delivery_id: int,
+        *,
+        attempt: int | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        return await self._finish(
+            conn, delivery_id, attempt, {"state": DeliveryState.DELIVERED.value}, now
+        )
 
     async def fail(
         self,
@@ -157,32 +294,84 @@ class DeliveryQueue:
         error: str,
         *,
         retry_at: datetime | None,
+        attempt: int | None = None,
         now: datetime | None = None,
     ) -> bool:
         """Record a failed attempt: due again at ``retry_at``, or given up when ``None``."""
         state = DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
-        return await self._finish(delivery_id, state, error, retry_at, now)
-
-    async def _finish(
-        self,
-        delivery_id: int,
-        state: DeliveryState,
-        error: str | None,
-        retry_at: datetime | None,
-        now: datetime | None,
-    ) -> bool:
-        at = _now(now)
-        c = pending_deliveries.c
-        values: dict[str, Any] = {"state": state.value, "last_error": error, "updated_at": at}
+        values: dict[str, Any] = {"state": state.value, "last_error": error}
         if retry_at is not None:
             values["next_attempt_at"] = as_utc(retry_at)
         async with write_transaction(self._engine) as conn:
-            result = await conn.execute(
-                pending_deliveries.update()
-                .where(c.id == delivery_id, c.state == DeliveryState.IN_FLIGHT.value)
-                .values(values)
-            )
+            return await self._finish(conn, delivery_id, attempt, values, now)
+
+    async def release(
+        self, delivery_id: int, *, attempt: int | None = None, now: datetime | None = None
+    ) -> bool:
+        """Hand a claimed delivery back, due at once (a worker stopping cleanly)."""
+        at = _now(now)
+        values = {"state": DeliveryState.PENDING.value, "next_attempt_at": at}
+        async with write_transaction(self._engine) as conn:
+            return await self._finish(conn, delivery_id, attempt, values, at)
+
+    async def _finish(
+        self,
+        conn: AsyncConnection,
+        delivery_id: int,
+        attempt: int | None,
+        values: dict[str, Any],
+        now: datetime | None,
+    ) -> bool:
+        condition = sa.and_(_c.id == delivery_id, _c.state == DeliveryState.IN_FLIGHT.value)
+        if attempt is not None:
+            condition = sa.and_(condition, _c.attempts == attempt)
+        result = await conn.execute(
+            pending_deliveries.update().where(condition).values({**values, "updated_at": _now(now)})
+        )
         return bool(result.rowcount)
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        """One delivery by id."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(sa.select(pending_deliveries).where(_c.id == delivery_id))
+            row = result.mappings().first()
+        return _delivery(row) if row is not None else None
+
+    async def newest_for_orders(self, tenant: str, order_ids: Sequence[str]) -> dict[str, Delivery]:
+        """Each order's newest delivery (orders without one are left out), in one query."""
+        wanted = list(dict.fromkeys(order_ids))
+        if not wanted:
+            return {}
+        newest = (
+            sa.select(sa.func.max(_c.id))
+            .where(_c.tenant == tenant, _c.order_id.in_(wanted))
+            .group_by(_c.order_id)
+        )
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(pending_deliveries).where(_c.id.in_(newest.scalar_subquery()))
+            )
+            return {row["order_id"]: _delivery(row) for row in result.mappings()}
+
+    async def backlog(self, tenant: str | None = None) -> DeliveryBacklog:
+        """How many deliveries are waiting or in flight (of ``tenant``, or all): one
+        cheap aggregate over the (state, next_attempt_at) index, for metrics."""
+        query = (
+            sa.select(_c.state, sa.func.count(), sa.func.min(_c.created_at))
+            .where(_c.state.in_(_DUE_STATES))
+            .group_by(_c.state)
+        )
+        if tenant is not None:
+            query = query.where(_c.tenant == tenant)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        counts = {state: int(count) for state, count, _ in rows}
+        oldest = [as_utc(first) for _, _, first in rows if first is not None]
+        return DeliveryBacklog(
+            pending=counts.get(DeliveryState.PENDING.value, 0),
+            in_flight=counts.get(DeliveryState.IN_FLIGHT.value, 0),
+            oldest_created_at=min(oldest) if oldest else None,
+        )
 
     async def list(
         self,
@@ -192,25 +381,11 @@ class DeliveryQueue:
         order_id: str | None = None,
     ) -> list[Delivery]:
         """``tenant``'s deliveries (optionally by state or order), oldest first."""
-        c = pending_deliveries.c
-        query = sa.select(pending_deliveries).where(c.tenant == tenant).order_by(c.id)
+        query = sa.select(pending_deliveries).where(_c.tenant == tenant).order_by(_c.id)
         if states is not None:
-            query = query.where(c.state.in_([s.value for s in states]))
+            query = query.where(_c.state.in_([s.value for s in states]))
         if order_id is not None:
-            query = query.where(c.order_id == order_id)
+            query = query.where(_c.order_id == order_id)
         async with self._engine.connect() as conn:
             result = await conn.execute(query)
             return [_delivery(row) for row in result.mappings()]
-
-    async def backlog(self) -> dict[str, int]:
-        """Deliveries not done yet, by state (``pending``, ``in_flight``; 0 when none):
-        one indexed count for the metrics scrape."""
-        c = pending_deliveries.c
-        query = (
-            sa.select(c.state, sa.func.count()).where(c.state.in_(_DUE_STATES)).group_by(c.state)
-        )
-        counts = dict.fromkeys(_DUE_STATES, 0)
-        async with self._engine.connect() as conn:
-            for state, count in await conn.execute(query):
-                counts[state] = int(count)
-        return counts

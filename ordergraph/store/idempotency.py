@@ -96,6 +96,19 @@ class IdempotencyStore:
                 .values(response=response)
             )
 
+    async def take_over(self, tenant: str, key: str, *, claim: str, response: Any) -> bool:
+        """Replace the response under ``key`` only while it still holds ``claim`` (the
+        ``"claim"`` member of a pending response): of several callers taking over one
+        expired claim, exactly one succeeds."""
+        c = idempotency_keys.c
+        async with write_transaction(self._engine) as conn:
+            result = await conn.execute(
+                idempotency_keys.update()
+                .where(c.tenant == tenant, c.key == key, c.response["claim"].as_string() == claim)
+                .values(response=response)
+            )
+        return bool(result.rowcount)
+
     async def release(self, tenant: str, key: str) -> None:
         """Forget ``key`` (a claimed write that failed may be tried again with it)."""
         async with write_transaction(self._engine) as conn:

@@ -40,7 +40,7 @@ from ordergraph.store.records import (
     StoredEvent,
     StoredOrder,
 )
-from ordergraph.store.rows import prepare_order, stored_event, stored_order
+from ordergraph.store.rows import PreparedOrder, prepare_order, stored_event, stored_order
 from ordergraph.store.tables import order_events, tenant_state
 from ordergraph.store.tables import orders as orders_table
 from ordergraph.store.types import as_utc, utcnow
@@ -157,28 +157,74 @@ class OrderStore:
             # An idle poll: nothing to lock or write.
             return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
         async with write_transaction(self._engine) as conn:
-            version = await self._lock_tenant(conn, tenant, at)
-            # After the tenant lock, so racing copies of one delivery queue on that lock
-            # and the later one finds the receipt committed.
-            if receipt is not None and not await record_receipt(conn, receipt, at):
-                return IngestResult(0, 0, 0, 0, (), (), version, duplicate=True)
-            stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
-            plan = plan_ingest(tenant, batch, stored, source, at)
-            if plan.inserts:
-                await conn.execute(orders_table.insert(), plan.inserts)
-            if plan.updates:
-                await conn.execute(
-                    _UPDATE_ORDER,
-                    [
-                        {"match_id": row["id"], **{f"new_{n}": row[n] for n in _UPDATED_COLUMNS}}
-                        for row in plan.updates
-                    ],
-                )
-            events: tuple[StoredEvent, ...] = ()
-            if plan.events:
-                events = await self._append_events(conn, tenant, plan.events)
-            if plan.changed_ids:
-                version = await self._bump_version(conn, tenant, at)
+            return await self._ingest_prepared(conn, tenant, batch, source, at, receipt)
+
+    async def ingest_in(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        connection_id: str,
+        orders: Sequence[Order],
+        source: EventSource,
+        *,
+        now: datetime | None = None,
+    ) -> IngestResult:
+        """``ingest`` inside the caller's write transaction (which commits it together
+        with whatever else it writes, e.g. a result delivery)."""
+        at = as_utc(now) if now is not None else utcnow()
+        batch = [prepare_order(connection_id, order) for order in orders]
+        return await self._ingest_prepared(conn, tenant, batch, source, at)
+
+    async def lock_tenant_in(
+        self, conn: AsyncConnection, tenant: str, *, now: datetime | None = None
+    ) -> int:
+        """Take ``tenant``'s ingestion lock in the caller's write transaction (held until
+        it ends); returns the tenant's data version. Taking it again is harmless."""
+        return await self._lock_tenant(conn, tenant, as_utc(now) if now else utcnow())
+
+    async def get_in(self, conn: AsyncConnection, tenant: str, order_id: str) -> StoredOrder | None:
+        """One of ``tenant``'s orders, read in the caller's transaction."""
+        result = await conn.execute(
+            sa.select(*_STORED_COLUMNS).where(
+                orders_table.c.tenant == tenant, orders_table.c.id == order_id
+            )
+        )
+        row = result.mappings().first()
+        return stored_order(row) if row is not None else None
+
+    async def _ingest_prepared(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        batch: list[PreparedOrder],
+        source: EventSource,
+        at: datetime,
+        receipt: WebhookReceipt | None = None,
+    ) -> IngestResult:
+        version = await self._lock_tenant(conn, tenant, at)
+        # After the tenant lock, so racing copies of one delivery queue on that lock
+        # and the later one finds the receipt committed.
+        if receipt is not None and not await record_receipt(conn, receipt, at):
+            return IngestResult(0, 0, 0, 0, (), (), version, duplicate=True)
+        if not batch:
+            return IngestResult(0, 0, 0, 0, (), (), version)
+        stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
+        plan = plan_ingest(tenant, batch, stored, source, at)
+        if plan.inserts:
+            await conn.execute(orders_table.insert(), plan.inserts)
+        if plan.updates:
+            await conn.execute(
+                _UPDATE_ORDER,
+                [
+                    {"match_id": row["id"], **{f"new_{n}": row[n] for n in _UPDATED_COLUMNS}}
+                    for row in plan.updates
+                ],
+            )
+        events: tuple[StoredEvent, ...] = ()
+        if plan.events:
+            events = await self._append_events(conn, tenant, plan.events)
+        if plan.changed_ids:
+            version = await self._bump_version(conn, tenant, at)
         return IngestResult(
             inserted=len(plan.inserts),
             updated=len(plan.updates),

@@ -13,6 +13,7 @@ from ordergraph.store.idempotency import IdempotencyStore
 from ordergraph.store.migrate import ensure_schema
 from ordergraph.store.orders import DEFAULT_PAGE_SIZE, OrderStore
 from ordergraph.store.receipts import WebhookReceipts
+from ordergraph.store.results import ResultLedger
 from ordergraph.store.sync_state import SyncStateStore
 
 __all__ = ["Store"]
@@ -21,7 +22,7 @@ __all__ = ["Store"]
 @dataclass(frozen=True, slots=True)
 class Store:
     """The order index, sync state, idempotency keys, delivery queue and webhook receipts
-    of one database."""
+    of one database; ``results`` writes an order's result together with its delivery."""
 
     engine: AsyncEngine
     orders: OrderStore
@@ -29,6 +30,7 @@ class Store:
     idempotency: IdempotencyStore
     deliveries: DeliveryQueue
     webhook_receipts: WebhookReceipts
+    results: ResultLedger
 
     @classmethod
     def from_engine(
@@ -39,15 +41,18 @@ class Store:
         default_page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Store:
         """Build every part over an existing engine (the caller keeps ownership)."""
+        orders = OrderStore(
+            engine, cursor_secret=cursor_secret, default_page_size=default_page_size
+        )
+        deliveries = DeliveryQueue(engine)
         return cls(
             engine=engine,
-            orders=OrderStore(
-                engine, cursor_secret=cursor_secret, default_page_size=default_page_size
-            ),
+            orders=orders,
             sync_state=SyncStateStore(engine),
             idempotency=IdempotencyStore(engine),
-            deliveries=DeliveryQueue(engine),
+            deliveries=deliveries,
             webhook_receipts=WebhookReceipts(engine),
+            results=ResultLedger(engine, orders, deliveries),
         )
 
     @classmethod

@@ -7,6 +7,7 @@ the ``createOrder`` mutation itself. Provider-side truth is read from the sandbo
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from strawberry import relay
@@ -23,6 +24,7 @@ mutation Submit($input: SubmitResultInput!) {
     order {
       id status providerStatus
       result { status score maxScore url completedAt summary }
+      resultDelivery { state attempts lastError nextAttemptAt }
       events { edges { node { previousStatus newStatus source } } }
     }
     errors { code message field }
@@ -71,6 +73,16 @@ query One($id: ID!) {
     id status
     result { status score maxScore url }
     events { edges { node { previousStatus newStatus source } } }
+  }
+}
+"""
+
+DELIVERY = """
+query Delivery($id: ID!) {
+  order(id: $id) {
+    id status
+    result { status score url }
+    resultDelivery { state attempts lastError nextAttemptAt submittedAt updatedAt }
   }
 }
 """
@@ -214,3 +226,19 @@ def result_input(gid: str, status: str = "COMPLETED", **extra: Any) -> dict[str,
         "summary": "Strong on algorithms",
         **extra,
     }
+
+
+async def read_delivery(api: Api, gid: str, tenant: str = "acme") -> dict[str, Any]:
+    """The order's status, result and ``resultDelivery`` as a client reads them."""
+    body = await api.query(DELIVERY, {"id": gid}, tenant=tenant)
+    assert "errors" not in body, body
+    order: dict[str, Any] = body["data"]["order"]
+    assert order is not None
+    return order
+
+
+async def deliver_due(api: Api, delivery: dict[str, Any]) -> None:
+    """Run the deliverer's step once the delivery's next attempt is due (stepping the
+    clock to ``nextAttemptAt`` instead of sleeping through the backoff)."""
+    due = datetime.fromisoformat(delivery["nextAttemptAt"])
+    await api.services.deliverer.deliver_due(now=due)

@@ -10,6 +10,7 @@ from tests.api.conftest import Api
 from tests.api.mutation_support import (
     CREATE_ORDER,
     SUBMIT_RESULT,
+    deliver_due,
     events,
     index_kombo,
     kombo_ids,
@@ -115,27 +116,40 @@ async def test_concurrent_duplicates_write_once(api: Api, sandbox: Sandbox) -> N
     assert len(events(await read_order(api, gid))) == 2
 
 
-async def test_a_key_whose_write_failed_at_the_provider_can_be_retried(
+async def test_a_result_that_met_a_down_provider_is_kept_under_its_key_and_delivered_once(
     api: Api, sandbox: Sandbox
 ) -> None:
     # given: the first attempt meets a Kombo that is down
     gid = await _open_kombo_order(api, sandbox)
     request = result_input(gid, idempotencyKey="retry-me")
     await sandbox.faults({"kombo": {"error_rate": 1.0, "statuses": [503]}})
-    failed = await _submit(api, request)
-    assert [e["code"] for e in failed["errors"]] == ["PROVIDER_UNAVAILABLE"]
+    kept = await _submit(api, request)
+    assert kept["errors"] == []
+    assert kept["order"]["resultDelivery"]["state"] == "PENDING"
+    assert "503" in kept["order"]["resultDelivery"]["lastError"]
     assert _kombo_puts(sandbox, ok_only=True) == 0
 
     # when: Kombo is back and the client retries with the same key
     await sandbox.faults({})
-    retried = await _submit(api, request)
+    repeated = await _submit(api, request)
 
-    # then
-    assert retried["errors"] == []
-    assert retried["order"]["status"] == "COMPLETED"
+    # then: the same answer, and nothing new was queued or sent
+    assert repeated == kept
+    assert _kombo_puts(sandbox, ok_only=True) == 0
+    assert len(await api.services.store.deliveries.list("acme")) == 1
+
+    # when: the deliverer's retry comes due
+    await deliver_due(api, kept["order"]["resultDelivery"])
+
+    # then: one write; the key still answers with the order, now delivered
     assert _kombo_puts(sandbox, ok_only=True) == 1
-    assert await _submit(api, request) == retried
+    again = await _submit(api, request)
+    assert again["errors"] == []
+    assert again["order"]["status"] == "COMPLETED"
+    assert again["order"]["resultDelivery"]["state"] == "DELIVERED"
+    assert again["order"]["resultDelivery"]["attempts"] == 2
     assert _kombo_puts(sandbox, ok_only=True) == 1
+    assert events(again["order"])[-1] == ("OPEN", "COMPLETED", "MUTATION")
 
 
 async def test_keys_are_per_tenant(api: Api, sandbox: Sandbox) -> None:

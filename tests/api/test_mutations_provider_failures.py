@@ -4,6 +4,7 @@ code (never a GraphQL error), names no secret, and leaks no stack trace."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,13 +17,14 @@ from tests.api.mutation_support import (
     REFRESH_ORDERS,
     SUBMIT_RESULT,
     connection_gid,
+    deliver_due,
     index_kombo,
     kombo_ids,
     live,
     new_order_input,
     offered_package,
     order_gid,
-    read_order,
+    read_delivery,
     result_input,
     truth,
 )
@@ -59,28 +61,51 @@ CODES = {503: "PROVIDER_UNAVAILABLE", 429: "PROVIDER_RATE_LIMITED"}
 
 
 @pytest.mark.parametrize("status", [503, 429])
-async def test_submit_result_when_kombo_fails_is_a_coded_user_error(
+async def test_submit_result_when_kombo_fails_keeps_the_result_pending_and_delivers_it_later(
     api: Api, sandbox: Sandbox, status: int
 ) -> None:
     # given: an indexed OPEN order, and a Kombo that fails every request
     await index_kombo(api)
     remote_id = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[0]
     gid = order_gid("acme-kombo", remote_id)
-    before = await read_order(api, gid)
     await sandbox.faults({"kombo": _fault(status)})
 
     # when
     body = await api.query(SUBMIT_RESULT, {"input": result_input(gid)})
 
-    # then: data, not a GraphQL error; the order is as it was
+    # then: data, not a GraphQL error; the result is kept and its delivery is pending
     assert "errors" not in body, body
     payload = body["data"]["submitResult"]
-    assert payload["order"] is None
-    assert [(e["code"], e["field"]) for e in payload["errors"]] == [(CODES[status], ["orderId"])]
+    assert payload["errors"] == []
+    order = payload["order"]
+    assert order["status"] == "OPEN"  # what Kombo still holds
+    assert order["result"]["score"] == 87.5  # what was submitted
+    delivery = order["resultDelivery"]
+    assert delivery["state"] == "PENDING"
+    assert delivery["attempts"] == 1
+    assert f"HTTP {status}" in delivery["lastError"]
     await _assert_clean(sandbox, body)
-    await sandbox.faults({})
-    assert await read_order(api, gid) == before
+    shown = await read_delivery(api, gid)
+    assert shown["resultDelivery"]["state"] == "PENDING"
+    if status == 429:
+        # Kombo's Retry-After (1 s) is honoured
+        waited = datetime.fromisoformat(delivery["nextAttemptAt"]) - datetime.fromisoformat(
+            shown["resultDelivery"]["updatedAt"]
+        )
+        assert waited >= timedelta(seconds=1)
     assert (await truth(sandbox, api, "acme-kombo"))[remote_id]["status"] == "OPEN"
+
+    # when: the fault clears and the retry comes due
+    await sandbox.faults({})
+    await deliver_due(api, delivery)
+
+    # then: delivered, and Kombo holds it
+    after = await read_delivery(api, gid)
+    assert after["status"] == "COMPLETED"
+    assert after["resultDelivery"]["state"] == "DELIVERED"
+    assert after["resultDelivery"]["attempts"] == 2
+    assert after["resultDelivery"]["lastError"] is None
+    assert (await truth(sandbox, api, "acme-kombo"))[remote_id]["status"] == "COMPLETED"
 
 
 @pytest.mark.parametrize("status", [503, 429])
@@ -122,7 +147,7 @@ async def test_every_mutation_reports_a_failing_provider_as_data(
     assert refreshed["data"]["refreshOrders"]["orders"] == []
 
 
-async def test_an_unexpected_failure_is_masked_and_frees_the_key(
+async def test_an_unexpected_failure_is_kept_masked_and_retried(
     api: Api, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: an adapter that crashes with a secret in its message
@@ -141,12 +166,20 @@ async def test_an_unexpected_failure_is_masked_and_frees_the_key(
     # when
     body = await api.query(SUBMIT_RESULT, request)
 
-    # then: a generic error, no message, no trace, no secret
-    assert body["data"] is None
-    assert [e["message"] for e in body["errors"]] == ["Unexpected error."]
+    # then: the result is kept; the delivery's error is a fixed sentence: no message,
+    # no trace, no secret
+    payload = body["data"]["submitResult"]
+    assert payload["errors"] == []
+    delivery = payload["order"]["resultDelivery"]
+    assert delivery["state"] == "PENDING"
+    assert delivery["lastError"] == (
+        "unexpected error while delivering (details in the server log)"
+    )
     await _assert_clean(sandbox, body)
-    # and the key was released: a retry once the adapter works again goes through
+    # and once the adapter works again the retry delivers it; the key answers the same
     monkeypatch.undo()
+    await deliver_due(api, delivery)
     retried = await api.query(SUBMIT_RESULT, request)
     assert retried["data"]["submitResult"]["errors"] == []
     assert retried["data"]["submitResult"]["order"]["status"] == "COMPLETED"
+    assert retried["data"]["submitResult"]["order"]["resultDelivery"]["state"] == "DELIVERED"

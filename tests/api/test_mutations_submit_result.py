@@ -56,8 +56,14 @@ async def test_kombo_result_is_put_as_mapped_and_recorded_with_a_mutation_event(
     # when
     payload = await _submit(api, result_input(gid))
 
-    # then: Kombo holds exactly the mapped result and the new status
+    # then: delivered within the call; Kombo holds exactly the mapped result and status
     assert payload["errors"] == []
+    assert payload["order"]["resultDelivery"] == {
+        "state": "DELIVERED",
+        "attempts": 1,
+        "lastError": None,
+        "nextAttemptAt": None,
+    }
     row = (await truth(sandbox, api, "acme-kombo"))[order_id]
     assert row["status"] == "COMPLETED"
     assert row["result"] == {
@@ -100,19 +106,28 @@ async def test_kombo_refuses_a_status_change_once_the_order_left_open(
     # when: a second result would change its status
     payload = await _submit(api, result_input(gid, "CANCELLED"))
 
-    # then: Kombo's refusal is a user error on orderId, and nothing changed
-    assert payload["order"] is None
+    # then: Kombo's refusal is a user error on orderId, and the delivery FAILED visibly
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
         ("PROVIDER_REJECTED", ["orderId"])
     ]
     assert "OPEN" in payload["errors"][0]["message"]
+    order = payload["order"]
+    assert order["resultDelivery"]["state"] == "FAILED"
+    assert order["resultDelivery"]["attempts"] == 1
+    assert "OPEN" in order["resultDelivery"]["lastError"]
+    assert order["resultDelivery"]["nextAttemptAt"] is None
+    # and it was sent once; Kombo and the order's status are as they were
     assert (
         await route_count(sandbox, "kombo", "PUT /assessment/orders/{assessment_order_id}/result")
         == puts + 1
     )
     assert (await truth(sandbox, api, "acme-kombo"))[order_id]["status"] == "COMPLETED"
-    assert await read_order(api, gid) == before
+    after = await read_order(api, gid)
+    assert after["status"] == before["status"] == "COMPLETED"
+    assert after["events"] == before["events"]
     assert len(before["events"]["edges"]) == 2
+    # the result shown is the one submitted last (resultDelivery says it did not land)
+    assert after["result"]["status"] == "CANCELLED"
 
 
 async def test_kombo_cannot_take_an_unknown_status_and_nothing_is_sent(

@@ -1,0 +1,134 @@
+"""Submitted results: the order's result and its delivery, always written together.
+
+A result is recorded before any provider sees it: one transaction stores it on the
+order (so ``Order.result`` shows it at once) and queues its delivery, so neither half
+can exist without the other. When the provider has taken it, one more transaction
+records the status the provider now holds (a MUTATION event when it changed) and
+marks the delivery delivered, so a crash between the two cannot lose the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ordergraph.models import Order
+from ordergraph.store.deliveries import Delivery, DeliveryQueue, DeliveryState
+from ordergraph.store.engine import write_transaction
+from ordergraph.store.orders import OrderStore
+from ordergraph.store.records import EventSource, IngestResult
+from ordergraph.store.types import as_utc, utcnow
+
+__all__ = ["RecordedResult", "ResultLedger"]
+
+OrderUpdate = Callable[[Order], Order]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResult:
+    """What recording a result did.
+
+    ``claimed``: the delivery was queued already in flight for the caller (its first
+    attempt is the caller's to make). ``repeated``: the order's newest delivery already
+    carried this very payload and had not failed, so nothing was written.
+    """
+
+    delivery: Delivery
+    ingest: IngestResult | None
+    claimed: bool
+    repeated: bool
+
+
+class ResultLedger:
+    """Transactions over an order and its result deliveries."""
+
+    def __init__(self, engine: AsyncEngine, orders: OrderStore, deliveries: DeliveryQueue) -> None:
+        self._engine = engine
+        self._orders = orders
+        self._deliveries = deliveries
+
+    async def record(
+        self,
+        tenant: str,
+        connection_id: str,
+        order_id: str,
+        payload: Any,
+        *,
+        update: OrderUpdate,
+        lease: timedelta,
+        now: datetime | None = None,
+    ) -> RecordedResult | None:
+        """Store ``update(order)`` (the order carrying the new result) and queue
+        ``payload`` for delivery, in one transaction; None when ``tenant`` has no such
+        order.
+
+        Older deliveries of the order that have not started are superseded. The new
+        one is claimed for the caller for ``lease`` unless an older one is still in
+        flight (then it waits, due, until that one ends, so writes land in order).
+        """
+        at = as_utc(now) if now is not None else utcnow()
+        async with write_transaction(self._engine) as conn:
+            # The tenant lock first: the order read below cannot change under us.
+            await self._orders.lock_tenant_in(conn, tenant, now=at)
+            stored = await self._orders.get_in(conn, tenant, order_id)
+            if stored is None:
+                return None
+            newest = await self._deliveries.newest_in(conn, tenant, order_id)
+            if (
+                newest is not None
+                and newest.payload == payload
+                and newest.state is not DeliveryState.FAILED
+            ):
+                return RecordedResult(newest, None, claimed=False, repeated=True)
+            ingest = await self._orders.ingest_in(
+                conn, tenant, connection_id, [update(stored.order)], EventSource.MUTATION, now=at
+            )
+            await self._deliveries.supersede_in(conn, tenant, order_id)
+            busy = await self._deliveries.busy_in(conn, tenant, order_id, now=at)
+            delivery = await self._deliveries.enqueue_in(
+                conn,
+                tenant,
+                order_id,
+                connection_id,
+                payload,
+                claim_for=None if busy else lease,
+                now=at,
+            )
+        return RecordedResult(delivery, ingest, claimed=not busy, repeated=False)
+
+    async def delivered(
+        self, delivery: Delivery, *, update: OrderUpdate, now: datetime | None = None
+    ) -> IngestResult | None:
+        """Record that the provider took ``delivery`` (claimed as ``delivery.attempts``):
+        store ``update(order)`` (the status the provider now holds) and mark it delivered.
+
+        The order is left alone when a newer result was submitted meanwhile (it holds
+        that one, whose own delivery follows). Returns the ingestion, or None when
+        nothing was ingested (the claim had passed to another worker, or superseded).
+        """
+        at = as_utc(now) if now is not None else utcnow()
+        async with write_transaction(self._engine) as conn:
+            await self._orders.lock_tenant_in(conn, delivery.tenant, now=at)
+            done = await self._deliveries.complete_in(
+                conn, delivery.id, attempt=delivery.attempts, now=at
+            )
+            if not done:
+                return None
+            newest = await self._deliveries.newest_in(conn, delivery.tenant, delivery.order_id)
+            if newest is not None and newest.id != delivery.id:
+                return None
+            stored = await self._orders.get_in(conn, delivery.tenant, delivery.order_id)
+            if stored is None:
+                return None
+            return await self._orders.ingest_in(
+                conn,
+                delivery.tenant,
+                delivery.connection_id,
+                [update(stored.order)],
+                EventSource.MUTATION,
+                now=at,
+            )

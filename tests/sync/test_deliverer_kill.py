@@ -1,0 +1,262 @@
+"""A real ``ordergraph serve`` killed (SIGKILL) while a result is on its way to the
+provider, then started again on the same store (SQLite and PostgreSQL): the result is
+delivered exactly as submitted, no order or event is lost or doubled, and the
+request's idempotency key answers again once its claim's lease has run out."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ordergraph.store import DeliveryState, Store
+from tests.api.mutation_support import SUBMIT_RESULT, result_input
+from tests.conftest import Sandbox
+from tests.sync.conftest import free_port
+from tests.test_serve import ORDERGRAPH, SECRETS
+
+LEASE = 2.0
+CURSOR_SECRET = SECRETS["OG_CURSOR_SECRET"]
+
+CREATE = """
+mutation Create($input: CreateOrderInput!) {
+  createOrder(input: $input) { order { id remoteId } errors { code message } }
+}
+"""
+PACKAGES = """query P($c: ID!) { packages(connectionId: $c) { remoteId } }"""
+ORDER = """
+query O($id: ID!) {
+  order(id: $id) {
+    status
+    result { status score url }
+    resultDelivery { state attempts lastError }
+    events { edges { node { previousStatus newStatus source } } }
+  }
+}
+"""
+CONNECTION_GID = base64.b64encode(b"ProviderConnection:acme-stackone").decode()
+
+
+@dataclass
+class Deployment:
+    config: Path
+    env: dict[str, str]
+    folder: Path
+    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    async def start(self, name: str) -> tuple[asyncio.subprocess.Process, str]:
+        port = free_port()
+        log = self.folder / f"{name}.log"
+        with log.open("wb") as handle:
+            process = await asyncio.create_subprocess_exec(
+                str(ORDERGRAPH), "serve", "--config", str(self.config), "--port", str(port),
+                stdout=handle, stderr=handle, env=self.env,
+            )  # fmt: skip
+        self.processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            for _ in range(150):
+                try:
+                    async with session.get(url + "/readyz") as response:
+                        if response.status == 200:
+                            return process, url
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{name} did not become ready:\n{log.read_text()}")
+
+
+@pytest.fixture
+async def deployment(
+    sandbox: Sandbox, fresh_store_url: str, tmp_path: Path
+) -> AsyncIterator[Deployment]:
+    stackone = (await sandbox.accounts("stackone"))[0]
+    basic = str(stackone["headers"]["Authorization"]).split(" ", 1)[1]
+    config = tmp_path / "ordergraph.toml"
+    config.write_text(
+        f"""
+[server]
+host = "127.0.0.1"
+
+[store]
+url = "{fresh_store_url}"
+cursor_secret = "${{OG_CURSOR_SECRET}}"
+
+[delivery]
+# Long enough that the request is still waiting when the process is killed.
+inline_timeout = 30
+lease = {LEASE}
+poll_interval = 0.2
+backoff_base = 0.1
+backoff_cap = 0.5
+
+[mutations]
+idempotency_claim_lease = {LEASE}
+
+[[tenants]]
+name = "acme"
+[[tenants.keys]]
+hash = "${{OG_ACME_KEY_HASH}}"
+scopes = ["read", "write"]
+
+[[connections]]
+id = "acme-stackone"
+tenant = "acme"
+provider = "stackone"
+base_url = "{sandbox.base("stackone")}"
+api_key = "${{OG_STACKONE_KEY}}"
+account = "{stackone["account"]}"
+"""
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ORDERGRAPH_")},
+        **SECRETS,
+        "OG_STACKONE_KEY": base64.b64decode(basic).decode().split(":", 1)[0],
+        "PYTHONUNBUFFERED": "1",
+    }
+    deployed = Deployment(config, env, tmp_path)
+    try:
+        yield deployed
+    finally:
+        for process in deployed.processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def _graphql(
+    session: aiohttp.ClientSession, url: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    async with session.post(
+        url + "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {SECRETS['OG_ACME_KEY']}"},
+    ) as response:
+        body: dict[str, Any] = await response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def _create_order(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    packages = (await _graphql(session, url, PACKAGES, {"c": CONNECTION_GID}))["packages"]
+    created = await _graphql(
+        session,
+        url,
+        CREATE,
+        {
+            "input": {
+                "connectionId": CONNECTION_GID,
+                "packageId": packages[0]["remoteId"],
+                "candidate": {"firstName": "Ada", "emails": ["ada@example.com"]},
+                "job": {"remoteId": "job-7", "title": "Engineer"},
+            }
+        },
+    )
+    assert created["createOrder"]["errors"] == []
+    order: dict[str, Any] = created["createOrder"]["order"]
+    return order
+
+
+def _results_taken(sandbox: Sandbox) -> list[Any]:
+    return [
+        json.loads(e.body)
+        for e in sandbox.recorder.for_provider("stackone")
+        if e.method == "PATCH" and e.status < 300
+    ]
+
+
+async def test_a_process_killed_mid_delivery_loses_nothing(
+    deployment: Deployment, sandbox: Sandbox, fresh_store_url: str
+) -> None:
+    store = await Store.open(fresh_store_url, cursor_secret=CURSOR_SECRET)
+    try:
+        async with aiohttp.ClientSession() as session:
+            # given: an order, and a StackOne so slow that a result write stays in flight
+            first, url = await deployment.start("first")
+            order = await _create_order(session, url)
+            await sandbox.faults({"stackone": {"latency_ms": [4000, 4000]}})
+            request = result_input(order["id"], score=73.0, idempotencyKey="kill-me")
+
+            # when: the process is killed while the mutation waits on the write
+            submitting = asyncio.ensure_future(_post(session, url, request))
+            for _ in range(100):
+                queued = await store.deliveries.list("acme")
+                if queued and queued[0].state is DeliveryState.IN_FLIGHT:
+                    break
+                await asyncio.sleep(0.05)
+            [in_flight] = await store.deliveries.list("acme")
+            assert in_flight.state is DeliveryState.IN_FLIGHT
+            await asyncio.sleep(0.3)  # the PATCH is on the wire, waiting on the latency
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+            with pytest.raises(aiohttp.ClientError):
+                await submitting
+            await sandbox.faults({})
+
+            # then: the result was kept; a new process delivers it once its lease ends
+            _, url = await deployment.start("second")
+            for _ in range(200):
+                shown = (await _graphql(session, url, ORDER, {"id": order["id"]}))["order"]
+                if shown["resultDelivery"]["state"] == "DELIVERED":
+                    # Again: the order and its delivery are two reads of one request.
+                    shown = (await _graphql(session, url, ORDER, {"id": order["id"]}))["order"]
+                    break
+                await asyncio.sleep(0.1)
+            assert shown["resultDelivery"]["state"] == "DELIVERED", shown
+            assert shown["resultDelivery"]["attempts"] == 2
+            assert shown["status"] == "COMPLETED"
+            assert shown["result"] == {
+                "status": "COMPLETED",
+                "score": 73.0,
+                "url": "https://assess.example.com/r/1",
+            }
+            # exactly as submitted (the killed write may or may not have landed too:
+            # a second identical PATCH changes nothing)
+            taken = _results_taken(sandbox)
+            assert 1 <= len(taken) <= 2
+            assert all(body == taken[0] for body in taken)
+            assert taken[0]["score"]["value"] == "73"
+            assert taken[0]["result"] == {"value": "completed"}
+            rows = (
+                await sandbox.control(
+                    "GET", f"orders?provider=stackone&account={await _account(sandbox)}"
+                )
+            )["orders"]
+            assert {r["id"]: r["status"] for r in rows}[order["remoteId"]] == "completed"
+            # no event lost, none doubled
+            edges = shown["events"]["edges"]
+            assert [
+                (e["node"]["previousStatus"], e["node"]["newStatus"], e["node"]["source"])
+                for e in edges
+            ] == [(None, "OPEN", "CREATE"), ("OPEN", "COMPLETED", "MUTATION")]
+
+            # and the key answers again (its claim's lease has run out)
+            answer = await _graphql(session, url, SUBMIT_RESULT, {"input": request})
+            assert answer["submitResult"]["errors"] == []
+            assert answer["submitResult"]["order"]["resultDelivery"]["state"] == "DELIVERED"
+            assert len(await store.deliveries.list("acme")) == 1
+            assert 1 <= len(_results_taken(sandbox)) <= 2
+    finally:
+        await store.close()
+
+
+async def _post(session: aiohttp.ClientSession, url: str, request: dict[str, Any]) -> None:
+    async with session.post(
+        url + "/graphql",
+        json={"query": SUBMIT_RESULT, "variables": {"input": request}},
+        headers={"Authorization": f"Bearer {SECRETS['OG_ACME_KEY']}"},
+    ) as response:
+        await response.read()
+
+
+async def _account(sandbox: Sandbox) -> str:
+    return str((await sandbox.accounts("stackone"))[0]["account"])
