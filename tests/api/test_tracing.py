@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from ordergraph.keys import Scope
 from ordergraph.logs import secrets_of
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as plain_schema
@@ -44,7 +45,7 @@ async def test_an_operation_is_traced_without_personal_data_or_secrets(
     result = await schema.execute(
         DOCUMENT,
         variable_values={"email": EMAIL},
-        context_value=Context(services=api.services, tenant="acme"),
+        context_value=Context(services=api.services, tenant="acme", scopes=frozenset(Scope)),
     )
     assert result.errors is None
     provider.shutdown()
