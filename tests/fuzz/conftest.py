@@ -4,7 +4,7 @@ response and log record captured and scanned for secrets when the test ends."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -26,6 +26,8 @@ class Fuzzed:
     probe: Probe
     sandbox: Sandbox
     counts: dict[str, int]
+    # What a test computes once and reuses across its examples (seed cursors, ids).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Fuzzed({self.api.url})"
