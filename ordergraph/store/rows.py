@@ -13,6 +13,9 @@ from ordergraph.models import Candidate, Order, OrderStatus
 from ordergraph.store.records import CreatedAtSource, EventSource, StoredEvent, StoredOrder
 from ordergraph.store.types import as_utc
 
+# What a NUL character in provider text is stored as (see ``prepare_order``).
+_NUL_REPLACEMENT = "\ufffd"
+
 __all__ = [
     "PreparedOrder",
     "event_values",
@@ -66,10 +69,26 @@ class PreparedOrder:
         return str(self.columns["status"])
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", _NUL_REPLACEMENT)
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def prepare_order(connection_id: str, order: Order) -> PreparedOrder:
     """Column values for ``order`` on ``connection_id`` (everything but the store's times)."""
     data = order.model_dump(mode="json")
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if "\\u0000" in canonical:
+        # PostgreSQL text and jsonb cannot hold NUL: a provider's stray NUL would make
+        # the delivery fail (and be retried) forever. Both backends store U+FFFD instead.
+        data = _without_nul(data)
+        order = Order.model_validate(data)
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     candidate = order.candidate
     first_email = candidate.emails[0] if candidate and candidate.emails else None
     columns: dict[str, Any] = {

@@ -236,3 +236,20 @@ async def test_empty_batch_writes_nothing(
     result = await store.ingest(tenant, connection_id, [], EventSource.POLL)
 
     assert (result.inserted, result.events, result.data_version) == (0, (), 1)
+
+
+async def test_nul_characters_are_stored_as_replacement_characters(
+    store: OrderStore, tenant: str, connection_id: str
+) -> None:
+    # Found by tests/fuzz: PostgreSQL refuses NUL in text and jsonb, so a webhook whose
+    # candidate name held one failed with 503 on every retry.
+    order = make_order("nul\x00id", first_name="Ada\x00", emails=("a\x00@example.com",))
+    result = await store.ingest(tenant, connection_id, [order], EventSource.WEBHOOK)
+    assert result.changed_ids == (f"{connection_id}:nul\ufffdid",)
+    stored = (await store.get(tenant, list(result.changed_ids)))[result.changed_ids[0]]
+    assert stored.order.candidate is not None
+    assert stored.order.candidate.first_name == "Ada\ufffd"
+    assert stored.order.candidate.emails == ("a\ufffd@example.com",)
+    # the same delivery again changes nothing
+    again = await store.ingest(tenant, connection_id, [order], EventSource.WEBHOOK)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
