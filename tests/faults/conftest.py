@@ -1,0 +1,44 @@
+"""Fault-scenario fixtures: a private PostgreSQL cluster (one per session) and the
+private Redis servers of tests/scale. A missing dependency skips, except in CI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+
+from tests.databases import run_async
+from tests.faults.services import PrivatePostgres, postgres_unavailable_reason
+from tests.scale.conftest import redis_server
+
+__all__ = ["private_postgres", "redis_server"]
+
+
+@pytest.fixture(scope="session")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    reason = postgres_unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = PrivatePostgres()
+    cluster.init()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+async def _create_database(admin_url: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+def create_database(cluster: PrivatePostgres, name: str) -> str:
+    run_async(_create_database(cluster.url(), name))
+    return cluster.url(name)
