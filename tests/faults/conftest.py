@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
+from tests.api.conftest import api  # the API suite's in-process gateway
 from tests.databases import run_async
 from tests.faults.services import PrivatePostgres, postgres_unavailable_reason
 from tests.scale.conftest import redis_server
 
-__all__ = ["private_postgres", "redis_server"]
+__all__ = ["api", "private_postgres", "redis_server"]
 
 
 @pytest.fixture(scope="session")
