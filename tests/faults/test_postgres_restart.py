@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from ordergraph.store import Store
 from tests.conftest import Sandbox
@@ -22,6 +23,8 @@ from tests.secrets_scan import Captured, SecretScanner
 from tests.test_serve import SECRETS
 
 COUNT = "{ orders(first: 1) { totalCount } }"
+
+pytestmark = pytest.mark.faults
 
 
 async def _ready(session: aiohttp.ClientSession, url: str, captured: Captured) -> int:

@@ -22,7 +22,10 @@ from tests.conftest import Sandbox
 from tests.secrets_scan import Captured, SecretScanner, capture_logs
 
 # The production backend; the fault is the providers', not the store's.
-pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
 
 FAULTS = {"*": {"error_rate": 0.1, "statuses": [429, 503], "latency_ms": [20, 80]}}
 ROUNDS = 8

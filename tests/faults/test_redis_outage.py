@@ -22,7 +22,10 @@ from tests.scale.conftest import RedisServer
 from tests.secrets_scan import Captured, SecretScanner
 from tests.test_serve import SECRETS
 
-pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
 
 SUBSCRIPTION = "subscription { orderEvents { cursor newStatus order { remoteId } } }"
 COUNT = "{ orders(first: 1) { totalCount } connections { id } }"

@@ -12,6 +12,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,6 +34,8 @@ EVENTS = """query($id: ID!, $c: String) {
   order(id: $id) { events(first: 5, after: $c) { edges { cursor node { order { id } } } } }
 }"""
 ALL_ORDERS = "{ orders(first: 100) { nodes { id candidate { id } } } connections { id } }"
+
+pytestmark = pytest.mark.fuzz
 
 
 @dataclass

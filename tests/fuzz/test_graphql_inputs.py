@@ -8,6 +8,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,6 +29,8 @@ from tests.fuzz.strategies import (
 _MAX_REQUEST_LINE = 8190
 _AUTH = st.sampled_from([KEYS["acme"], KEYS["globex"], "wrong-key", ""])
 _NAMES = st.none() | st.sampled_from(["Dashboard", "Lookup", "Two", "Other", ""]) | st.text()
+
+pytestmark = pytest.mark.fuzz
 
 
 def _check(reply: Any, sent: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -38,6 +39,8 @@ UNIFIED_FIELDS = ["id", "status", "package_id", "job_id", "profile_first_name", 
                   "connection_id", "workspace_id", "candidate_id", "response_url"]  # fmt: skip
 KOMBO_FIELDS = ["id", "status", "package_id", "integration_id", "candidate", "job", "application"]
 _HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+pytestmark = pytest.mark.fuzz
 
 
 def _check_reply(reply: Reply) -> None:
