@@ -18,7 +18,9 @@ __all__ = [
     "documents",
     "global_ids",
     "json_values",
+    "mutated_documents",
     "raw_json_texts",
+    "to_json",
 ]
 
 # The README's examples (queries and a mutation) and the dashboard of tests/api.
