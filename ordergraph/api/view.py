@@ -26,6 +26,7 @@ from strawberry.types.unset import UnsetType
 
 from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
+from ordergraph.api.ws_messages import CheckedTransportWSHandler
 from ordergraph.auth import bearer_token, tenant_for_key, tenant_from_headers
 from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
 from ordergraph.resolvers.context import Context
@@ -44,6 +45,8 @@ GRAPHQL_HTTP = web.AppKey("graphql_http", GraphQLHTTPHandler)
 class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
     """Builds a typed ``Context`` per request: the tenant from the API key and fresh
     loaders. GET in a browser shows GraphiQL with locally served assets."""
+
+    graphql_transport_ws_handler_class = CheckedTransportWSHandler
 
     def __init__(self, services: Services, schema: strawberry.Schema, **kwargs: Any) -> None:
         settings = services.settings.subscriptions

@@ -110,11 +110,13 @@ _leaves = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", "\x00", "OPEN", "2026-01-01T00:00:00Z", "not-a-date", "9" * 400]),
 )
-json_values = st.recursive(
-    _leaves,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=12,
-)
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner)
+
+
+json_values = st.recursive(_leaves, _containers, max_leaves=12)
 
 
 def deep_json(depth: int) -> str:
