@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -43,24 +44,36 @@ def postgres_unavailable_reason() -> str | None:
 
 
 class PrivatePostgres:
-    """A PostgreSQL cluster of the test's own (trust auth, no fsync: test data only)."""
+    """A PostgreSQL cluster of the test's own (no fsync: test data only).
+
+    TCP connections need a password, so the store URL carries one, as in production,
+    and the secret scan can look for it in everything serve prints during an outage.
+    """
 
     def __init__(self) -> None:
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="og-faults-pg-"))
         self.data = self.folder / "data"
+        self.password = f"pg-{secrets.token_hex(8)}"
 
     def _run(self, *command: str) -> None:
         as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=60)  # noqa: S603
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/{database}"
 
     def init(self) -> None:
+        password_file = self.folder / "password"
+        password_file.write_text(self.password + "\n")
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+            shutil.chown(password_file, "postgres")
+        self._run(
+            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+            "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={password_file}",
+        )  # fmt: skip
+        password_file.unlink()
         self.start()
 
     def _server_args(self) -> list[str]:
