@@ -9,7 +9,15 @@ from tests.api.conftest import KEYS, Api
 
 
 @pytest.mark.parametrize(
-    "frame", ["null", "1", "[]", '"subscribe"', '{"id": "1", "type": "subscribe", "payload": 1}']
+    "frame",
+    [
+        "null",
+        "1",
+        "[]",
+        '"subscribe"',
+        '{"id": "1", "type": "subscribe", "payload": 1}',
+        '{"id": "1", "type": "subscribe", "payload": {"query": "  "}}',
+    ],
 )
 async def test_a_frame_that_is_no_message_closes_with_4400(api: Api, frame: str) -> None:
     # Found by tests/fuzz: these raised TypeError in Strawberry's handler (close 1006).
