@@ -67,8 +67,18 @@ def _optional_map(params: Mapping[str, Any], name: str) -> dict[str, Any] | None
     return value
 
 
+def _check_unicode(params: Mapping[str, Any]) -> None:
+    """JSON's ``\\ud800`` escapes decode to lone surrogates, which are not Unicode text:
+    every later ``encode()`` (cache keys, logs, the store) would fail on them."""
+    try:
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request("the request holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)") from None
+
+
 def from_params(params: Mapping[str, Any]) -> GraphQLRequest:
     """Check the parameters' types (already JSON-decoded); unknown keys are ignored."""
+    _check_unicode(params)
     query = params.get("query")
     if query is None:
         raise bad_request("missing 'query': send the GraphQL document as a string")
@@ -165,6 +175,10 @@ async def read_post(request: web.Request, *, max_body_bytes: int) -> GraphQLRequ
         raise bad_request(f"the request body is not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise bad_request("the request body is nested too deeply") from None
+    except ValueError:
+        # json.loads refuses integers over sys.get_int_max_str_digits() digits with a
+        # plain ValueError, not a JSONDecodeError.
+        raise bad_request("the request body holds a number too long to read") from None
     if isinstance(params, list):
         raise bad_request("batched requests (a JSON array) are not supported")
     if not isinstance(params, dict):

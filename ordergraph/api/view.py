@@ -29,6 +29,7 @@ from strawberry.types.unset import UnsetType
 
 from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
+from ordergraph.api.ws_messages import CheckedTransportWSHandler
 from ordergraph.auth import Principal, bearer_token, principal_for_key, principal_from_headers
 from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
 from ordergraph.logs import REQUEST_ID, REQUEST_ID_HEADER
@@ -48,6 +49,8 @@ GRAPHQL_HTTP = web.AppKey("graphql_http", GraphQLHTTPHandler)
 class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
     """Builds a typed ``Context`` per request: the tenant from the API key and fresh
     loaders. GET in a browser shows GraphiQL with locally served assets."""
+
+    graphql_transport_ws_handler_class = CheckedTransportWSHandler
 
     def __init__(self, services: Services, schema: strawberry.Schema, **kwargs: Any) -> None:
         settings = services.settings.subscriptions

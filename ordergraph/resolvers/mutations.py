@@ -129,7 +129,10 @@ def issue_for_provider_error(exc: ProviderError, *path: str) -> UserIssue:
         code = "PROVIDER_AUTH_FAILED"
     else:
         code = "PROVIDER_UNAVAILABLE"
-    return UserIssue(code, exc.message, path or None)
+    # Named like a field's provider failure (schema/errors.py): with several orders of
+    # several connections in one call, the caller must know whose provider failed.
+    message = f"{exc.provider} could not answer for connection {exc.connection_id}: {exc.message}"
+    return UserIssue(code, message, path or None)
 
 
 # --- idempotency -------------------------------------------------------------------------

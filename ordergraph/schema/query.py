@@ -11,6 +11,7 @@ from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.errors import PublicError, provider_failure
 from ordergraph.schema.inputs import OrderFilterInput, OrderOrderInput, expect_id
+from ordergraph.schema.node_ids import UnknownNodeTypeIsInvalidId
 from ordergraph.schema.types import (
     Candidate,
     CandidateConnection,
@@ -28,8 +29,12 @@ __all__ = ["Query"]
 
 @strawberry.type(description="Reads: orders and what they refer to, across connections.")
 class Query:
-    node: relay.Node | None = relay.node(description="Any object by its global id.")
-    nodes: list[relay.Node | None] = relay.node(description="Objects by their global ids.")
+    node: relay.Node | None = relay.node(
+        description="Any object by its global id.", extensions=[UnknownNodeTypeIsInvalidId()]
+    )
+    nodes: list[relay.Node | None] = relay.node(
+        description="Objects by their global ids.", extensions=[UnknownNodeTypeIsInvalidId()]
+    )
 
     @strawberry.field(description="Orders of every connection of your tenant, page by page.")
     async def orders(

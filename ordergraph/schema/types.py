@@ -278,6 +278,7 @@ class OrderConnection:
 # --- events ------------------------------------------------------------------------------
 
 _EVENT_CURSOR_PREFIX = "event:"
+_MAX_EVENT_ID = 2**63 - 1
 
 
 @strawberry.type(description="A change of an order's status.")
@@ -340,7 +341,9 @@ class OrderEventConnection:
             value = int(text.removeprefix(_EVENT_CURSOR_PREFIX))
         except (ValueError, UnicodeDecodeError) as exc:
             raise PublicError("the event cursor is not valid", code="INVALID_CURSOR") from exc
-        if value < 0:
+        # Event ids are 64-bit integers in the store: a larger one is no cursor of ours
+        # (and would overflow the database driver instead of matching nothing).
+        if not 0 <= value <= _MAX_EVENT_ID:
             raise PublicError("the event cursor is not valid", code="INVALID_CURSOR")
         return value
 

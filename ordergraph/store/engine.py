@@ -90,6 +90,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """
     async_url = to_async_url(url)
     if async_url.get_backend_name() != "sqlite":
+        # A PostgreSQL restart kills every pooled connection without a word; without a
+        # ping on checkout the next request on each would fail (tests/faults).
+        kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(async_url, **kwargs)
     Path(str(async_url.database)).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(

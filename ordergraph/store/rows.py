@@ -13,6 +13,9 @@ from ordergraph.models import Candidate, Order, OrderStatus
 from ordergraph.store.records import CreatedAtSource, EventSource, StoredEvent, StoredOrder
 from ordergraph.store.types import as_utc
 
+# What a NUL character in provider text is stored as (see ``prepare_order``).
+_NUL_REPLACEMENT = "\ufffd"
+
 __all__ = [
     "PreparedOrder",
     "event_values",
@@ -68,7 +71,7 @@ class PreparedOrder:
 
 def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return value.replace("\x00", _NUL_REPLACEMENT)
     if isinstance(value, list):
         return [_without_nul(v) for v in value]
     if isinstance(value, dict):
@@ -83,9 +86,9 @@ def _canonical(data: Any) -> str:
 def prepare_order(connection_id: str, order: Order) -> PreparedOrder:
     """Column values for ``order`` on ``connection_id`` (everything but the store's times).
 
-    NUL characters are dropped from every string: PostgreSQL's text and jsonb cannot
+    NUL characters become U+FFFD in every string: PostgreSQL's text and jsonb cannot
     hold them, and an order that can never be stored would fail its webhook (503) or
-    poll on every retry. Dropped on SQLite too, so both backends keep the same order.
+    poll on every retry. Replaced on SQLite too, so both backends keep the same order.
     """
     data = order.model_dump(mode="json")
     canonical = _canonical(data)

@@ -30,6 +30,15 @@ EXTRA_KEYS = {
 }
 
 
+def plain_api_keys() -> dict[str, str]:
+    """Every API key the gateway fixture accepts, named for a secret scan: the settings
+    hold only their hashes, so a scan must be told the keys themselves."""
+    keys = {f"api key of {tenant}": key for tenant, key in KEYS.items()}
+    for tenant, extra in EXTRA_KEYS.items():
+        keys |= {f"api key of {tenant} ({'+'.join(s)})": key for key, s in extra.items()}
+    return keys
+
+
 def _key(account: dict[str, Any]) -> str:
     return str(account["headers"]["Authorization"]).split(" ", 1)[1]
 

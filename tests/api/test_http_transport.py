@@ -182,6 +182,10 @@ def test_negotiation(accept: str | None, expected: str | None) -> None:
         '{"query": "{ __typename }", "variables": [1]}',
         '{"query": "{ __typename }", "operationName": 7}',
         '{"query": "{ __typename }", "extensions": "x"}',
+        # an integer past Python's int/str digit limit (found by tests/fuzz): was a 500
+        '{"query": "{ __typename }", "variables": {"n": ' + "9" * 5000 + "}}",
+        # a lone surrogate escape, which no UTF-8 text can hold (tests/fuzz): was a 500
+        '{"query": "{ __typename }", "variables": {"a": "\\ud800"}}',
     ],
 )
 async def test_malformed_bodies_are_400_with_a_graphql_error(api: Api, raw: str) -> None:

@@ -48,3 +48,12 @@ async def test_sqlite_engine_creates_its_folder_and_uses_wal(tmp_path: Path) -> 
 
     assert (tmp_path / "nested" / "data" / "ordergraph.sqlite3").exists()
     assert (mode, foreign_keys) == ("wal", 1)
+
+
+async def test_postgresql_pools_ping_before_reuse() -> None:
+    # A PostgreSQL restart kills pooled connections; tests/faults shows the failure.
+    engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
+    try:
+        assert engine.sync_engine.pool._pre_ping is True
+    finally:
+        await engine.dispose()

@@ -238,22 +238,18 @@ async def test_empty_batch_writes_nothing(
     assert (result.inserted, result.events, result.data_version) == (0, (), 1)
 
 
-async def test_nul_characters_are_dropped_so_every_backend_can_store_the_order(
+async def test_nul_characters_are_stored_as_replacement_characters(
     store: OrderStore, tenant: str, connection_id: str
 ) -> None:
-    # PostgreSQL text and jsonb cannot hold NUL; refusing would fail the order forever.
-    order = make_order(
-        "o-nul", first_name="A\x00da", emails=("ada@example.com\x00",), raw={"note\x00": "x\x00"}
-    )
-
+    # Found by tests/fuzz: PostgreSQL refuses NUL in text and jsonb, so a webhook whose
+    # candidate name held one failed with 503 on every retry.
+    order = make_order("nul\x00id", first_name="Ada\x00", emails=("a\x00@example.com",))
     result = await store.ingest(tenant, connection_id, [order], EventSource.WEBHOOK)
-
-    assert result.inserted == 1
-    stored = (await store.get(tenant, [f"{connection_id}:o-nul"]))[f"{connection_id}:o-nul"]
+    assert result.changed_ids == (f"{connection_id}:nul\ufffdid",)
+    stored = (await store.get(tenant, list(result.changed_ids)))[result.changed_ids[0]]
     assert stored.order.candidate is not None
-    assert stored.order.candidate.first_name == "Ada"
-    assert stored.order.candidate.emails == ("ada@example.com",)
-    assert stored.order.raw == {"note": "x"}
-    # the same order again is unchanged, not a new version
+    assert stored.order.candidate.first_name == "Ada\ufffd"
+    assert stored.order.candidate.emails == ("a\ufffd@example.com",)
+    # the same delivery again changes nothing
     again = await store.ingest(tenant, connection_id, [order], EventSource.WEBHOOK)
-    assert (again.unchanged, again.events) == (1, ())
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
