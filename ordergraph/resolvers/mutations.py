@@ -388,14 +388,6 @@ async def publish_packages(
     )
 
 
-def _keep_result(fresh: Order, stored: StoredOrder) -> Order:
-    """``fresh`` with the result we hold when the provider's read carries none (Kombo's
-    orders never do): re-reading an order must not erase the result written to it."""
-    if fresh.result is None and stored.order.result is not None:
-        return fresh.model_copy(update={"result": stored.order.result})
-    return fresh
-
-
 async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> MutationOutcome:
     """Read orders from their providers now and record what changed.
 
@@ -430,8 +422,9 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
         except ProviderError as exc:
             outcome.issues.append(issue_for_provider_error(exc, "ids"))
             continue
+        # A read without a result keeps the one we hold: the store's ingestion rule.
         read = [
-            _keep_result(fresh[stored.order.remote_id], stored)
+            fresh[stored.order.remote_id]
             for stored in {o.id: o for o in orders}.values()
             if stored.order.remote_id in fresh
         ]

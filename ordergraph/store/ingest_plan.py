@@ -1,7 +1,26 @@
 """Deciding what an ingestion writes: a pure function of the batch and the stored rows.
 
-Kept apart from the SQL so the rules (first-seen times, stale updates, which changes
-are events) read in one place and run the same on both backends.
+Kept apart from the SQL so the rules (first-seen times, stale updates, kept results,
+which changes are events) read in one place and run the same on both backends.
+
+Results are never lost to a read. An incoming order without a result keeps the one
+stored: Kombo's orders never carry one (its API only takes results), and a Unified or
+StackOne read taken before our result reached the provider does not carry it yet. The
+kept result is part of the written document and of its content hash, so re-reading
+an unchanged order still writes nothing and appends no event. A read that does carry
+a result replaces ours: the provider holds what it holds.
+
+Status is the provider's, always. Before our result is delivered the stored status is
+simply what the provider last reported (recording a result does not change it), so a
+read showing that status is no regression. Once the provider has taken the result,
+the status it answered with is recorded (a MUTATION event) and the provider stays the
+source of truth: a later read that shows another status is taken as the provider's
+word. The one case that would be wrong is a read *taken before* the delivery and
+ingested after it (a poll page in flight while the result was delivered, a webhook
+retried late): it puts the pre-delivery status back until the next read. Telling that
+apart needs to know when a read was taken, which webhooks do not say, so this module
+does not guess: a provider ``updated_at`` older than the stored one is skipped as
+stale (see ``_is_stale``), and otherwise the next read corrects the status.
 """
 
 from __future__ import annotations
@@ -13,7 +32,7 @@ from typing import Any
 
 from ordergraph.store.errors import TenantConflictError
 from ordergraph.store.records import CreatedAtSource, EventSource
-from ordergraph.store.rows import PreparedOrder, event_values
+from ordergraph.store.rows import PreparedOrder, event_values, with_kept_result
 from ordergraph.store.types import as_utc
 
 __all__ = ["CurrentRow", "IngestPlan", "plan_ingest"]
@@ -31,6 +50,8 @@ class CurrentRow:
     updated_at: datetime | None
     content_hash: str
     version: int
+    # The stored result document (``stored_result``), None when the order has none.
+    result: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -69,7 +90,9 @@ def plan_ingest(
     A new order is inserted with an event (previous status ``None``). A known order whose
     content is unchanged is skipped; one with an older provider ``updated_at`` than the
     stored one is skipped as stale; any other change updates the row, and appends an
-    event only when the status changed. An order listed twice is applied in list order.
+    event only when the status changed. An incoming order without a result keeps the
+    stored one (compared and written with it). An order listed twice is applied in list
+    order.
     """
     plan = IngestPlan()
     working: dict[str, _Working] = {}
@@ -81,6 +104,8 @@ def plan_ingest(
                 f"order {prepared.id} belongs to another tenant; "
                 f"connection {prepared.columns['connection_id']} cannot serve two tenants"
             )
+        if current is not None and current.result is not None and prepared.order.result is None:
+            prepared = with_kept_result(prepared, current.result)
         provider_created = prepared.order.created_at
         if current is None:
             created_at = as_utc(provider_created) if provider_created else now
@@ -127,6 +152,7 @@ def plan_ingest(
                 updated_at=prepared.columns["updated_at"],
                 content_hash=prepared.content_hash,
                 version=version,
+                result=prepared.data.get("result"),
             ),
             values=values,
             is_new=entry.is_new if entry else current is None,

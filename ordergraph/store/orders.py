@@ -40,7 +40,13 @@ from ordergraph.store.records import (
     StoredEvent,
     StoredOrder,
 )
-from ordergraph.store.rows import PreparedOrder, prepare_order, stored_event, stored_order
+from ordergraph.store.rows import (
+    PreparedOrder,
+    prepare_order,
+    stored_event,
+    stored_order,
+    stored_result,
+)
 from ordergraph.store.tables import order_events, tenant_state
 from ordergraph.store.tables import orders as orders_table
 from ordergraph.store.types import as_utc, utcnow
@@ -72,6 +78,9 @@ _CURRENT_COLUMNS = [
     orders_table.c.updated_at,
     orders_table.c.content_hash,
     orders_table.c.version,
+    # Only the result out of the stored document (a JSON path, NULL for most orders):
+    # ingestion keeps it when a read carries none, without loading whole documents.
+    orders_table.c.data["result"].label("result"),
 ]
 # Columns an update may change; tenant, first_seen_at and the key never change.
 _UPDATED_COLUMNS = [
@@ -293,6 +302,7 @@ class OrderStore:
                     updated_at=row["updated_at"],
                     content_hash=row["content_hash"],
                     version=row["version"],
+                    result=stored_result(row["result"]),
                 )
         return found
 

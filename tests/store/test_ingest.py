@@ -6,13 +6,15 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from ordergraph.models import OrderStatus
+from ordergraph.models import AssessmentResult, OrderStatus, ResultAttribute
 from ordergraph.store import (
     CreatedAtSource,
     EventSource,
     OrderStore,
     TenantConflictError,
 )
+from ordergraph.store.ingest_plan import CurrentRow, plan_ingest
+from ordergraph.store.rows import PreparedOrder, prepare_order, stored_result, with_kept_result
 from tests.store.builders import T0, kombo_order, make_order, minutes
 
 
@@ -257,3 +259,138 @@ async def test_nul_characters_are_dropped_so_every_backend_can_store_the_order(
     # the same order again is unchanged, not a new version
     again = await store.ingest(tenant, connection_id, [order], EventSource.WEBHOOK)
     assert (again.unchanged, again.events) == (1, ())
+
+
+# -- results a read does not carry are kept -----------------------------------------
+
+SCORED = AssessmentResult(
+    status=OrderStatus.COMPLETED,
+    score=87.5,
+    max_score=100.0,
+    url="https://vendor.example/r/1",
+    completed_at=minutes(3),
+    attributes=(ResultAttribute(label="note", value="solid"),),
+)
+
+
+def _current(prepared: PreparedOrder, result: AssessmentResult | None) -> CurrentRow:
+    """The row ``prepared`` would be stored as, carrying ``result``."""
+    kept = prepared if result is None else with_kept_result(prepared, stored_result(result))
+    return CurrentRow(
+        tenant="t",
+        status=prepared.status,
+        created_at=T0,
+        created_at_source=str(CreatedAtSource.PROVIDER),
+        first_seen_at=T0,
+        updated_at=None,
+        content_hash=kept.content_hash,
+        version=3,
+        result=stored_result(result) if result is not None else None,
+    )
+
+
+def test_plan_keeps_the_stored_result_of_a_read_without_one() -> None:
+    read = prepare_order("c", make_order("o1"))
+    stored = {read.id: _current(read, SCORED)}
+
+    plan = plan_ingest("t", [read], stored, EventSource.POLL, minutes(9))
+
+    # The read with the result kept hashes as the stored row: nothing to write.
+    assert (plan.unchanged, plan.inserts, plan.updates, plan.events) == (1, [], [], [])
+    assert read.content_hash != stored[read.id].content_hash
+
+
+def test_plan_writes_a_changed_read_with_the_stored_result() -> None:
+    stored_read = prepare_order("c", make_order("o1"))
+    stored = {stored_read.id: _current(stored_read, SCORED)}
+    read = prepare_order("c", make_order("o1", status=OrderStatus.COMPLETED))
+
+    plan = plan_ingest("t", [read], stored, EventSource.POLL, minutes(9))
+
+    [update] = plan.updates
+    assert update["status"] == "COMPLETED"
+    assert update["data"]["result"] == stored_result(SCORED)
+    assert update["content_hash"] == with_kept_result(read, stored_result(SCORED)).content_hash
+    assert [(e["previous_status"], e["new_status"]) for e in plan.events] == [("OPEN", "COMPLETED")]
+
+
+def test_plan_lets_a_read_with_a_result_replace_ours() -> None:
+    stored_read = prepare_order("c", make_order("o1"))
+    stored = {stored_read.id: _current(stored_read, SCORED)}
+    theirs = SCORED.model_copy(update={"score": 12.0})
+    read = prepare_order("c", make_order("o1", result=theirs))
+
+    plan = plan_ingest("t", [read], stored, EventSource.WEBHOOK, minutes(9))
+
+    [update] = plan.updates
+    assert update["data"]["result"]["score"] == 12.0
+
+
+def test_plan_keeps_a_result_from_earlier_in_the_same_batch() -> None:
+    batch = [
+        prepare_order("c", make_order("o1", result=SCORED)),
+        prepare_order("c", make_order("o1", status=OrderStatus.COMPLETED)),
+    ]
+
+    plan = plan_ingest("t", batch, {}, EventSource.WEBHOOK, minutes(9))
+
+    [insert] = plan.inserts
+    assert (insert["status"], insert["data"]["result"]) == ("COMPLETED", stored_result(SCORED))
+
+
+async def test_read_without_a_result_keeps_the_stored_one(
+    store: OrderStore, tenant: str, connection_id: str
+) -> None:
+    key = f"{connection_id}:k1"
+    await store.ingest(tenant, connection_id, [kombo_order("k1")], EventSource.POLL)
+    scored = kombo_order("k1").model_copy(update={"result": SCORED})
+    await store.ingest(tenant, connection_id, [scored], EventSource.MUTATION)
+    version = await store.data_version(tenant)
+
+    again = await store.ingest(tenant, connection_id, [kombo_order("k1")], EventSource.POLL)
+
+    # Unchanged (the hash covers the kept result): no write, no event, same version.
+    assert (again.unchanged, again.updated, again.events) == (1, 0, ())
+    assert again.data_version == version == await store.data_version(tenant)
+    stored = (await store.get(tenant, [key]))[key]
+    assert stored.order.result == SCORED
+    assert stored.version == 2
+
+
+async def test_status_change_without_a_result_keeps_the_stored_one(
+    store: OrderStore, tenant: str, connection_id: str
+) -> None:
+    key = f"{connection_id}:k1"
+    scored = kombo_order("k1").model_copy(update={"result": SCORED})
+    await store.ingest(tenant, connection_id, [scored], EventSource.MUTATION)
+
+    changed = await store.ingest(
+        tenant, connection_id, [kombo_order("k1", status=OrderStatus.COMPLETED)], EventSource.POLL
+    )
+    again = await store.ingest(
+        tenant, connection_id, [kombo_order("k1", status=OrderStatus.COMPLETED)], EventSource.POLL
+    )
+
+    assert [(e.previous_status, e.new_status) for e in changed.events] == [
+        (OrderStatus.OPEN, OrderStatus.COMPLETED)
+    ]
+    assert (again.unchanged, again.events) == (1, ())
+    stored = (await store.get(tenant, [key]))[key]
+    assert (stored.order.status, stored.order.result) == (OrderStatus.COMPLETED, SCORED)
+
+
+async def test_read_with_a_result_replaces_the_stored_one(
+    store: OrderStore, tenant: str, connection_id: str
+) -> None:
+    key = f"{connection_id}:o1"
+    await store.ingest(
+        tenant, connection_id, [make_order("o1", result=SCORED)], EventSource.MUTATION
+    )
+    theirs = SCORED.model_copy(update={"score": 12.0, "attributes": ()})
+
+    result = await store.ingest(
+        tenant, connection_id, [make_order("o1", result=theirs)], EventSource.WEBHOOK
+    )
+
+    assert result.updated == 1
+    assert (await store.get(tenant, [key]))[key].order.result == theirs
