@@ -417,6 +417,9 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
                 )
             )
             continue
+        # When the read began: one begun before a result was delivered must not put
+        # the old status back (the store's rule, ordergraph/store/ingest_plan.py).
+        read_at = utcnow()
         try:
             fresh = await connection.provider.get_orders([o.order.remote_id for o in orders])
         except ProviderError as exc:
@@ -428,7 +431,7 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
             for stored in {o.id: o for o in orders}.values()
             if stored.order.remote_id in fresh
         ]
-        await context.services.ingestor.ingest(connection, read, EventSource.POLL)
+        await context.services.ingestor.ingest(connection, read, EventSource.POLL, read_at=read_at)
         for stored in orders:
             _forget(context.loaders.order_by_id, stored.id)
             outcome.order_keys.append(stored.id)

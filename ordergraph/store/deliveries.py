@@ -33,7 +33,13 @@ from ordergraph.store.engine import write_transaction
 from ordergraph.store.tables import pending_deliveries
 from ordergraph.store.types import as_utc, utcnow
 
-__all__ = ["Delivery", "DeliveryBacklog", "DeliveryQueue", "DeliveryState"]
+__all__ = [
+    "Delivery",
+    "DeliveryBacklog",
+    "DeliveryQueue",
+    "DeliveryState",
+    "last_delivered_in",
+]
 
 _DUE_STATES = ("pending", "in_flight")
 _c = pending_deliveries.c
@@ -96,6 +102,26 @@ def _delivery(row: RowMapping) -> Delivery:
 
 def _now(now: datetime | None) -> datetime:
     return as_utc(now) if now is not None else utcnow()
+
+
+async def last_delivered_in(
+    conn: AsyncConnection, tenant: str, order_ids: Sequence[str]
+) -> dict[str, datetime]:
+    """When each order's last delivered result was recorded as taken by its provider
+    (orders never delivered to are left out), in one query over the order index."""
+    if not order_ids:
+        return {}
+    result = await conn.execute(
+        sa.select(_c.order_id, sa.func.max(_c.updated_at))
+        .where(
+            _c.tenant == tenant,
+            _c.order_id.in_(list(order_ids)),
+            _c.state == DeliveryState.DELIVERED.value,
+        )
+        .group_by(_c.order_id)
+    )
+    # max() keeps the column's type, so values come back as aware datetimes.
+    return {order_id: as_utc(at) for order_id, at in result.all()}
 
 
 class DeliveryQueue:

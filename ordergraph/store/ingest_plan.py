@@ -10,17 +10,23 @@ kept result is part of the written document and of its content hash, so re-readi
 an unchanged order still writes nothing and appends no event. A read that does carry
 a result replaces ours: the provider holds what it holds.
 
-Status is the provider's, always. Before our result is delivered the stored status is
-simply what the provider last reported (recording a result does not change it), so a
-read showing that status is no regression. Once the provider has taken the result,
-the status it answered with is recorded (a MUTATION event) and the provider stays the
-source of truth: a later read that shows another status is taken as the provider's
-word. The one case that would be wrong is a read *taken before* the delivery and
-ingested after it (a poll page in flight while the result was delivered, a webhook
-retried late): it puts the pre-delivery status back until the next read. Telling that
-apart needs to know when a read was taken, which webhooks do not say, so this module
-does not guess: a provider ``updated_at`` older than the stored one is skipped as
-stale (see ``_is_stale``), and otherwise the next read corrects the status.
+Status is the provider's; the question is only *when* a read was taken:
+
+- Until the provider has taken our result (its delivery pending, in flight or failed)
+  the stored status is simply what the provider last reported: recording a result does
+  not change it. Any read is the provider's word and is applied as it comes.
+- When the provider has taken the result, the status it answered with is recorded
+  (``ResultLedger.delivered``, a MUTATION event). From then on the provider stays the
+  source of truth, but only for what it says *after* taking the result. A read taken
+  before the delivery was recorded and ingested after it (a poll page or a refresh in
+  flight meanwhile) would put the pre-delivery status back, with a spurious event,
+  until the next read. So a read whose ``read_at`` (when the provider read began) is
+  before the order's last recorded delivery keeps the stored status and provider
+  status; the rest of the read is applied. A read begun after it is applied whole:
+  if the provider shows another status then, that is its truth.
+- A read without ``read_at`` (a webhook: its body does not say when the provider took
+  it) is applied as it comes; a provider ``updated_at`` older than the stored one is
+  still skipped as stale (``_is_stale``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,12 @@ from typing import Any
 
 from ordergraph.store.errors import TenantConflictError
 from ordergraph.store.records import CreatedAtSource, EventSource
-from ordergraph.store.rows import PreparedOrder, event_values, with_kept_result
+from ordergraph.store.rows import (
+    PreparedOrder,
+    event_values,
+    with_kept_result,
+    with_kept_status,
+)
 from ordergraph.store.types import as_utc
 
 __all__ = ["CurrentRow", "IngestPlan", "plan_ingest"]
@@ -52,6 +63,10 @@ class CurrentRow:
     version: int
     # The stored result document (``stored_result``), None when the order has none.
     result: dict[str, Any] | None = None
+    provider_status: str | None = None
+    # When the order's last result delivery was recorded as taken by the provider;
+    # read only for ingestions that say when their read began (None: unknown/never).
+    delivered_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -78,12 +93,20 @@ def _is_stale(incoming: datetime | None, stored: datetime | None) -> bool:
     return incoming is not None and stored is not None and incoming < stored
 
 
+def _predates_delivery(read_at: datetime | None, current: CurrentRow) -> bool:
+    return (
+        read_at is not None and current.delivered_at is not None and read_at < current.delivered_at
+    )
+
+
 def plan_ingest(
     tenant: str,
     batch: Sequence[PreparedOrder],
     stored: Mapping[str, CurrentRow],
     source: EventSource,
     now: datetime,
+    *,
+    read_at: datetime | None = None,
 ) -> IngestPlan:
     """What to write for ``batch`` given the rows already ``stored`` (by order key).
 
@@ -91,8 +114,10 @@ def plan_ingest(
     content is unchanged is skipped; one with an older provider ``updated_at`` than the
     stored one is skipped as stale; any other change updates the row, and appends an
     event only when the status changed. An incoming order without a result keeps the
-    stored one (compared and written with it). An order listed twice is applied in list
-    order.
+    stored one (compared and written with it). With ``read_at`` (when the provider read
+    of the batch began), an order whose last result delivery was recorded after it
+    keeps its stored status (module docstring). An order listed twice is applied in
+    list order.
     """
     plan = IngestPlan()
     working: dict[str, _Working] = {}
@@ -106,6 +131,13 @@ def plan_ingest(
             )
         if current is not None and current.result is not None and prepared.order.result is None:
             prepared = with_kept_result(prepared, current.result)
+        if (
+            current is not None
+            and (prepared.status, prepared.columns["provider_status"])
+            != (current.status, current.provider_status)
+            and _predates_delivery(read_at, current)
+        ):
+            prepared = with_kept_status(prepared, current.status, current.provider_status)
         provider_created = prepared.order.created_at
         if current is None:
             created_at = as_utc(provider_created) if provider_created else now
@@ -153,6 +185,8 @@ def plan_ingest(
                 content_hash=prepared.content_hash,
                 version=version,
                 result=prepared.data.get("result"),
+                provider_status=prepared.columns["provider_status"],
+                delivered_at=current.delivered_at if current is not None else None,
             ),
             values=values,
             is_new=entry.is_new if entry else current is None,

@@ -7,6 +7,7 @@ Every way an order arrives (webhook, poll, our own mutations) goes through
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ordergraph.models import Order, OrderStatus
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
+from ordergraph.store.deliveries import last_delivered_in
 from ordergraph.store.dialects import insert_ignoring_conflicts
 from ordergraph.store.engine import read_transaction, write_transaction
 from ordergraph.store.errors import PaginationError
@@ -72,6 +74,7 @@ _CURRENT_COLUMNS = [
     orders_table.c.id,
     orders_table.c.tenant,
     orders_table.c.status,
+    orders_table.c.provider_status,
     orders_table.c.created_at,
     orders_table.c.created_at_source,
     orders_table.c.first_seen_at,
@@ -132,6 +135,7 @@ class OrderStore:
         *,
         now: datetime | None = None,
         receipt: WebhookReceipt | None = None,
+        read_at: datetime | None = None,
     ) -> IngestResult:
         """Upsert ``orders`` for ``connection_id`` and append their events, atomically.
 
@@ -150,6 +154,11 @@ class OrderStore:
         result says ``duplicate``. So a delivery is ingested once, however often and
         however concurrently it arrives, and a delivery whose transaction never
         committed is not remembered.
+
+        ``read_at`` is when the provider read that returned ``orders`` began (a poll, a
+        refresh; unknown for a webhook). An order whose last result delivery was
+        recorded after it keeps its stored status: the read may predate the delivery
+        (ordergraph/store/ingest_plan.py). An order without a result keeps its stored one.
         """
         at = as_utc(now) if now is not None else utcnow()
         # Serialise and hash before the transaction: bad input fails without a lock held.
@@ -166,7 +175,9 @@ class OrderStore:
             # An idle poll: nothing to lock or write.
             return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
         async with write_transaction(self._engine) as conn:
-            return await self._ingest_prepared(conn, tenant, batch, source, at, receipt)
+            return await self._ingest_prepared(
+                conn, tenant, batch, source, at, receipt, as_utc(read_at) if read_at else None
+            )
 
     async def ingest_in(
         self,
@@ -209,6 +220,7 @@ class OrderStore:
         source: EventSource,
         at: datetime,
         receipt: WebhookReceipt | None = None,
+        read_at: datetime | None = None,
     ) -> IngestResult:
         version = await self._lock_tenant(conn, tenant, at)
         # After the tenant lock, so racing copies of one delivery queue on that lock
@@ -217,8 +229,10 @@ class OrderStore:
             return IngestResult(0, 0, 0, 0, (), (), version, duplicate=True)
         if not batch:
             return IngestResult(0, 0, 0, 0, (), (), version)
-        stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
-        plan = plan_ingest(tenant, batch, stored, source, at)
+        stored = await self._current_rows(
+            conn, tenant, list(dict.fromkeys(p.id for p in batch)), deliveries=read_at is not None
+        )
+        plan = plan_ingest(tenant, batch, stored, source, at, read_at=read_at)
         if plan.inserts:
             await conn.execute(orders_table.insert(), plan.inserts)
         if plan.updates:
@@ -285,8 +299,11 @@ class OrderStore:
         return int(bumped.scalar_one())
 
     async def _current_rows(
-        self, conn: AsyncConnection, ids: Sequence[str]
+        self, conn: AsyncConnection, tenant: str, ids: Sequence[str], *, deliveries: bool
     ) -> dict[str, CurrentRow]:
+        """The stored rows among ``ids``; with ``deliveries``, each also says when its
+        last result delivery was recorded (asked only for orders holding a result: a
+        delivery always puts one on the order, so most batches skip that query)."""
         found: dict[str, CurrentRow] = {}
         for chunk in _chunks(ids):
             result = await conn.execute(
@@ -296,6 +313,7 @@ class OrderStore:
                 found[row["id"]] = CurrentRow(
                     tenant=row["tenant"],
                     status=row["status"],
+                    provider_status=row["provider_status"],
                     created_at=row["created_at"],
                     created_at_source=row["created_at_source"],
                     first_seen_at=row["first_seen_at"],
@@ -304,6 +322,15 @@ class OrderStore:
                     version=row["version"],
                     result=stored_result(row["result"]),
                 )
+        scored = [
+            order_id
+            for order_id, row in found.items()
+            if row.result is not None and row.tenant == tenant
+        ]
+        if deliveries and scored:
+            for chunk in _chunks(scored):
+                for order_id, at in (await last_delivered_in(conn, tenant, chunk)).items():
+                    found[order_id] = replace(found[order_id], delivered_at=at)
         return found
 
     # -- reads -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ __all__ = [
     "stored_order",
     "stored_result",
     "with_kept_result",
+    "with_kept_status",
 ]
 
 
@@ -145,6 +146,28 @@ def with_kept_result(prepared: PreparedOrder, result: Mapping[str, Any]) -> Prep
         data=data,
         content_hash=hashlib.sha256(_canonical(data).encode()).hexdigest(),
         columns={**prepared.columns, "data": data},
+    )
+
+
+def with_kept_status(
+    prepared: PreparedOrder, status: str, provider_status: str | None
+) -> PreparedOrder:
+    """``prepared`` with the stored ``status`` and ``provider_status`` in place of its
+    own (a read that predates what the store recorded); everything else is the read's."""
+    data = {**prepared.data, "status": status, "provider_status": provider_status}
+    return PreparedOrder(
+        id=prepared.id,
+        order=prepared.order.model_copy(
+            update={"status": OrderStatus(status), "provider_status": provider_status}
+        ),
+        data=data,
+        content_hash=hashlib.sha256(_canonical(data).encode()).hexdigest(),
+        columns={
+            **prepared.columns,
+            "status": status,
+            "provider_status": provider_status,
+            "data": data,
+        },
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -11,6 +12,7 @@ from ordergraph.store import (
     CreatedAtSource,
     EventSource,
     OrderStore,
+    Store,
     TenantConflictError,
 )
 from ordergraph.store.ingest_plan import CurrentRow, plan_ingest
@@ -394,3 +396,88 @@ async def test_read_with_a_result_replaces_the_stored_one(
 
     assert result.updated == 1
     assert (await store.get(tenant, [key]))[key].order.result == theirs
+
+
+# -- a read begun before a delivered result cannot put the old status back ------------
+
+
+def _delivered(prepared: PreparedOrder, at: datetime) -> CurrentRow:
+    """``prepared`` stored as COMPLETED by a delivery recorded ``at``, with its result."""
+    completed = prepare_order(
+        "c", prepared.order.model_copy(update={"status": OrderStatus.COMPLETED})
+    )
+    return replace(_current(completed, SCORED), provider_status=None, delivered_at=at)
+
+
+def test_plan_keeps_the_status_of_a_read_begun_before_the_delivery() -> None:
+    read = prepare_order("c", make_order("o1"))  # OPEN, as before the delivery
+    stored = {read.id: _delivered(read, minutes(5))}
+
+    plan = plan_ingest("t", [read], stored, EventSource.POLL, minutes(9), read_at=minutes(4))
+
+    assert (plan.unchanged, plan.updates, plan.events) == (1, [], [])
+
+
+def test_plan_applies_the_rest_of_a_read_begun_before_the_delivery() -> None:
+    before = prepare_order("c", make_order("o1"))
+    stored = {before.id: _delivered(before, minutes(5))}
+    read = prepare_order("c", make_order("o1", name="Ada"))  # OPEN, and a new name
+
+    plan = plan_ingest("t", [read], stored, EventSource.POLL, minutes(9), read_at=minutes(4))
+
+    [update] = plan.updates
+    assert (update["status"], update["candidate_name"], plan.events) == ("COMPLETED", "Ada", [])
+    assert update["data"]["status"] == "COMPLETED"
+    assert update["data"]["result"] == stored_result(SCORED)
+
+
+def test_plan_takes_the_status_of_a_read_begun_after_the_delivery_or_of_unknown_time() -> None:
+    read = prepare_order("c", make_order("o1"))
+    stored = {read.id: _delivered(read, minutes(5))}
+
+    for read_at in (minutes(5), minutes(6), None):
+        plan = plan_ingest("t", [read], stored, EventSource.POLL, minutes(9), read_at=read_at)
+
+        [update] = plan.updates
+        assert update["status"] == "OPEN", read_at
+        assert [(e["previous_status"], e["new_status"]) for e in plan.events] == [
+            ("COMPLETED", "OPEN")
+        ]
+
+
+async def test_a_read_begun_before_a_delivery_keeps_its_status(fresh_store: Store) -> None:
+    key = "c:k1"
+    await fresh_store.orders.ingest("acme", "c", [kombo_order("k1")], EventSource.POLL)
+    recorded = await fresh_store.results.record(
+        "acme",
+        "c",
+        key,
+        {"score": 87.5},
+        update=lambda o: o.model_copy(update={"result": SCORED}),
+        lease=timedelta(minutes=2),
+        now=minutes(1),
+    )
+    assert recorded is not None
+    await fresh_store.results.delivered(
+        recorded.delivery,
+        update=lambda o: o.model_copy(update={"status": OrderStatus.COMPLETED}),
+        now=minutes(3),
+    )
+    version = await fresh_store.orders.data_version("acme")
+
+    # a poll page read at minute 2 (Kombo still OPEN), ingested after the delivery
+    late = await fresh_store.orders.ingest(
+        "acme", "c", [kombo_order("k1")], EventSource.POLL, now=minutes(4), read_at=minutes(2)
+    )
+    # a read begun after the delivery is the provider's word, whatever it shows
+    fresh = await fresh_store.orders.ingest(
+        "acme", "c", [kombo_order("k1")], EventSource.POLL, now=minutes(6), read_at=minutes(5)
+    )
+
+    assert (late.unchanged, late.events) == (1, ())
+    assert [(e.previous_status, e.new_status) for e in fresh.events] == [
+        (OrderStatus.COMPLETED, OrderStatus.OPEN)
+    ]
+    assert await fresh_store.orders.data_version("acme") == version + 1
+    stored = (await fresh_store.orders.get("acme", [key]))[key]
+    assert (stored.order.status, stored.order.result) == (OrderStatus.OPEN, SCORED)
