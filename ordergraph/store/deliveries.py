@@ -36,9 +36,10 @@ from ordergraph.store.types import as_utc, utcnow
 __all__ = [
     "Delivery",
     "DeliveryBacklog",
+    "DeliveryMarks",
     "DeliveryQueue",
     "DeliveryState",
-    "last_delivered_in",
+    "delivery_marks_in",
 ]
 
 _DUE_STATES = ("pending", "in_flight")
@@ -104,24 +105,42 @@ def _now(now: datetime | None) -> datetime:
     return as_utc(now) if now is not None else utcnow()
 
 
-async def last_delivered_in(
+@dataclass(frozen=True, slots=True)
+class DeliveryMarks:
+    """What ingestion needs to know of an order's result deliveries."""
+
+    # When its last delivered result was recorded as taken by the provider.
+    delivered_at: datetime | None
+    # A result of ours is still on its way (pending or in flight).
+    pending: bool
+
+
+async def delivery_marks_in(
     conn: AsyncConnection, tenant: str, order_ids: Sequence[str]
-) -> dict[str, datetime]:
-    """When each order's last delivered result was recorded as taken by its provider
-    (orders never delivered to are left out), in one query over the order index."""
+) -> dict[str, DeliveryMarks]:
+    """``DeliveryMarks`` of each order among ``order_ids`` that has a live or delivered
+    delivery (others are left out), in one query over the (tenant, order_id) index."""
     if not order_ids:
         return {}
     result = await conn.execute(
-        sa.select(_c.order_id, sa.func.max(_c.updated_at))
-        .where(
+        sa.select(_c.order_id, _c.state, _c.updated_at).where(
             _c.tenant == tenant,
             _c.order_id.in_(list(order_ids)),
-            _c.state == DeliveryState.DELIVERED.value,
+            _c.state.in_([*_DUE_STATES, DeliveryState.DELIVERED.value]),
         )
-        .group_by(_c.order_id)
     )
-    # max() keeps the column's type, so values come back as aware datetimes.
-    return {order_id: as_utc(at) for order_id, at in result.all()}
+    delivered: dict[str, datetime] = {}
+    pending: set[str] = set()
+    for order_id, state, updated_at in result.all():
+        if state == DeliveryState.DELIVERED.value:
+            at = as_utc(updated_at)
+            delivered[order_id] = max(at, delivered.get(order_id, at))
+        else:
+            pending.add(order_id)
+    return {
+        order_id: DeliveryMarks(delivered.get(order_id), order_id in pending)
+        for order_id in delivered.keys() | pending
+    }
 
 
 class DeliveryQueue:

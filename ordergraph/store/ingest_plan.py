@@ -5,10 +5,15 @@ which changes are events) read in one place and run the same on both backends.
 
 Results are never lost to a read. An incoming order without a result keeps the one
 stored: Kombo's orders never carry one (its API only takes results), and a Unified or
-StackOne read taken before our result reached the provider does not carry it yet. The
-kept result is part of the written document and of its content hash, so re-reading
-an unchanged order still writes nothing and appends no event. A read that does carry
-a result replaces ours: the provider holds what it holds.
+StackOne read taken before our result reached the provider does not carry it yet.
+While a result of ours is still on its way (its delivery pending or in flight) the
+stored result is kept even over a provider read (webhook, poll) that carries one: that
+read shows what the provider held before ours, which is about to replace it. Our own
+writes (``ResultLedger``: a newer result, the delivered one) are not reads and apply.
+Otherwise (delivered, or failed for good) a read that carries a result replaces ours:
+the provider holds what it holds. The kept result is part of the written document and
+of its content hash, so re-reading an unchanged order still writes nothing and
+appends no event.
 
 Status is the provider's; the question is only *when* a read was taken:
 
@@ -46,7 +51,9 @@ from ordergraph.store.rows import (
 )
 from ordergraph.store.types import as_utc
 
-__all__ = ["CurrentRow", "IngestPlan", "plan_ingest"]
+__all__ = ["CurrentRow", "IngestPlan", "is_provider_read", "plan_ingest"]
+
+_PROVIDER_READS = frozenset({EventSource.WEBHOOK, EventSource.POLL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,9 @@ class CurrentRow:
     # The stored result document (``stored_result``), None when the order has none.
     result: dict[str, Any] | None = None
     provider_status: str | None = None
+    # A result of ours is on its way to the provider (a delivery pending or in flight).
+    # Like ``delivered_at``, looked up only for orders holding a result, when it matters.
+    result_pending: bool = False
     # When the order's last result delivery was recorded as taken by the provider;
     # read only for ingestions that say when their read began (None: unknown/never).
     delivered_at: datetime | None = None
@@ -93,6 +103,29 @@ def _is_stale(incoming: datetime | None, stored: datetime | None) -> bool:
     return incoming is not None and stored is not None and incoming < stored
 
 
+def is_provider_read(source: EventSource) -> bool:
+    """Whether ``source`` is a read of the provider's view (not one of our own writes)."""
+    return source in _PROVIDER_READS
+
+
+def _result_to_keep(
+    prepared: PreparedOrder, current: CurrentRow, source: EventSource
+) -> dict[str, Any] | None:
+    """The stored result, when it must replace what ``prepared`` carries (the module
+    docstring's rule); None when the incoming result stands."""
+    if current.result is None:
+        return None
+    if prepared.order.result is None:
+        return current.result
+    if (
+        current.result_pending
+        and is_provider_read(source)
+        and prepared.data["result"] != current.result
+    ):
+        return current.result
+    return None
+
+
 def _predates_delivery(read_at: datetime | None, current: CurrentRow) -> bool:
     return (
         read_at is not None and current.delivered_at is not None and read_at < current.delivered_at
@@ -114,7 +147,8 @@ def plan_ingest(
     content is unchanged is skipped; one with an older provider ``updated_at`` than the
     stored one is skipped as stale; any other change updates the row, and appends an
     event only when the status changed. An incoming order without a result keeps the
-    stored one (compared and written with it). With ``read_at`` (when the provider read
+    stored one (compared and written with it), as does one whose stored result is
+    still being delivered. With ``read_at`` (when the provider read
     of the batch began), an order whose last result delivery was recorded after it
     keeps its stored status (module docstring). An order listed twice is applied in
     list order.
@@ -129,8 +163,9 @@ def plan_ingest(
                 f"order {prepared.id} belongs to another tenant; "
                 f"connection {prepared.columns['connection_id']} cannot serve two tenants"
             )
-        if current is not None and current.result is not None and prepared.order.result is None:
-            prepared = with_kept_result(prepared, current.result)
+        kept = _result_to_keep(prepared, current, source) if current is not None else None
+        if kept is not None:
+            prepared = with_kept_result(prepared, kept)
         if (
             current is not None
             and (prepared.status, prepared.columns["provider_status"])
@@ -186,6 +221,7 @@ def plan_ingest(
                 version=version,
                 result=prepared.data.get("result"),
                 provider_status=prepared.columns["provider_status"],
+                result_pending=current.result_pending if current is not None else False,
                 delivered_at=current.delivered_at if current is not None else None,
             ),
             values=values,

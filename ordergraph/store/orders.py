@@ -18,12 +18,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from ordergraph.models import Order, OrderStatus
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
-from ordergraph.store.deliveries import last_delivered_in
+from ordergraph.store.deliveries import delivery_marks_in
 from ordergraph.store.dialects import insert_ignoring_conflicts
 from ordergraph.store.engine import read_transaction, write_transaction
 from ordergraph.store.errors import PaginationError
 from ordergraph.store.filters import filter_conditions
-from ordergraph.store.ingest_plan import CurrentRow, plan_ingest
+from ordergraph.store.ingest_plan import CurrentRow, is_provider_read, plan_ingest
 from ordergraph.store.keyset import (
     after_key,
     at_or_after_key,
@@ -94,6 +94,29 @@ _UPDATE_ORDER = (
     .where(orders_table.c.id == sa.bindparam("match_id"))
     .values({name: sa.bindparam(f"new_{name}") for name in _UPDATED_COLUMNS})
 )
+
+
+def _delivery_lookups(
+    tenant: str,
+    batch: Sequence[PreparedOrder],
+    stored: dict[str, CurrentRow],
+    *,
+    by_read_time: bool,
+    read: bool,
+) -> list[str]:
+    """The orders whose result deliveries the plan must know: only those holding a
+    result (a delivery always puts one on the order), and only when it can matter (the
+    read says when it began, or is a provider read bringing a result other than ours).
+    Most batches: none."""
+    wanted: dict[str, None] = {}
+    for prepared in batch:
+        current = stored.get(prepared.id)
+        if current is None or current.result is None or current.tenant != tenant:
+            continue
+        incoming = prepared.data.get("result")
+        if by_read_time or (read and incoming is not None and incoming != current.result):
+            wanted[prepared.id] = None
+    return list(wanted)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -229,9 +252,15 @@ class OrderStore:
             return IngestResult(0, 0, 0, 0, (), (), version, duplicate=True)
         if not batch:
             return IngestResult(0, 0, 0, 0, (), (), version)
-        stored = await self._current_rows(
-            conn, tenant, list(dict.fromkeys(p.id for p in batch)), deliveries=read_at is not None
+        stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
+        lookups = _delivery_lookups(
+            tenant, batch, stored, by_read_time=read_at is not None, read=is_provider_read(source)
         )
+        for chunk in _chunks(lookups):
+            for order_id, marks in (await delivery_marks_in(conn, tenant, chunk)).items():
+                stored[order_id] = replace(
+                    stored[order_id], delivered_at=marks.delivered_at, result_pending=marks.pending
+                )
         plan = plan_ingest(tenant, batch, stored, source, at, read_at=read_at)
         if plan.inserts:
             await conn.execute(orders_table.insert(), plan.inserts)
@@ -299,11 +328,8 @@ class OrderStore:
         return int(bumped.scalar_one())
 
     async def _current_rows(
-        self, conn: AsyncConnection, tenant: str, ids: Sequence[str], *, deliveries: bool
+        self, conn: AsyncConnection, ids: Sequence[str]
     ) -> dict[str, CurrentRow]:
-        """The stored rows among ``ids``; with ``deliveries``, each also says when its
-        last result delivery was recorded (asked only for orders holding a result: a
-        delivery always puts one on the order, so most batches skip that query)."""
         found: dict[str, CurrentRow] = {}
         for chunk in _chunks(ids):
             result = await conn.execute(
@@ -322,15 +348,6 @@ class OrderStore:
                     version=row["version"],
                     result=stored_result(row["result"]),
                 )
-        scored = [
-            order_id
-            for order_id, row in found.items()
-            if row.result is not None and row.tenant == tenant
-        ]
-        if deliveries and scored:
-            for chunk in _chunks(scored):
-                for order_id, at in (await last_delivered_in(conn, tenant, chunk)).items():
-                    found[order_id] = replace(found[order_id], delivered_at=at)
         return found
 
     # -- reads -------------------------------------------------------------------------

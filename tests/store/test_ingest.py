@@ -481,3 +481,52 @@ async def test_a_read_begun_before_a_delivery_keeps_its_status(fresh_store: Stor
     assert await fresh_store.orders.data_version("acme") == version + 1
     stored = (await fresh_store.orders.get("acme", [key]))[key]
     assert (stored.order.status, stored.order.result) == (OrderStatus.OPEN, SCORED)
+
+
+# -- while our result is on its way, a read's older result does not replace it -------
+
+
+def test_plan_keeps_our_result_over_a_reads_while_ours_is_being_delivered() -> None:
+    theirs = SCORED.model_copy(update={"score": 12.0})
+    read = prepare_order("c", make_order("o1", result=theirs))
+    ours = prepare_order("c", make_order("o1"))
+    pending = {read.id: replace(_current(ours, SCORED), result_pending=True)}
+    settled = {read.id: _current(ours, SCORED)}
+
+    kept = plan_ingest("t", [read], pending, EventSource.WEBHOOK, minutes(9))
+    replaced = plan_ingest("t", [read], settled, EventSource.WEBHOOK, minutes(9))
+
+    assert (kept.unchanged, kept.updates) == (1, [])
+    assert replaced.updates[0]["data"]["result"]["score"] == 12.0
+
+
+async def test_a_webhook_with_the_providers_old_result_waits_for_ours(fresh_store: Store) -> None:
+    key = "c:o1"
+    theirs = SCORED.model_copy(update={"score": 12.0, "attributes": ()})
+    await fresh_store.orders.ingest("acme", "c", [make_order("o1")], EventSource.WEBHOOK)
+    recorded = await fresh_store.results.record(
+        "acme",
+        "c",
+        key,
+        {"score": 87.5},
+        update=lambda o: o.model_copy(update={"result": SCORED}),
+        lease=timedelta(minutes=2),
+        now=minutes(1),
+    )
+    assert recorded is not None
+
+    # while ours is in flight, a webhook shows the result the provider held before it
+    early = await fresh_store.orders.ingest(
+        "acme", "c", [make_order("o1", result=theirs)], EventSource.WEBHOOK, now=minutes(2)
+    )
+    held = (await fresh_store.orders.get("acme", [key]))[key].order.result
+    await fresh_store.results.delivered(recorded.delivery, update=lambda o: o, now=minutes(3))
+    # once ours was taken, what the provider then says is its word
+    later = await fresh_store.orders.ingest(
+        "acme", "c", [make_order("o1", result=theirs)], EventSource.WEBHOOK, now=minutes(4)
+    )
+
+    assert (early.unchanged, early.events) == (1, ())
+    assert held == SCORED
+    assert later.updated == 1
+    assert (await fresh_store.orders.get("acme", [key]))[key].order.result == theirs
