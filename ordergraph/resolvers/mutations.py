@@ -391,14 +391,6 @@ async def publish_packages(
     )
 
 
-def _keep_result(fresh: Order, stored: StoredOrder) -> Order:
-    """``fresh`` with the result we hold when the provider's read carries none (Kombo's
-    orders never do): re-reading an order must not erase the result written to it."""
-    if fresh.result is None and stored.order.result is not None:
-        return fresh.model_copy(update={"result": stored.order.result})
-    return fresh
-
-
 async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> MutationOutcome:
     """Read orders from their providers now and record what changed.
 
@@ -428,17 +420,21 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
                 )
             )
             continue
+        # When the read began: one begun before a result was delivered must not put
+        # the old status back (the store's rule, ordergraph/store/ingest_plan.py).
+        read_at = utcnow()
         try:
             fresh = await connection.provider.get_orders([o.order.remote_id for o in orders])
         except ProviderError as exc:
             outcome.issues.append(issue_for_provider_error(exc, "ids"))
             continue
+        # A read without a result keeps the one we hold: the store's ingestion rule.
         read = [
-            _keep_result(fresh[stored.order.remote_id], stored)
+            fresh[stored.order.remote_id]
             for stored in {o.id: o for o in orders}.values()
             if stored.order.remote_id in fresh
         ]
-        await context.services.ingestor.ingest(connection, read, EventSource.POLL)
+        await context.services.ingestor.ingest(connection, read, EventSource.POLL, read_at=read_at)
         for stored in orders:
             _forget(context.loaders.order_by_id, stored.id)
             outcome.order_keys.append(stored.id)

@@ -33,7 +33,14 @@ from ordergraph.store.engine import write_transaction
 from ordergraph.store.tables import pending_deliveries
 from ordergraph.store.types import as_utc, utcnow
 
-__all__ = ["Delivery", "DeliveryBacklog", "DeliveryQueue", "DeliveryState"]
+__all__ = [
+    "Delivery",
+    "DeliveryBacklog",
+    "DeliveryMarks",
+    "DeliveryQueue",
+    "DeliveryState",
+    "delivery_marks_in",
+]
 
 _DUE_STATES = ("pending", "in_flight")
 _c = pending_deliveries.c
@@ -96,6 +103,44 @@ def _delivery(row: RowMapping) -> Delivery:
 
 def _now(now: datetime | None) -> datetime:
     return as_utc(now) if now is not None else utcnow()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryMarks:
+    """What ingestion needs to know of an order's result deliveries."""
+
+    # When its last delivered result was recorded as taken by the provider.
+    delivered_at: datetime | None
+    # A result of ours is still on its way (pending or in flight).
+    pending: bool
+
+
+async def delivery_marks_in(
+    conn: AsyncConnection, tenant: str, order_ids: Sequence[str]
+) -> dict[str, DeliveryMarks]:
+    """``DeliveryMarks`` of each order among ``order_ids`` that has a live or delivered
+    delivery (others are left out), in one query over the (tenant, order_id) index."""
+    if not order_ids:
+        return {}
+    result = await conn.execute(
+        sa.select(_c.order_id, _c.state, _c.updated_at).where(
+            _c.tenant == tenant,
+            _c.order_id.in_(list(order_ids)),
+            _c.state.in_([*_DUE_STATES, DeliveryState.DELIVERED.value]),
+        )
+    )
+    delivered: dict[str, datetime] = {}
+    pending: set[str] = set()
+    for order_id, state, updated_at in result.all():
+        if state == DeliveryState.DELIVERED.value:
+            at = as_utc(updated_at)
+            delivered[order_id] = max(at, delivered.get(order_id, at))
+        else:
+            pending.add(order_id)
+    return {
+        order_id: DeliveryMarks(delivered.get(order_id), order_id in pending)
+        for order_id in delivered.keys() | pending
+    }
 
 
 class DeliveryQueue:

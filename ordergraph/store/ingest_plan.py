@@ -1,7 +1,37 @@
 """Deciding what an ingestion writes: a pure function of the batch and the stored rows.
 
-Kept apart from the SQL so the rules (first-seen times, stale updates, which changes
-are events) read in one place and run the same on both backends.
+Kept apart from the SQL so the rules (first-seen times, stale updates, kept results,
+which changes are events) read in one place and run the same on both backends.
+
+Results are never lost to a read. An incoming order without a result keeps the one
+stored: Kombo's orders never carry one (its API only takes results), and a Unified or
+StackOne read taken before our result reached the provider does not carry it yet.
+While a result of ours is still on its way (its delivery pending or in flight) the
+stored result is kept even over a provider read (webhook, poll) that carries one: that
+read shows what the provider held before ours, which is about to replace it. Our own
+writes (``ResultLedger``: a newer result, the delivered one) are not reads and apply.
+Otherwise (delivered, or failed for good) a read that carries a result replaces ours:
+the provider holds what it holds. The kept result is part of the written document and
+of its content hash, so re-reading an unchanged order still writes nothing and
+appends no event.
+
+Status is the provider's; the question is only *when* a read was taken:
+
+- Until the provider has taken our result (its delivery pending, in flight or failed)
+  the stored status is simply what the provider last reported: recording a result does
+  not change it. Any read is the provider's word and is applied as it comes.
+- When the provider has taken the result, the status it answered with is recorded
+  (``ResultLedger.delivered``, a MUTATION event). From then on the provider stays the
+  source of truth, but only for what it says *after* taking the result. A read taken
+  before the delivery was recorded and ingested after it (a poll page or a refresh in
+  flight meanwhile) would put the pre-delivery status back, with a spurious event,
+  until the next read. So a read whose ``read_at`` (when the provider read began) is
+  before the order's last recorded delivery keeps the stored status and provider
+  status; the rest of the read is applied. A read begun after it is applied whole:
+  if the provider shows another status then, that is its truth.
+- A read without ``read_at`` (a webhook: its body does not say when the provider took
+  it) is applied as it comes; a provider ``updated_at`` older than the stored one is
+  still skipped as stale (``_is_stale``).
 """
 
 from __future__ import annotations
@@ -13,10 +43,17 @@ from typing import Any
 
 from ordergraph.store.errors import TenantConflictError
 from ordergraph.store.records import CreatedAtSource, EventSource
-from ordergraph.store.rows import PreparedOrder, event_values
+from ordergraph.store.rows import (
+    PreparedOrder,
+    event_values,
+    with_kept_result,
+    with_kept_status,
+)
 from ordergraph.store.types import as_utc
 
-__all__ = ["CurrentRow", "IngestPlan", "plan_ingest"]
+__all__ = ["CurrentRow", "IngestPlan", "is_provider_read", "plan_ingest"]
+
+_PROVIDER_READS = frozenset({EventSource.WEBHOOK, EventSource.POLL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +68,15 @@ class CurrentRow:
     updated_at: datetime | None
     content_hash: str
     version: int
+    # The stored result document (``stored_result``), None when the order has none.
+    result: dict[str, Any] | None = None
+    provider_status: str | None = None
+    # A result of ours is on its way to the provider (a delivery pending or in flight).
+    # Like ``delivered_at``, looked up only for orders holding a result, when it matters.
+    result_pending: bool = False
+    # When the order's last result delivery was recorded as taken by the provider;
+    # read only for ingestions that say when their read began (None: unknown/never).
+    delivered_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -57,19 +103,55 @@ def _is_stale(incoming: datetime | None, stored: datetime | None) -> bool:
     return incoming is not None and stored is not None and incoming < stored
 
 
+def is_provider_read(source: EventSource) -> bool:
+    """Whether ``source`` is a read of the provider's view (not one of our own writes)."""
+    return source in _PROVIDER_READS
+
+
+def _result_to_keep(
+    prepared: PreparedOrder, current: CurrentRow, source: EventSource
+) -> dict[str, Any] | None:
+    """The stored result, when it must replace what ``prepared`` carries (the module
+    docstring's rule); None when the incoming result stands."""
+    if current.result is None:
+        return None
+    if prepared.order.result is None:
+        return current.result
+    if (
+        current.result_pending
+        and is_provider_read(source)
+        and prepared.data["result"] != current.result
+    ):
+        return current.result
+    return None
+
+
+def _predates_delivery(read_at: datetime | None, current: CurrentRow) -> bool:
+    return (
+        read_at is not None and current.delivered_at is not None and read_at < current.delivered_at
+    )
+
+
 def plan_ingest(
     tenant: str,
     batch: Sequence[PreparedOrder],
     stored: Mapping[str, CurrentRow],
     source: EventSource,
     now: datetime,
+    *,
+    read_at: datetime | None = None,
 ) -> IngestPlan:
     """What to write for ``batch`` given the rows already ``stored`` (by order key).
 
     A new order is inserted with an event (previous status ``None``). A known order whose
     content is unchanged is skipped; one with an older provider ``updated_at`` than the
     stored one is skipped as stale; any other change updates the row, and appends an
-    event only when the status changed. An order listed twice is applied in list order.
+    event only when the status changed. An incoming order without a result keeps the
+    stored one (compared and written with it), as does one whose stored result is
+    still being delivered. With ``read_at`` (when the provider read
+    of the batch began), an order whose last result delivery was recorded after it
+    keeps its stored status (module docstring). An order listed twice is applied in
+    list order.
     """
     plan = IngestPlan()
     working: dict[str, _Working] = {}
@@ -81,6 +163,16 @@ def plan_ingest(
                 f"order {prepared.id} belongs to another tenant; "
                 f"connection {prepared.columns['connection_id']} cannot serve two tenants"
             )
+        kept = _result_to_keep(prepared, current, source) if current is not None else None
+        if kept is not None:
+            prepared = with_kept_result(prepared, kept)
+        if (
+            current is not None
+            and (prepared.status, prepared.columns["provider_status"])
+            != (current.status, current.provider_status)
+            and _predates_delivery(read_at, current)
+        ):
+            prepared = with_kept_status(prepared, current.status, current.provider_status)
         provider_created = prepared.order.created_at
         if current is None:
             created_at = as_utc(provider_created) if provider_created else now
@@ -127,6 +219,10 @@ def plan_ingest(
                 updated_at=prepared.columns["updated_at"],
                 content_hash=prepared.content_hash,
                 version=version,
+                result=prepared.data.get("result"),
+                provider_status=prepared.columns["provider_status"],
+                result_pending=current.result_pending if current is not None else False,
+                delivered_at=current.delivered_at if current is not None else None,
             ),
             values=values,
             is_new=entry.is_new if entry else current is None,

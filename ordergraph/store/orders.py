@@ -7,6 +7,7 @@ Every way an order arrives (webhook, poll, our own mutations) goes through
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +18,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from ordergraph.models import Order, OrderStatus
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
+from ordergraph.store.deliveries import delivery_marks_in
 from ordergraph.store.dialects import insert_ignoring_conflicts
 from ordergraph.store.engine import read_transaction, write_transaction
 from ordergraph.store.errors import PaginationError
 from ordergraph.store.filters import filter_conditions
-from ordergraph.store.ingest_plan import CurrentRow, plan_ingest
+from ordergraph.store.ingest_plan import CurrentRow, is_provider_read, plan_ingest
 from ordergraph.store.keyset import (
     after_key,
     at_or_after_key,
@@ -40,7 +42,13 @@ from ordergraph.store.records import (
     StoredEvent,
     StoredOrder,
 )
-from ordergraph.store.rows import PreparedOrder, prepare_order, stored_event, stored_order
+from ordergraph.store.rows import (
+    PreparedOrder,
+    prepare_order,
+    stored_event,
+    stored_order,
+    stored_result,
+)
 from ordergraph.store.tables import order_events, tenant_state
 from ordergraph.store.tables import orders as orders_table
 from ordergraph.store.types import as_utc, utcnow
@@ -66,12 +74,16 @@ _CURRENT_COLUMNS = [
     orders_table.c.id,
     orders_table.c.tenant,
     orders_table.c.status,
+    orders_table.c.provider_status,
     orders_table.c.created_at,
     orders_table.c.created_at_source,
     orders_table.c.first_seen_at,
     orders_table.c.updated_at,
     orders_table.c.content_hash,
     orders_table.c.version,
+    # Only the result out of the stored document (a JSON path, NULL for most orders):
+    # ingestion keeps it when a read carries none, without loading whole documents.
+    orders_table.c.data["result"].label("result"),
 ]
 # Columns an update may change; tenant, first_seen_at and the key never change.
 _UPDATED_COLUMNS = [
@@ -82,6 +94,29 @@ _UPDATE_ORDER = (
     .where(orders_table.c.id == sa.bindparam("match_id"))
     .values({name: sa.bindparam(f"new_{name}") for name in _UPDATED_COLUMNS})
 )
+
+
+def _delivery_lookups(
+    tenant: str,
+    batch: Sequence[PreparedOrder],
+    stored: dict[str, CurrentRow],
+    *,
+    by_read_time: bool,
+    read: bool,
+) -> list[str]:
+    """The orders whose result deliveries the plan must know: only those holding a
+    result (a delivery always puts one on the order), and only when it can matter (the
+    read says when it began, or is a provider read bringing a result other than ours).
+    Most batches: none."""
+    wanted: dict[str, None] = {}
+    for prepared in batch:
+        current = stored.get(prepared.id)
+        if current is None or current.result is None or current.tenant != tenant:
+            continue
+        incoming = prepared.data.get("result")
+        if by_read_time or (read and incoming is not None and incoming != current.result):
+            wanted[prepared.id] = None
+    return list(wanted)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -123,6 +158,7 @@ class OrderStore:
         *,
         now: datetime | None = None,
         receipt: WebhookReceipt | None = None,
+        read_at: datetime | None = None,
     ) -> IngestResult:
         """Upsert ``orders`` for ``connection_id`` and append their events, atomically.
 
@@ -141,6 +177,11 @@ class OrderStore:
         result says ``duplicate``. So a delivery is ingested once, however often and
         however concurrently it arrives, and a delivery whose transaction never
         committed is not remembered.
+
+        ``read_at`` is when the provider read that returned ``orders`` began (a poll, a
+        refresh; unknown for a webhook). An order whose last result delivery was
+        recorded after it keeps its stored status: the read may predate the delivery
+        (ordergraph/store/ingest_plan.py). An order without a result keeps its stored one.
         """
         at = as_utc(now) if now is not None else utcnow()
         # Serialise and hash before the transaction: bad input fails without a lock held.
@@ -157,7 +198,9 @@ class OrderStore:
             # An idle poll: nothing to lock or write.
             return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
         async with write_transaction(self._engine) as conn:
-            return await self._ingest_prepared(conn, tenant, batch, source, at, receipt)
+            return await self._ingest_prepared(
+                conn, tenant, batch, source, at, receipt, as_utc(read_at) if read_at else None
+            )
 
     async def ingest_in(
         self,
@@ -200,6 +243,7 @@ class OrderStore:
         source: EventSource,
         at: datetime,
         receipt: WebhookReceipt | None = None,
+        read_at: datetime | None = None,
     ) -> IngestResult:
         version = await self._lock_tenant(conn, tenant, at)
         # After the tenant lock, so racing copies of one delivery queue on that lock
@@ -209,7 +253,15 @@ class OrderStore:
         if not batch:
             return IngestResult(0, 0, 0, 0, (), (), version)
         stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
-        plan = plan_ingest(tenant, batch, stored, source, at)
+        lookups = _delivery_lookups(
+            tenant, batch, stored, by_read_time=read_at is not None, read=is_provider_read(source)
+        )
+        for chunk in _chunks(lookups):
+            for order_id, marks in (await delivery_marks_in(conn, tenant, chunk)).items():
+                stored[order_id] = replace(
+                    stored[order_id], delivered_at=marks.delivered_at, result_pending=marks.pending
+                )
+        plan = plan_ingest(tenant, batch, stored, source, at, read_at=read_at)
         if plan.inserts:
             await conn.execute(orders_table.insert(), plan.inserts)
         if plan.updates:
@@ -287,12 +339,14 @@ class OrderStore:
                 found[row["id"]] = CurrentRow(
                     tenant=row["tenant"],
                     status=row["status"],
+                    provider_status=row["provider_status"],
                     created_at=row["created_at"],
                     created_at_source=row["created_at_source"],
                     first_seen_at=row["first_seen_at"],
                     updated_at=row["updated_at"],
                     content_hash=row["content_hash"],
                     version=row["version"],
+                    result=stored_result(row["result"]),
                 )
         return found
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ordergraph.models import Candidate, Order, OrderStatus
+from ordergraph.models import AssessmentResult, Candidate, Order, OrderStatus
 from ordergraph.store.records import CreatedAtSource, EventSource, StoredEvent, StoredOrder
 from ordergraph.store.types import as_utc
 
@@ -24,6 +24,9 @@ __all__ = [
     "prepare_order",
     "stored_event",
     "stored_order",
+    "stored_result",
+    "with_kept_result",
+    "with_kept_status",
 ]
 
 
@@ -119,6 +122,55 @@ def prepare_order(connection_id: str, order: Order) -> PreparedOrder:
         data=data,
         content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
         columns=columns,
+    )
+
+
+def stored_result(value: Any) -> dict[str, Any] | None:
+    """The stored result document as read back from the ``data`` column (JSON), or None.
+
+    Normalised through the model so its hash matches the same result arriving fresh,
+    whatever the backend's JSON round trip did to it (e.g. key order, number spelling).
+    """
+    if value is None:
+        return None
+    return AssessmentResult.model_validate(value).model_dump(mode="json")
+
+
+def with_kept_result(prepared: PreparedOrder, result: Mapping[str, Any]) -> PreparedOrder:
+    """``prepared`` carrying ``result`` (a ``stored_result``) in place of its missing one.
+
+    Only ``data`` and the content hash change: no other column derives from the result.
+    The hash covers the kept result, so re-reading an unchanged order writes nothing.
+    """
+    data = {**prepared.data, "result": dict(result)}
+    return PreparedOrder(
+        id=prepared.id,
+        order=prepared.order.model_copy(update={"result": AssessmentResult.model_validate(result)}),
+        data=data,
+        content_hash=hashlib.sha256(_canonical(data).encode()).hexdigest(),
+        columns={**prepared.columns, "data": data},
+    )
+
+
+def with_kept_status(
+    prepared: PreparedOrder, status: str, provider_status: str | None
+) -> PreparedOrder:
+    """``prepared`` with the stored ``status`` and ``provider_status`` in place of its
+    own (a read that predates what the store recorded); everything else is the read's."""
+    data = {**prepared.data, "status": status, "provider_status": provider_status}
+    return PreparedOrder(
+        id=prepared.id,
+        order=prepared.order.model_copy(
+            update={"status": OrderStatus(status), "provider_status": provider_status}
+        ),
+        data=data,
+        content_hash=hashlib.sha256(_canonical(data).encode()).hexdigest(),
+        columns={
+            **prepared.columns,
+            "status": status,
+            "provider_status": provider_status,
+            "data": data,
+        },
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from ordergraph.broker import Broker
 from ordergraph.models import Order
@@ -34,11 +35,14 @@ class Ingestor:
         source: EventSource,
         *,
         receipt: WebhookReceipt | None = None,
+        read_at: datetime | None = None,
     ) -> IngestResult:
         """Store ``orders``; with a webhook ``receipt``, at most once per receipt
-        (``IngestResult.duplicate`` when it was taken before)."""
+        (``IngestResult.duplicate`` when it was taken before). ``read_at``: when the
+        provider read that returned them began, so a read that predates a delivered
+        result cannot put the old status back (``OrderStore.ingest``)."""
         result = await self.orders.ingest(
-            connection.tenant, connection.id, orders, source, receipt=receipt
+            connection.tenant, connection.id, orders, source, receipt=receipt, read_at=read_at
         )
         if result.events:
             # After the commit: a subscriber woken now finds the events in the log.

@@ -109,9 +109,11 @@ class KomboPoller:
         )
         return report
 
-    async def _ingest(self, orders: Sequence[Order], report: PollReport) -> None:
+    async def _ingest(self, orders: Sequence[Order], report: PollReport, read_at: datetime) -> None:
         if orders:
-            result = await self.ingestor.ingest(self.connection, orders, EventSource.POLL)
+            result = await self.ingestor.ingest(
+                self.connection, orders, EventSource.POLL, read_at=read_at
+            )
             report.events += len(result.events)
 
     async def _initial_walk(self, state: SyncState, report: PollReport) -> SyncState:
@@ -122,10 +124,13 @@ class KomboPoller:
             )
         cursor = state.cursor
         while True:
+            # When the read began: a page read before a result was delivered must not
+            # put the old status back (ordergraph/store/ingest_plan.py).
+            read_at = self.clock()
             page = await provider.list_orders(cursor=cursor, page_size=provider.bulk_page_size)
             report.pages += 1
             report.orders_listed += len(page.items)
-            await self._ingest(page.items, report)
+            await self._ingest(page.items, report, read_at)
             cursor = page.next_token
             if cursor is None:
                 return state
@@ -142,9 +147,10 @@ class KomboPoller:
         if left_open:
             size = provider.bulk_page_size or 250
             report.id_batches += -(-len(left_open) // size)
+            read_at = self.clock()
             found = await provider.get_orders(left_open)
             report.orders_read_by_id += len(found)
-            await self._ingest(list(found.values()), report)
+            await self._ingest(list(found.values()), report, read_at)
             missing = len(left_open) - len(found)
             if missing:
                 logger.warning(
@@ -164,6 +170,7 @@ class KomboPoller:
         seen: set[str] = set()
         cursor: str | None = None
         while True:
+            read_at = self.clock()
             page = await provider.list_orders(
                 cursor=cursor,
                 page_size=provider.bulk_page_size,
@@ -173,7 +180,7 @@ class KomboPoller:
             report.pages += 1
             report.orders_listed += len(page.items)
             seen.update(order.remote_id for order in page.items)
-            await self._ingest(page.items, report)
+            await self._ingest(page.items, report, read_at)
             cursor = page.next_token
             if cursor is None:
                 return seen

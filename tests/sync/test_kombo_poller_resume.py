@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import pytest
 
 from ordergraph.errors import ProviderUnavailableError
 from ordergraph.models import Order
 from ordergraph.sandbox.core import SandboxContext
-from ordergraph.store import EventSource, IngestResult
+from ordergraph.store import EventSource, IngestResult, WebhookReceipt
 from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.ingest import Ingestor
 from ordergraph.sync.kombo_poller import KomboPoller
@@ -33,9 +34,15 @@ class FaultAfterFirstPage(Ingestor):
         self.pages = 0
 
     async def ingest(
-        self, connection: LiveConnection, orders: Sequence[Order], source: EventSource
+        self,
+        connection: LiveConnection,
+        orders: Sequence[Order],
+        source: EventSource,
+        *,
+        receipt: WebhookReceipt | None = None,
+        read_at: datetime | None = None,
     ) -> IngestResult:
-        result = await super().ingest(connection, orders, source)
+        result = await super().ingest(connection, orders, source, receipt=receipt, read_at=read_at)
         self.pages += 1
         if self.pages == 1:
             await self.sandbox.faults({"kombo": {"error_rate": 1.0, "statuses": [503]}})
