@@ -1,7 +1,8 @@
 """A real ``ordergraph serve`` killed (SIGKILL) while a result is on its way to the
 provider, then started again on the same store (SQLite and PostgreSQL): the result is
-delivered exactly as submitted, no order or event is lost or doubled, and the
-request's idempotency key answers again once its claim's lease has run out."""
+delivered exactly as submitted, no order or event is lost or doubled, the request's
+idempotency key answers again once its claim's lease has run out, and no process
+output or answer holds a secret."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from ordergraph.settings import load_settings
 from ordergraph.store import DeliveryState, Store
 from tests.api.mutation_support import SUBMIT_RESULT, result_input
 from tests.conftest import Sandbox
+from tests.secrets_scan import Captured, SecretScanner
 from tests.sync.conftest import free_port
 from tests.test_serve import ORDERGRAPH, SECRETS
 
@@ -245,6 +248,15 @@ async def test_a_process_killed_mid_delivery_loses_nothing(
             assert answer["submitResult"]["order"]["resultDelivery"]["state"] == "DELIVERED"
             assert len(await store.deliveries.list("acme")) == 1
             assert 1 <= len(_results_taken(sandbox)) <= 2
+
+        # and neither process wrote a secret, nor did any answer carry one
+        captured = Captured()
+        for name in ("first", "second"):
+            captured.add(f"{name} process output", (deployment.folder / f"{name}.log").read_text())
+        captured.add("order read", json.dumps(shown))
+        captured.add("repeated submitResult", json.dumps(answer))
+        settings = load_settings(deployment.config, environ=deployment.env)
+        SecretScanner.from_settings(settings, api_key=SECRETS["OG_ACME_KEY"]).scan(captured)
     finally:
         await store.close()
 
