@@ -33,6 +33,7 @@ import contextlib
 import enum
 import gc
 import json
+import logging
 import os
 import platform
 import sqlite3
@@ -59,6 +60,7 @@ from sqlalchemy.engine import make_url
 from bench.support import ADMIN_URL, RESULTS, ms, percentile, write_results
 from ordergraph.api import add_graphql_routes
 from ordergraph.keys import Scope, hash_api_key
+from ordergraph.logs import configure_logging, secrets_of
 from ordergraph.models import Candidate, HiringTeamMember, Job, NewOrder, PackageRef
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.mutations import create_order_for_connection
@@ -330,6 +332,11 @@ async def start_system(args: argparse.Namespace, store_url: str) -> System:
                 "connections": await _connections(sandbox_url, session),
             },
         )
+        if args.logs == "json":
+            # As ``serve`` configures it (JSON, INFO, secrets masked: one line per
+            # request), into a scratch file rather than the terminal.
+            handler = configure_logging(level="INFO", fmt="json", secrets=secrets_of(settings))
+            handler.setStream(tempfile.TemporaryFile("w"))  # noqa: SIM115 (closed at stop)
         services = await Services.open(settings, auto_migrate=True)
     except BaseException:
         await session.close()
@@ -353,6 +360,8 @@ async def stop_system(system: System) -> None:
     for runner in system.runners:  # gateway first: the sandbox may still deliver to it
         await runner.cleanup()
     await system.services.close()
+    for handler in logging.getLogger().handlers:
+        handler.close()
 
 
 # --- filling the index the real way ----------------------------------------------------
@@ -960,6 +969,7 @@ async def benchmark(args: argparse.Namespace, store_url: str) -> dict[str, Any]:
             "concurrency": args.concurrency,
             "throughput_seconds": args.duration,
             "gc_freeze": args.gc_freeze,
+            "logs": args.logs,
         },
         "query": DASHBOARD.strip(),
         "index": filled,
@@ -1092,6 +1102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--gc-freeze",
         action="store_true",
         help="gc.freeze() after start-up (an experiment: full collections skip start-up objects)",
+    )
+    parser.add_argument(
+        "--logs",
+        choices=["json", "off"],
+        default="json",
+        help="json: the gateway logs as serve does (to a scratch file); off: no handler "
+        "(how the figures before the hardening were taken)",
     )
     parser.add_argument("--timeout", type=float, default=240.0, help="give up after seconds")
     parser.add_argument(
