@@ -18,12 +18,14 @@ never the raw path: ids in a label would make one time series per order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -58,6 +60,7 @@ __all__ = [
     "UpstreamObserver",
     "action_for_status",
     "parse_retry_after",
+    "without_retries",
 ]
 
 logger = logging.getLogger(__name__)
@@ -234,6 +237,22 @@ class HttpResponse:
     def json(self) -> Any:
         """The body decoded as JSON; a ``ValueError`` when it is not."""
         return json.loads(self.body)
+
+
+_SEND_ONCE: ContextVar[bool] = ContextVar("ordergraph_http_send_once", default=False)
+
+
+@contextlib.contextmanager
+def without_retries() -> Iterator[None]:
+    """Requests made inside (in this task and tasks it starts) are sent once, never
+    retried here: for a caller with durable retries of its own. The result deliverer's
+    inline attempt uses it, so a provider that is down costs the waiting client one
+    request, not the whole retry schedule, and the deliverer's backoff takes over."""
+    token = _SEND_ONCE.set(True)
+    try:
+        yield
+    finally:
+        _SEND_ONCE.reset(token)
 
 
 @dataclass
@@ -457,7 +476,11 @@ class HttpClient:
                     return response
                 error = self._error_from_response(response, action)
             self._report(method, path, status, started, error)
-            if not self._may_retry(safe_to_repeat, error) or attempt >= self.retry.max_attempts:
+            if (
+                _SEND_ONCE.get()
+                or not self._may_retry(safe_to_repeat, error)
+                or attempt >= self.retry.max_attempts
+            ):
                 raise error
             delay = self._delay(error, attempt)
             if delay is None or waited + delay > self.retry.max_total_delay:

@@ -48,6 +48,7 @@ from ordergraph.errors import (
     UnsupportedOperationError,
 )
 from ordergraph.models import AssessmentResult, Order, OrderStatus, ResultSubmission
+from ordergraph.providers.http import without_retries
 from ordergraph.settings import DeliverySettings
 from ordergraph.store import Delivery, DeliveryState, IngestResult, Store
 from ordergraph.store.types import as_utc, utcnow
@@ -203,7 +204,7 @@ class ResultDeliverer:
             # takes it when its turn comes.
             self.wake()
             return Submitted(recorded.delivery, None)
-        task = self._spawn(recorded.delivery)
+        task = self._spawn(recorded.delivery, inline=True)
         done, _ = await asyncio.wait({task}, timeout=self.settings.inline_timeout)
         outcome = task.result() if task in done and not task.cancelled() else None
         current = await self.store.deliveries.get(recorded.delivery.id)
@@ -217,9 +218,9 @@ class ResultDeliverer:
     # --- attempts -------------------------------------------------------------------
 
     def _spawn(
-        self, delivery: Delivery, now: datetime | None = None
+        self, delivery: Delivery, now: datetime | None = None, *, inline: bool = False
     ) -> asyncio.Task[AttemptOutcome]:
-        task = asyncio.create_task(self._attempt(delivery, now))
+        task = asyncio.create_task(self._attempt(delivery, now, inline=inline))
         self._running[task] = delivery
         task.add_done_callback(self._finished)
         return task
@@ -229,8 +230,15 @@ class ResultDeliverer:
         # A slot is free, and a newer result of the same order may be waiting.
         self._wake.set()
 
-    async def _attempt(self, delivery: Delivery, now: datetime | None) -> AttemptOutcome:
-        """One try of a claimed delivery, recorded as delivered, due again or failed."""
+    async def _attempt(
+        self, delivery: Delivery, now: datetime | None, *, inline: bool = False
+    ) -> AttemptOutcome:
+        """One try of a claimed delivery, recorded as delivered, due again or failed.
+
+        The inline attempt (a client is waiting) sends once, without the HTTP layer's
+        retries: a provider that is down answers the client PENDING after one request,
+        and the retries are the deliverer's, durable and visible in ``attempts``.
+        """
         connection = self.connections.get(delivery.connection_id)
         if connection is None or connection.tenant != delivery.tenant:
             # Perhaps configured in another process (a rolling change): retry, don't drop.
@@ -240,10 +248,12 @@ class ResultDeliverer:
         try:
             submission = ResultSubmission.model_validate(delivery.payload["result"])
             remote_id = str(delivery.payload["remote_id"])
+            sending = without_retries() if inline else contextlib.nullcontext()
             async with asyncio.timeout(self.settings.lease * _LEASE_SHARE):
-                status, provider_status = await connection.provider.submit_result(
-                    remote_id, submission
-                )
+                with sending:
+                    status, provider_status = await connection.provider.submit_result(
+                        remote_id, submission
+                    )
         except _FATAL as exc:
             return await self._failed(delivery, str(exc), exc, now, fatal=True)
         except ProviderError as exc:

@@ -82,6 +82,32 @@ async def test_a_repeat_query_sees_the_new_delivery_state(api: Api, sandbox: San
     assert hit == "hit"
 
 
+def _result_writes(stats: dict[str, Any]) -> int:
+    return sum(
+        n for route, n in stats["requests"].get("kombo", {}).items() if route.startswith("PUT")
+    )
+
+
+async def test_a_provider_that_is_down_costs_the_waiting_client_one_request(
+    api: Api, sandbox: Sandbox
+) -> None:
+    # given: Kombo down
+    [gid] = await _open_kombo_orders(api, sandbox)
+    await sandbox.faults(DOWN)
+    before = _result_writes(await sandbox.stats())
+
+    # when: a result is submitted
+    payload = await _submit(api, result_input(gid))
+
+    # then: kept and pending after a single write attempt (the HTTP layer's retries
+    # are left to the deliverer's durable backoff)
+    assert payload["errors"] == []
+    assert payload["order"]["resultDelivery"]["state"] == "PENDING"
+    assert payload["order"]["resultDelivery"]["attempts"] == 1
+    assert _result_writes(await sandbox.stats()) - before == 1
+    await sandbox.faults({})
+
+
 ORDERS_WITH_DELIVERY = """
 query { orders(first: 50) { edges { node { id resultDelivery { state attempts } } } } }
 """

@@ -46,6 +46,7 @@ from ordergraph.providers.http import (
     Timeouts,
     action_for_status,
     parse_retry_after,
+    without_retries,
 )
 
 SECRET = "sk_live_SECRET123"
@@ -361,6 +362,23 @@ async def test_retries_until_success(serve: Serve, make_client: MakeClient) -> N
     assert len(harness.sleeps) == 2
     for attempt, delay in enumerate(harness.sleeps, start=1):
         assert 0 <= delay <= backoff_ceiling(policy, attempt)
+
+
+async def test_without_retries_a_transient_failure_is_raised_after_one_request(
+    serve: Serve, make_client: MakeClient
+) -> None:
+    vendor = await serve(answer(503), answer(503), answer(200, {"ok": True}))
+    harness = make_client(vendor.url)
+
+    with without_retries(), pytest.raises(ProviderUnavailableError):
+        await harness.client.json("GET", "/things/1")
+
+    assert len(vendor.seen) == 1
+    assert harness.sleeps == []
+    # outside the block the same client retries again
+    assert await harness.client.json("GET", "/things/1") == {"ok": True}
+    assert len(vendor.seen) == 3
+    assert len(harness.sleeps) == 1
 
 
 async def test_on_attempt_reports_each_attempt_with_its_status(
