@@ -147,6 +147,9 @@ class ServerSettings(_Section):
     # scopes, document, variables and the tenant's data version, so ingestion
     # invalidates exactly).
     response_cache: bool = True
+    # GraphiQL, the in-browser IDE, on GET /graphql from a browser (``ordergraph.graphiql``).
+    # Off: a browser gets what any other client gets (a GraphQL answer or error).
+    graphiql: bool = True
 
     @field_validator("cors_origins")
     @classmethod
