@@ -26,7 +26,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
@@ -85,7 +85,14 @@ class Mutation:
         return 1
 
 
-SCHEMA = strawberry.Schema(query=Query, mutation=Mutation)
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def tick(self) -> AsyncGenerator[int, None]:
+        yield 42
+
+
+SCHEMA = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -707,6 +714,19 @@ async def test_graphiql_runs_a_query_under_its_csp_in_headless_chromium(
             " return r && r.innerText.includes('world') && r.innerText; })()",
             "the answer in the result pane",
         )
+        # A subscription over the WebSocket: the CSP's connect-src 'self' lets it through.
+        await page.evaluate(
+            "document.querySelector('.graphiql-query-editor .CodeMirror')"
+            ".CodeMirror.setValue('subscription Tick { tick }')"
+        )
+        # GraphiQL took the edit once the page wrote it to the URL (its onEditQuery).
+        await page.wait_for("location.search.includes('tick')", "the edit to reach GraphiQL")
+        await page.evaluate("document.querySelector('.graphiql-execute-button').click()")
+        ticked = await page.wait_for(
+            "(() => { const r = document.querySelector('.graphiql-response');"
+            " return r && r.innerText.includes('42') && r.innerText; })()",
+            "the subscription's event in the result pane",
+        )
         loaded = await page.evaluate(
             "({react: typeof React, graphiql: typeof GraphiQL,"
             " explorer: typeof GraphiQLPluginExplorer,"
@@ -719,6 +739,7 @@ async def test_graphiql_runs_a_query_under_its_csp_in_headless_chromium(
     cdp = page.cdp
 
     assert '"hello": "world"' in answer
+    assert '"tick": 42' in ticked
     assert loaded["react"] == "object"
     assert loaded["graphiql"] == "function"
     assert loaded["explorer"] == "object"
@@ -771,6 +792,15 @@ async def test_the_schema_loads_as_soon_as_a_key_is_entered(chromium: str, tmp_p
         await page.evaluate(f"{editor}.CodeMirror.setValue({typed})")
         docs = await page.wait_for(_DOCS_SHOW_QUERY, "the schema in the docs pane")
         await _screenshot(page, tmp_path / "after-key.png")
+        # The CSP is enforced: a script injected into the page does not run.
+        injected_ran = await page.evaluate(
+            "(() => { const s = document.createElement('script');"
+            " s.textContent = 'window.injectedRan = true';"
+            " document.body.appendChild(s); return window.injectedRan === true; })()"
+        )
+    assert injected_ran is False
+    csp_reports = [e for e in _console_errors(page.cdp) if "Content Security Policy" in e]
+    assert len(csp_reports) == 1  # the injected script's, and nothing of GraphiQL's
     assert "Error fetching schema" in before
     assert "Error fetching schema" not in docs
     # The 401s before the key was entered are the page asking, not failures.

@@ -20,8 +20,14 @@ from typing import Final
 
 from aiohttp import web
 
-from ordergraph.graphiql.manifest import ASSETS_DIR, content_type, read_vendored
-from ordergraph.graphiql.page import ASSETS_PREFIX, PageTemplate, build_page, own_files
+from ordergraph.graphiql.manifest import ASSETS_DIR, VendoredFile, content_type, read_vendored
+from ordergraph.graphiql.page import (
+    ASSETS_PREFIX,
+    OwnFile,
+    PageTemplate,
+    build_page,
+    own_files,
+)
 from ordergraph.graphiql.tags import strawberry_page
 
 __all__ = [
@@ -105,11 +111,23 @@ class GraphiQLFiles:
         return web.Response(text=body, content_type="text/html", headers=headers)
 
 
+def _build(vendored: list[VendoredFile], own: list[OwnFile]) -> PageTemplate | list[str]:
+    try:
+        page = strawberry_page()
+    except Exception as error:  # whatever a Strawberry upgrade breaks: never a failed start
+        return [f"Strawberry's GraphiQL page cannot be read: {error!r}"]
+    return build_page(page, vendored, own)
+
+
 def load_graphiql(assets_dir: Path = ASSETS_DIR) -> GraphiQLFiles | None:
     """The page and its routes, or None (with a warning saying why and how to fix it)."""
     vendored, problems = read_vendored(assets_dir)
-    own = own_files()
-    built = problems if problems else build_page(strawberry_page(), vendored, own)
+    try:
+        own = own_files()
+    except OSError as error:
+        own = []
+        problems.append(f"ordergraph's page script or style cannot be read: {error}")
+    built = problems if problems else _build(vendored, own)
     if isinstance(built, list):
         logger.warning(
             "GraphiQL is off: its page cannot be served as vendored (%s). "

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from strawberry.http.ides import get_graphql_ide_html
-
 __all__ = ["UNPKG", "page_assets", "strawberry_page"]
 
 UNPKG: Final = "https://unpkg.com/"
@@ -24,6 +22,9 @@ _INTEGRITY_RE: Final = re.compile(r"""\bintegrity="([^"]*)\"""")
 
 def strawberry_page() -> str:
     """The installed Strawberry's GraphiQL page, filled in exactly as Strawberry fills it."""
+    # Imported here: if an upgrade moves it, GraphiQL turns off instead of the import failing.
+    from strawberry.http.ides import get_graphql_ide_html
+
     return get_graphql_ide_html(graphql_ide="graphiql")
 
 
