@@ -347,6 +347,7 @@ async def test_anything_else_under_the_prefix_is_404(
         ("query A { hello } mutation B { bump }", False),
         ("subscription { tick }", False),
         ("{ hello }" + " " * 100_000, False),
+        ("mutation { " + "bump " * 12_000 + "}", False),  # many tokens, still a mutation
     ],
 )
 def test_only_queries_may_come_from_a_link(document: str, kept: bool) -> None:
@@ -423,6 +424,22 @@ async def _gateway(*, graphiql: bool) -> AsyncIterator[str]:
         await server.close()
         await services.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_the_gateway_drops_a_mutation_from_a_link_too() -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    async with (
+        _gateway(graphiql=True) as url,
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{url}/graphql?q={quote('mutation { refreshOrders { __typename } }')}",
+            headers=browser,
+            allow_redirects=False,
+        ) as answer,
+    ):
+        assert answer.status == 303
+        assert answer.headers["Location"] == "/graphql"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
 
 
 @pytest.mark.parametrize("graphiql", [True, False])

@@ -38,7 +38,9 @@ def runs_only_queries(document: str) -> bool:
     if len(document) > _MAX_SHARED_QUERY:
         return False
     try:
-        parsed = parse(document, no_location=True, max_tokens=10_000)
+        # Bounded by the length check above, so no token limit (which would make a
+        # long mutation look like an unparsable draft).
+        parsed = parse(document, no_location=True)
     except GraphQLError:
         return True
     return all(
@@ -88,6 +90,7 @@ class LocalGraphiQLView(GraphQLView[Context, RootValue]):
             kept = request.rel_url.query.copy()
             kept.popall(_SHARED_QUERY_PARAMETER)
             location = request.rel_url.with_query(kept)
-            raise web.HTTPSeeOther(location, headers=SECURITY_HEADERS)
+            # Returned, not raised: the gateway's handler answers 500 to any exception.
+            return web.Response(status=303, headers={**SECURITY_HEADERS, "Location": str(location)})
         welcome = request.app.get(GRAPHIQL_WELCOME) or GraphiQLWelcome()
         return self.graphiql_files.respond(welcome, subscription_path=self.subscription_path)
