@@ -262,13 +262,14 @@ async def test_retries_give_up_visibly_after_max_attempts(
         # when: the second (last) attempt fails too
         await deliver_due(api, payload["order"]["resultDelivery"])
 
-        # then: FAILED, with the last error, nothing more due; the result is still shown
+        # then: FAILED, with the last error, nothing more due; the order no longer shows
+        # the result Kombo never took (it had accepted none)
         order = await read_delivery(api, gid)
         assert order["resultDelivery"]["state"] == "FAILED"
         assert order["resultDelivery"]["attempts"] == 2
         assert "HTTP 503" in order["resultDelivery"]["lastError"]
         assert order["resultDelivery"]["nextAttemptAt"] is None
-        assert order["result"]["score"] == 87.5
+        assert order["result"] is None
         assert await api.services.deliverer.deliver_due() == []
         await sandbox.faults({})
         assert (await truth(sandbox, api, "acme-kombo"))[remote_id]["status"] == "OPEN"
