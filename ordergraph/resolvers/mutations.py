@@ -41,6 +41,7 @@ from ordergraph.errors import (
     ProviderInputError,
     ProviderNotFoundError,
     ProviderRateLimitedError,
+    ProviderResponseError,
     UnsupportedOperationError,
 )
 from ordergraph.models import (
@@ -128,6 +129,9 @@ def issue_for_provider_error(exc: ProviderError, *path: str) -> UserIssue:
         code = "PROVIDER_RATE_LIMITED"
     elif isinstance(exc, ProviderAuthError):
         code = "PROVIDER_AUTH_FAILED"
+    elif isinstance(exc, ProviderResponseError):
+        # A success we cannot read: the write may have happened, so no "retry" code.
+        code = "PROVIDER_BAD_RESPONSE"
     else:
         code = "PROVIDER_UNAVAILABLE"
     # Named like a field's provider failure (schema/errors.py): with several orders of
@@ -450,10 +454,12 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
         if connection is None:
             continue
         if not connection.provider.supports(Capability.GET_ORDERS):
+            # Said, never answered with the stored copy as if it were fresh.
             outcome.issues.append(
                 UserIssue(
                     "UNSUPPORTED_BY_PROVIDER",
-                    f"{connection.provider_name.value} cannot read orders back",
+                    f"{connection.provider_name.value} cannot read orders back on "
+                    f"connection {connection.id}; the stored orders were not refreshed",
                     ("ids",),
                 )
             )

@@ -3,9 +3,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.api.conftest import Api
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from ordergraph.api import add_graphql_routes
+from ordergraph.broker import MemoryBroker
+from ordergraph.server import Services, create_app
+from ordergraph.settings import load_settings
+from ordergraph.store import Store, create_engine
+from ordergraph.sync.connections import ConnectionRegistry
+from tests.api.conftest import CURSOR_SECRET, KEYS, Api, two_tenant_connections
 from tests.api.mutation_support import (
     REFRESH_ORDERS,
     SUBMIT_RESULT,
@@ -22,6 +33,7 @@ from tests.api.mutation_support import (
     truth,
 )
 from tests.conftest import Sandbox
+from tests.tenants import tenant_entries
 
 CAPABILITIES = "query { connections { id provider capabilities } }"
 
@@ -96,26 +108,93 @@ async def test_refreshing_a_kombo_order_keeps_the_result_we_wrote(
     assert written["result"]["score"] == 87.5
 
 
-async def test_stackone_declares_get_orders_and_refresh_reads_its_result(
+@asynccontextmanager
+async def _gateway(
+    sandbox: Sandbox, store_url: str, *, stackone_api_version: str | None
+) -> AsyncIterator[Api]:
+    """A gateway like the ``api`` fixture's, its StackOne connections speaking
+    ``stackone_api_version`` (None: the setting left out, the current version)."""
+    connections = [
+        {**c, "api_version": stackone_api_version} if c["provider"] == "stackone" else c
+        for c in await two_tenant_connections(sandbox)
+    ]
+    settings = load_settings(
+        environ={},
+        overrides={
+            "store": {"url": store_url, "cursor_secret": CURSOR_SECRET},
+            "tenants": tenant_entries(KEYS),
+            "connections": connections,
+        },
+    )
+    services = Services(
+        settings=settings,
+        store=Store.from_engine(create_engine(store_url), cursor_secret=CURSOR_SECRET),
+        broker=MemoryBroker(),
+        connections=ConnectionRegistry.from_settings(settings.connections),
+    )
+    app = create_app(services, background=False)
+    add_graphql_routes(app)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Api(str(server.make_url("")).rstrip("/"), services, session)
+    finally:
+        await server.close()
+        await services.close()
+
+
+async def test_a_legacy_stackone_connection_reads_orders_back_and_refresh_reads_its_result(
+    sandbox: Sandbox, fresh_store_url: str
+) -> None:
+    async with _gateway(sandbox, fresh_store_url, stackone_api_version="2025-02-24") as api:
+        # given: StackOne's 2025-02 API reads orders back through its GETs
+        body = await api.query(CAPABILITIES)
+        capabilities = {c["provider"]: set(c["capabilities"]) for c in body["data"]["connections"]}
+        assert "GET_ORDERS" in capabilities["STACKONE"]
+        assert "LIST_ORDERS" not in capabilities["STACKONE"]
+        # and an order created through ordergraph, then in progress at StackOne (a
+        # status the 2025-02 enum lacks: it arrives in source_value)
+        created = (await create_order(api, "acme-stackone"))["order"]
+        await _set_status(sandbox, api, "acme-stackone", created["remoteId"], "in_progress")
+
+        # when
+        payload = await _refresh(api, [created["id"]])
+
+        # then
+        assert payload["errors"] == []
+        assert [o["status"] for o in payload["orders"]] == ["IN_PROGRESS"]
+        assert events(payload["orders"][0]) == [
+            (None, "OPEN", "CREATE"),
+            ("OPEN", "IN_PROGRESS", "POLL"),
+        ]
+        route = "GET /unified/ats/assessments/orders/{id}"
+        assert await route_count(sandbox, "stackone", route) == 1
+
+
+async def test_a_current_stackone_connection_says_it_cannot_refresh_and_sends_nothing(
     api: Api, sandbox: Sandbox
 ) -> None:
-    # given: StackOne reads orders back through its legacy GETs
+    # given: the default StackOne connection (API 2025-12-03, which has no order read)
     body = await api.query(CAPABILITIES)
     capabilities = {c["provider"]: set(c["capabilities"]) for c in body["data"]["connections"]}
-    assert "GET_ORDERS" in capabilities["STACKONE"]
-    assert "LIST_ORDERS" not in capabilities["STACKONE"]
-    # and an order created through ordergraph, then completed at StackOne
+    assert "GET_ORDERS" not in capabilities["STACKONE"]
     created = (await create_order(api, "acme-stackone"))["order"]
     await _set_status(sandbox, api, "acme-stackone", created["remoteId"], "completed")
+    before = (await sandbox.stats())["requests"].get("stackone", {})
 
     # when
     payload = await _refresh(api, [created["id"]])
 
-    # then
-    assert payload["errors"] == []
-    assert [o["status"] for o in payload["orders"]] == ["COMPLETED"]
-    assert events(payload["orders"][0]) == [(None, "OPEN", "CREATE"), ("OPEN", "COMPLETED", "POLL")]
-    assert await route_count(sandbox, "stackone", "GET /unified/ats/assessments/orders/{id}") == 1
+    # then: a coded error naming the connection, not the stored copy passed off as fresh
+    assert payload["orders"] == []
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("UNSUPPORTED_BY_PROVIDER", ["ids"])
+    ]
+    assert "acme-stackone" in payload["errors"][0]["message"]
+    # and StackOne saw no request
+    assert (await sandbox.stats())["requests"].get("stackone", {}) == before
+    assert (await read_order(api, created["id"]))["status"] == "OPEN"
 
 
 async def test_ids_that_are_not_the_tenants_orders_are_not_found_at_their_index(
