@@ -137,9 +137,10 @@ class ResultLedger:
         """Record that the provider took ``delivery`` (claimed as ``delivery.attempts``):
         store ``update(order)`` (the status the provider now holds) and mark it delivered.
 
-        The order is left alone when a newer result was submitted meanwhile (it holds
-        that one, whose own delivery follows). Returns the ingestion, or None when
-        nothing was ingested (the claim had passed to another worker, or superseded).
+        When a newer result was submitted meanwhile the order keeps showing that one
+        (its own delivery follows) and takes only the status; the newer deliveries keep
+        this result as the accepted one to fall back to. Returns the ingestion, or None
+        when nothing was ingested (the claim had passed to another worker).
         """
         at = as_utc(now) if now is not None else utcnow()
         async with write_transaction(self._engine) as conn:
@@ -152,23 +153,25 @@ class ResultLedger:
             stored = await self._orders.get_in(conn, delivery.tenant, delivery.order_id)
             if stored is None:
                 return None
+            taken = update(stored.order)
             newest = await self._deliveries.newest_in(conn, delivery.tenant, delivery.order_id)
             if newest is not None and newest.id != delivery.id:
                 # The newer results now wait on top of this one: it is the accepted one
-                # they fall back to should they fail.
+                # they fall back to should they fail. The order keeps showing the newest
+                # result, with the status the provider now holds.
                 await self._deliveries.set_accepted_in(
                     conn,
                     delivery.tenant,
                     delivery.order_id,
-                    _result_document(update(stored.order)),
+                    _result_document(taken),
                     newer_than=delivery.id,
                 )
-                return None
+                taken = taken.model_copy(update={"result": stored.order.result})
             return await self._orders.ingest_in(
                 conn,
                 delivery.tenant,
                 delivery.connection_id,
-                [update(stored.order)],
+                [taken],
                 EventSource.MUTATION,
                 now=at,
             )
