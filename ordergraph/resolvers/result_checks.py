@@ -83,18 +83,18 @@ def check_submission(submission: ResultSubmission) -> list[InputProblem]:
     url = _url_problem(submission.url, ("url",), "url")
     if url is not None:
         problems.append(url)
-    problems.extend(
-        _score_problems(submission.score, submission.max_score, submission.min_score)
-    )
+    problems.extend(_score_problems(submission.score, submission.max_score, submission.min_score))
     started, completed = submission.started_at, submission.completed_at
-    if started is not None and completed is not None:
-        # Naive and aware times cannot be compared; the schema gives aware ones.
-        if (started.tzinfo is None) == (completed.tzinfo is None) and started > completed:
-            problems.append(
-                InputProblem(("completedAt",), "completedAt must not be before startedAt")
-            )
+    # Naive and aware times cannot be compared; the schema gives aware ones.
+    if (
+        started is not None
+        and completed is not None
+        and (started.tzinfo is None) == (completed.tzinfo is None)
+        and started > completed
+    ):
+        problems.append(InputProblem(("completedAt",), "completedAt must not be before startedAt"))
     for index, attribute in enumerate(submission.attributes):
-        where = ("attributes", str(index))
+        where: tuple[str, ...] = ("attributes", str(index))
         if not attribute.label.strip():
             problems.append(InputProblem((*where, "label"), "an attribute needs a label"))
         if attribute.type is AttributeType.SUB_RESULT or attribute.score is not None:

@@ -108,9 +108,9 @@ async def test_each_rule_names_its_input_field(api: Api, sandbox: Sandbox) -> No
 
         # then
         assert payload["order"] is None, change
-        assert [(e["code"], e["field"]) for e in payload["errors"]] == [
-            ("INVALID_INPUT", field)
-        ], change
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID_INPUT", field)], (
+            change
+        )
     # and none of them reached Kombo or the store
     assert await provider_writes(sandbox) == writes
     assert await api.services.store.deliveries.list("acme") == []
