@@ -3,20 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
-from aiohttp.test_utils import TestServer
-
-from ordergraph.api import add_graphql_routes
-from ordergraph.broker import MemoryBroker
-from ordergraph.server import Services, create_app
-from ordergraph.settings import load_settings
-from ordergraph.store import Store, create_engine
-from ordergraph.sync.connections import ConnectionRegistry
-from tests.api.conftest import CURSOR_SECRET, KEYS, Api, two_tenant_connections
+from tests.api.conftest import Api
+from tests.api.gateway_support import gateway_with, stackone_api_version
 from tests.api.mutation_support import (
     REFRESH_ORDERS,
     SUBMIT_RESULT,
@@ -33,7 +23,6 @@ from tests.api.mutation_support import (
     truth,
 )
 from tests.conftest import Sandbox
-from tests.tenants import tenant_entries
 
 CAPABILITIES = "query { connections { id provider capabilities } }"
 
@@ -108,46 +97,11 @@ async def test_refreshing_a_kombo_order_keeps_the_result_we_wrote(
     assert written["result"]["score"] == 87.5
 
 
-@asynccontextmanager
-async def _gateway(
-    sandbox: Sandbox, store_url: str, *, stackone_api_version: str | None
-) -> AsyncIterator[Api]:
-    """A gateway like the ``api`` fixture's, its StackOne connections speaking
-    ``stackone_api_version`` (None: the setting left out, the current version)."""
-    connections = [
-        {**c, "api_version": stackone_api_version} if c["provider"] == "stackone" else c
-        for c in await two_tenant_connections(sandbox)
-    ]
-    settings = load_settings(
-        environ={},
-        overrides={
-            "store": {"url": store_url, "cursor_secret": CURSOR_SECRET},
-            "tenants": tenant_entries(KEYS),
-            "connections": connections,
-        },
-    )
-    services = Services(
-        settings=settings,
-        store=Store.from_engine(create_engine(store_url), cursor_secret=CURSOR_SECRET),
-        broker=MemoryBroker(),
-        connections=ConnectionRegistry.from_settings(settings.connections),
-    )
-    app = create_app(services, background=False)
-    add_graphql_routes(app)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Api(str(server.make_url("")).rstrip("/"), services, session)
-    finally:
-        await server.close()
-        await services.close()
-
-
 async def test_a_legacy_stackone_connection_reads_orders_back_and_refresh_reads_its_result(
     sandbox: Sandbox, fresh_store_url: str
 ) -> None:
-    async with _gateway(sandbox, fresh_store_url, stackone_api_version="2025-02-24") as api:
+    legacy = stackone_api_version("2025-02-24")
+    async with gateway_with(sandbox, fresh_store_url, legacy) as api:
         # given: StackOne's 2025-02 API reads orders back through its GETs
         body = await api.query(CAPABILITIES)
         capabilities = {c["provider"]: set(c["capabilities"]) for c in body["data"]["connections"]}
