@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ordergraph.errors import (
+    ConfigError,
     ProviderAuthError,
     ProviderError,
     ProviderInputError,
@@ -43,6 +44,7 @@ from ordergraph.providers.stackone import (
     LEGACY_API_VERSION,
     StackOneProvider,
 )
+from ordergraph.settings import load_settings
 from tests.conftest import Sandbox
 
 PREFIX = "/unified/ats/assessments"
@@ -633,3 +635,28 @@ async def test_sessions_close(sandbox: Sandbox, make_provider: MakeProvider) -> 
     assert isinstance(session, aiohttp.ClientSession)
     await provider.close()
     assert session.closed
+
+
+def _settings_with(connection: dict[str, Any]) -> Any:
+    return load_settings(
+        environ={},
+        overrides={
+            "store": {"cursor_secret": "s" * 32},
+            "tenants": [{"name": "acme"}],
+            "connections": [
+                {"id": "c", "tenant": "acme", "base_url": "https://api.example.com",
+                 "api_key": "k", "account": "a", **connection}
+            ],
+        },
+    )  # fmt: skip
+
+
+def test_the_api_version_setting_reaches_the_adapter_and_is_checked() -> None:
+    legacy = _settings_with({"provider": "stackone", "api_version": LEGACY_API_VERSION})
+    assert legacy.connections[0].adapter_config().api_version == LEGACY_API_VERSION
+    default = _settings_with({"provider": "stackone"})
+    assert default.connections[0].adapter_config().api_version is None
+    with pytest.raises(ConfigError, match="api_version must be one of"):
+        _settings_with({"provider": "stackone", "api_version": "2024-01-01"})
+    with pytest.raises(ConfigError, match="api_version is a StackOne setting"):
+        _settings_with({"provider": "kombo", "api_version": LEGACY_API_VERSION})
