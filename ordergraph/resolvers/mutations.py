@@ -2,7 +2,9 @@
 
 ``createOrder``, ``publishPackages`` and ``refreshOrders`` go to the provider through
 its adapter first; what the provider confirmed is then ingested (one transaction,
-events, wake-up) so reads and subscriptions see it. ``submitResult`` records first
+events, wake-up) so reads and subscriptions see it. ``submitResult`` checks the result
+(ordergraph/resolvers/result_checks.py, then the adapter's ``check_result``: a broken
+rule is INVALID_INPUT on ``["input", <field>]`` and nothing is kept), then records first
 (the result on the order and its delivery, in one transaction) and then delivers
 (ordergraph/sync/deliverer.py): a provider that is down, slow or rate-limited delays
 the result, never loses it. The order's status stays what the provider holds until
