@@ -227,11 +227,14 @@ async def _write_only(
     fragments: str = "",
 ) -> tuple[int, Any]:
     kind = {"input": None, "ids": "[ID!]!"}.get(argument)
-    input_type = kind or {
-        "submitResult": "SubmitResultInput!",
-        "createOrder": "CreateOrderInput!",
-        "publishPackages": "PublishPackagesInput!",
-    }[field]
+    input_type = (
+        kind
+        or {
+            "submitResult": "SubmitResultInput!",
+            "createOrder": "CreateOrderInput!",
+            "publishPackages": "PublishPackagesInput!",
+        }[field]
+    )
     document = (
         f"mutation M(${argument}: {input_type}) {{ {field}({argument}: ${argument}) "
         f"{{ {selection} }} }} {fragments}"
@@ -282,12 +285,14 @@ async def test_a_write_only_key_sees_ids_and_errors_of_every_mutation_payload(
     assert body == {"data": {"submitResult": {"order": {"id": order_id}, "errors": []}}}, body
     _, body = await _write_only(api, "createOrder", f"order {{ id }} {_USER_ERRORS}", new_order)
     created = body["data"]["createOrder"]
-    assert created["errors"] == [] and created["order"]["id"], body
+    assert created["errors"] == [], body
+    assert created["order"]["id"], body
     _, body = await _write_only(
         api, "publishPackages", f"packages {{ id }} warnings {_USER_ERRORS}", packages
     )
     published = body["data"]["publishPackages"]
-    assert published["errors"] == [] and [p["id"] for p in published["packages"]], body
+    assert published["errors"] == [], body
+    assert [p["id"] for p in published["packages"]], body
     # and user errors are shown whole
     _, body = await _write_only(
         api, "refreshOrders", f"orders {{ id }} {_USER_ERRORS}",
@@ -326,7 +331,8 @@ async def test_a_write_only_key_cannot_read_orders_through_a_mutation_payload(
         api, "mutation M($ids: [ID!]!) { refreshOrders(ids: $ids) { orders { status } } }",
         NO_PII_KEY, {"ids": [order_id]},
     )  # fmt: skip
-    assert status == 200 and body["data"]["refreshOrders"]["orders"][0]["status"], body
+    assert status == 200
+    assert body["data"]["refreshOrders"]["orders"][0]["status"], body
 
 
 def test_the_payload_check_walks_each_fragment_once() -> None:
