@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Final
 
 import strawberry
@@ -33,6 +34,7 @@ from ordergraph.schema.errors import (
     assign_code,
     is_public,
 )
+from ordergraph.schema.values import DATETIME_SCALAR
 
 __all__ = ["OrdergraphSchema", "summarise_errors"]
 
@@ -115,7 +117,15 @@ def summarise_errors(errors: list[GraphQLError], operation: str | None) -> None:
 
 
 class OrdergraphSchema(strawberry.Schema):
-    """The schema class every ordergraph schema is made with."""
+    """The schema class every ordergraph schema is made with: its errors are coded and
+    logged as above, and ``DateTime`` inputs are range-checked (``DATETIME_SCALAR``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["scalar_overrides"] = {
+            datetime: DATETIME_SCALAR,
+            **(kwargs.get("scalar_overrides") or {}),
+        }
+        super().__init__(*args, **kwargs)
 
     def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
         extensions: list[SchemaExtension] = []
