@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from graphql import GraphQLError
 
+from ordergraph.errors import ProviderRateLimitedError, ProviderUnavailableError
 from ordergraph.logs import JsonFormatter, Redactor, TextFormatter, secrets_of
 from ordergraph.sandbox.core import SandboxContext
-from ordergraph.schema.errors import PublicError
+from ordergraph.schema.errors import PublicError, provider_failure
 from ordergraph.schema.reporting import summarise_errors
 from tests.api.conftest import KEYS, NO_PII_KEY, Api
 from tests.api.helpers import DASHBOARD, error_codes, fill_index
@@ -272,3 +273,30 @@ def test_unexpected_errors_log_once_at_error_with_one_traceback() -> None:
     assert records[1]["exception"].count("Traceback") == 1
     assert "bug 0" in records[1]["exception"]
     assert "bug 1" not in records[1]["exception"]
+
+
+def test_provider_refusals_log_once_at_warning_without_traceback() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(Redactor()))
+    log = logging.getLogger("ordergraph.graphql")
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    down = ProviderUnavailableError(
+        "503 from the provider", provider="kombo", connection_id="acme-kombo", status=503
+    )
+    limited = ProviderRateLimitedError("slow down", provider="unified", retry_after=3)
+    errors: list[GraphQLError] = []
+    for n in range(40):
+        failure = provider_failure(down if n % 2 else limited)
+        errors.append(GraphQLError(failure.message, path=["orders", n], original_error=failure))
+    try:
+        summarise_errors(errors, None)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [r["level"] for r in records] == ["WARNING"]
+    assert records[0]["error_codes"] == {"PROVIDER_UNAVAILABLE": 20, "PROVIDER_RATE_LIMITED": 20}
+    assert "exception" not in records[0]
