@@ -153,24 +153,32 @@ class ServerSettings(_Section):
     public_url: str | None = None
     # Largest request body accepted (GraphQL documents, webhook deliveries).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
-    # Browser origins (``scheme://host[:port]``) that may call /graphql across origins
-    # (CORS, see ``ordergraph.api.cors``); the WebSocket ``Origin`` check uses the same
-    # list. Empty (the default): none. ``"*"`` allows every origin: meant for the demo,
-    # never for a deployment that holds real data.
-    cors_origins: tuple[str, ...] = ()
-    # Answer repeated queries from the whole-response cache (keyed by tenant, the key's
-    # scopes, document, variables and the tenant's data version, so ingestion
-    # invalidates exactly).
-    response_cache: bool = True
-    # Request headers a browser on a listed origin may send (preflight
-    # ``Access-Control-Allow-Headers``); names, matched case-insensitively.
-    cors_allow_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS
     # Seconds a client may take to send a request's headers, and to stay idle between
     # requests on a kept-alive connection; then the connection is closed.
     header_timeout: float = Field(default=10.0, gt=0)
     # Seconds a client may take to send a request's body once its headers arrived;
     # then it is answered 408 and the connection closed.
     body_timeout: float = Field(default=30.0, gt=0)
+    # Browser origins (``scheme://host[:port]``) that may call /graphql across origins
+    # (CORS, see ``ordergraph.api.cors``); the WebSocket ``Origin`` check uses the same
+    # list. Empty (the default): none. ``"*"`` allows every origin: meant for the demo,
+    # never for a deployment that holds real data.
+    cors_origins: tuple[str, ...] = ()
+    # Request headers a browser on a listed origin may send (preflight
+    # ``Access-Control-Allow-Headers``); names, matched case-insensitively.
+    cors_allow_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS
+    # Answer repeated queries from the whole-response cache (keyed by tenant, the key's
+    # scopes, document, variables and the tenant's data version, so ingestion
+    # invalidates exactly).
+    response_cache: bool = True
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_cors_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        normalised = [
+            o.strip() if o.strip() == ANY_ORIGIN else normalise_origin(o) for o in origins
+        ]
+        return tuple(dict.fromkeys(normalised))
 
     @field_validator("cors_allow_headers")
     @classmethod
@@ -181,14 +189,6 @@ class ServerSettings(_Section):
                 msg = f"{name!r} is not an HTTP header name"
                 raise ValueError(msg)
         return tuple(dict.fromkeys(lowered))
-
-    @field_validator("cors_origins")
-    @classmethod
-    def _check_cors_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
-        normalised = [
-            o.strip() if o.strip() == ANY_ORIGIN else normalise_origin(o) for o in origins
-        ]
-        return tuple(dict.fromkeys(normalised))
 
     def base_url(self) -> str:
         if self.public_url:
