@@ -63,7 +63,8 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if isinstance(payload, dict) and isinstance(message.get("id"), str):
             unknown = _unknown_operation(str(query), payload.get("operationName"))
             if unknown is not None:
-                error = {"id": message["id"], "type": "error", "payload": [{"message": unknown}]}
+                coded = {"message": unknown, "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}
+                error = {"id": message["id"], "type": "error", "payload": [coded]}
                 await self.send_message(cast("ErrorMessage", error))
                 return
         await super().handle_message(cast("Message", message))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 from strawberry.extensions import MaskErrors, ValidationCache
 
 from ordergraph.schema.access import OperationScopes
@@ -11,13 +10,14 @@ from ordergraph.schema.limits import LIMIT_EXTENSIONS, CostLimiter
 from ordergraph.schema.metrics import OperationMetrics
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
+from ordergraph.schema.reporting import OrdergraphSchema
 from ordergraph.schema.subscription import Subscription
 from ordergraph.schema.types import Candidate, Job, Order, Package, ProviderConnection
 
 __all__ = ["build_schema", "schema"]
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema() -> OrdergraphSchema:
     """The schema with the abuse limits (``ordergraph.schema.limits``), parser and
     validation caches, error masking and operation metrics. Tracing, when enabled, is
     added by ``ordergraph.tracing.traced`` to a copy of this schema.
@@ -29,7 +29,7 @@ def build_schema() -> strawberry.Schema:
     limits are read per operation from the server's settings, so this is built once
     per process (Strawberry's ``relay.node`` fields cannot go into a second schema).
     """
-    return strawberry.Schema(
+    return OrdergraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
