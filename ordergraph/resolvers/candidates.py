@@ -3,6 +3,8 @@ an order that carries it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.errors import PublicError
@@ -15,7 +17,14 @@ from ordergraph.store import (
     StoredOrder,
 )
 
-__all__ = ["candidate_orders", "count_candidates", "job_order", "page_candidates"]
+__all__ = [
+    "candidate_order_filter",
+    "candidate_orders",
+    "count_candidates",
+    "job_order_filter",
+    "job_orders",
+    "page_candidates",
+]
 
 
 async def _latest(context: Context, where: OrderFilter) -> StoredOrder | None:
@@ -25,7 +34,7 @@ async def _latest(context: Context, where: OrderFilter) -> StoredOrder | None:
     return page.edges[0].node if page.edges else None
 
 
-async def candidate_orders(context: Context, node_id: str) -> StoredOrder | None:
+async def _candidate_order(context: Context, node_id: str) -> StoredOrder | None:
     """The newest order of the candidate behind ``node_id`` (``e:<email>`` or ``o:<order>``)."""
     kind, _, value = node_id.partition(":")
     if kind == "e" and value:
@@ -35,7 +44,7 @@ async def candidate_orders(context: Context, node_id: str) -> StoredOrder | None
     return None
 
 
-async def job_order(context: Context, node_id: str) -> StoredOrder | None:
+async def _job_order(context: Context, node_id: str) -> StoredOrder | None:
     """The newest order for the job behind ``node_id`` (``j:<conn>:<job>`` or ``o:<order>``)."""
     kind, _, value = node_id.partition(":")
     if kind == "j":
@@ -49,6 +58,32 @@ async def job_order(context: Context, node_id: str) -> StoredOrder | None:
     if kind == "o" and value:
         return await context.loaders.order_by_id.load(value)
     return None
+
+
+async def candidate_orders(context: Context, node_ids: Sequence[str]) -> list[StoredOrder | None]:
+    """For each candidate node key, the order the candidate is read from (or None)."""
+    return [await _candidate_order(context, node_id) for node_id in node_ids]
+
+
+async def job_orders(context: Context, node_ids: Sequence[str]) -> list[StoredOrder | None]:
+    """For each job node key, the order the job is read from (or None)."""
+    return [await _job_order(context, node_id) for node_id in node_ids]
+
+
+def candidate_order_filter(node_key: str, source_order: str) -> OrderFilter:
+    """The orders of a candidate: all of its email's, or only the one it was read from."""
+    if node_key.startswith("e:"):
+        return OrderFilter(candidate_email=node_key.removeprefix("e:"))
+    return OrderFilter(order_ids=[source_order])
+
+
+def job_order_filter(
+    connection_id: str, job_remote_id: str | None, source_order: str
+) -> OrderFilter:
+    """The orders for a job: all on its connection with its id, or only its own order."""
+    if job_remote_id:
+        return OrderFilter(connection_ids=[connection_id], job_remote_id=job_remote_id)
+    return OrderFilter(order_ids=[source_order])
 
 
 async def page_candidates(

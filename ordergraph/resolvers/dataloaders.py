@@ -8,8 +8,6 @@ is down fails only its own keys).
 - ``PackagesByConnectionLoader``: a connection's package list, one provider call per
   connection per cache lifetime (never one call per order).
 - ``PackageByKeyLoader``: one package by (connection, package id), from the lists.
-- ``FreshOrderByKeyLoader``: orders read from the provider now, batched per connection
-  (Kombo: ``ids`` batches of 250).
 - ``ResultDeliveryByOrderLoader``: each order's newest result delivery, one query for
   every order of a request.
 """
@@ -17,7 +15,6 @@ is down fails only its own keys).
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +22,8 @@ from strawberry.dataloader import DataLoader
 
 from ordergraph.cache import GatewayCache
 from ordergraph.errors import ProviderError
-from ordergraph.models import Order, Package
+from ordergraph.models import Package
+from ordergraph.resolvers.connections import tenant_connection
 from ordergraph.store import (
     Delivery,
     DeliveryQueue,
@@ -37,7 +35,6 @@ from ordergraph.store import (
 from ordergraph.sync.connections import ConnectionRegistry
 
 __all__ = [
-    "FreshOrderByKeyLoader",
     "Loaders",
     "OrderByIdLoader",
     "PackageByKeyLoader",
@@ -63,8 +60,8 @@ class PackagesByConnectionLoader(DataLoader[str, list[Package]]):
 
     def __init__(self, connections: ConnectionRegistry, cache: GatewayCache, tenant: str) -> None:
         async def load_one(connection_id: str) -> list[Package] | BaseException:
-            connection = connections.get(connection_id)
-            if connection is None or connection.tenant != tenant:
+            connection = tenant_connection(connections, tenant, connection_id)
+            if connection is None:
                 return []
             key = cache.key(tenant, "packages", connection_id)
             cached = await cache.get(key)
@@ -111,38 +108,6 @@ class PackageByKeyLoader(DataLoader[tuple[str, str], Package | None]):
         super().__init__(load_fn=load)
 
 
-class FreshOrderByKeyLoader(DataLoader[tuple[str, str], Order | None]):
-    """Orders read from their provider now, one batched call per connection."""
-
-    def __init__(self, connections: ConnectionRegistry, tenant: str) -> None:
-        async def load_connection(
-            connection_id: str, remote_ids: list[str]
-        ) -> dict[str, Order] | BaseException:
-            connection = connections.get(connection_id)
-            if connection is None or connection.tenant != tenant:
-                return {}
-            try:
-                return await connection.provider.get_orders(remote_ids)
-            except ProviderError as exc:
-                return exc
-
-        async def load(keys: list[tuple[str, str]]) -> Sequence[Order | BaseException | None]:
-            grouped: defaultdict[str, list[str]] = defaultdict(list)
-            for connection_id, remote_id in keys:
-                grouped[connection_id].append(remote_id)
-            results = await asyncio.gather(
-                *(load_connection(c, list(dict.fromkeys(ids))) for c, ids in grouped.items())
-            )
-            by_connection = dict(zip(grouped, results, strict=True))
-            answers: list[Order | BaseException | None] = []
-            for connection_id, remote_id in keys:
-                found = by_connection[connection_id]
-                answers.append(found if isinstance(found, BaseException) else found.get(remote_id))
-            return answers
-
-        super().__init__(load_fn=load)
-
-
 class SyncStateByConnectionLoader(DataLoader[str, SyncState | None]):
     """Sync state of connections (for ``ProviderConnection.syncState``)."""
 
@@ -171,7 +136,6 @@ class Loaders:
     order_by_id: OrderByIdLoader
     packages_by_connection: PackagesByConnectionLoader
     package_by_key: PackageByKeyLoader
-    fresh_order_by_key: FreshOrderByKeyLoader
     sync_state_by_connection: SyncStateByConnectionLoader
     result_delivery_by_order: ResultDeliveryByOrderLoader
 
@@ -191,7 +155,6 @@ class Loaders:
             order_by_id=OrderByIdLoader(orders, tenant),
             packages_by_connection=packages,
             package_by_key=PackageByKeyLoader(packages),
-            fresh_order_by_key=FreshOrderByKeyLoader(connections, tenant),
             sync_state_by_connection=SyncStateByConnectionLoader(sync_state),
             result_delivery_by_order=ResultDeliveryByOrderLoader(deliveries, tenant),
         )

@@ -476,6 +476,15 @@ class OrderStore:
 
     # -- event log ---------------------------------------------------------------------
 
+    def event_cursor(self, tenant: str, event_id: int) -> str:
+        """The opaque cursor of ``tenant``'s event ``event_id`` (signed, tenant-bound)."""
+        return self._cursors.encode_event(tenant, event_id)
+
+    def event_position(self, tenant: str, cursor: str) -> int:
+        """The event id an event cursor names; ``InvalidCursorError`` for a cursor not
+        issued to ``tenant`` (another tenant's, altered or made up)."""
+        return self._cursors.decode_event(cursor, tenant)
+
     async def events_after(
         self,
         tenant: str,
