@@ -18,7 +18,7 @@ from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.access import require_pii
 from ordergraph.schema.connection import build_connection
-from ordergraph.schema.info import GraphInfo, context_of
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.values import Address
 from ordergraph.store import CandidatePage, StoredOrder
 
@@ -32,15 +32,51 @@ __all__ = ["Candidate", "CandidateConnection", "CandidateEdge"]
     description="A person taking assessments: one candidate per email across connections."
 )
 class Candidate(relay.Node):
-    key: relay.NodeID[str]
+    # Plain fields, set once (see ``ordergraph.schema.orders``); the sensitive ones and
+    # ``orders`` resolve, and come after them in the SDL as resolver fields do.
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    remote_id: str | None = strawberry.field(
+        description="The candidate's id in the ATS of the order seen."
+    )
+    first_name: str | None = strawberry.field(description="First name.")
+    last_name: str | None = strawberry.field(description="Last name.")
+    name: str | None = strawberry.field(
+        description="Full name, as given or from first and last name."
+    )
+    emails: list[str] = strawberry.field(description="Email addresses.")
+    phones: list[str] = strawberry.field(description="Phone numbers.")
+    profile_url: str | None = strawberry.field(
+        description="Link to the candidate's profile or resume."
+    )
+    key: strawberry.Private[str]
     model: strawberry.Private[models.Candidate]
     source_order: strawberry.Private[str]
 
     @classmethod
+    def of(cls, key: str, candidate: models.Candidate, source_order: str) -> Candidate:
+        full_name = " ".join(p for p in (candidate.first_name, candidate.last_name) if p)
+        return cls(
+            id=relay.GlobalID("Candidate", key),
+            remote_id=candidate.remote_id,
+            first_name=candidate.first_name,
+            last_name=candidate.last_name,
+            name=candidate.name or full_name or None,
+            emails=list(candidate.emails),
+            phones=list(candidate.phones),
+            profile_url=candidate.profile_url,
+            key=key,
+            model=candidate,
+            source_order=source_order,
+        )
+
+    @classmethod
     def from_order(cls, stored: StoredOrder, candidate: models.Candidate) -> Candidate:
         email = candidate.emails[0].lower() if candidate.emails else None
-        key = f"e:{email}" if email else f"o:{stored.id}"
-        return cls(key=key, model=candidate, source_order=stored.id)
+        return cls.of(f"e:{email}" if email else f"o:{stored.id}", candidate, stored.id)
+
+    @classmethod
+    def resolve_id(cls, root: Candidate, *, info: GraphInfo) -> str:
+        return root.key
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -49,42 +85,11 @@ class Candidate(relay.Node):
         keys = list(node_ids)
         found = await candidate_resolvers.candidate_orders(context_of(info), keys)
         return [
-            cls(key=key, model=stored.order.candidate, source_order=stored.id)
+            cls.of(key, stored.order.candidate, stored.id)
             if stored is not None and stored.order.candidate is not None
             else None
             for key, stored in zip(keys, found, strict=True)
         ]
-
-    @strawberry.field(description="The candidate's id in the ATS of the order seen.")
-    def remote_id(self) -> str | None:
-        return self.model.remote_id
-
-    @strawberry.field(description="First name.")
-    def first_name(self) -> str | None:
-        return self.model.first_name
-
-    @strawberry.field(description="Last name.")
-    def last_name(self) -> str | None:
-        return self.model.last_name
-
-    @strawberry.field(description="Full name, as given or from first and last name.")
-    def name(self) -> str | None:
-        if self.model.name:
-            return self.model.name
-        parts = [p for p in (self.model.first_name, self.model.last_name) if p]
-        return " ".join(parts) or None
-
-    @strawberry.field(description="Email addresses.")
-    def emails(self) -> list[str]:
-        return list(self.model.emails)
-
-    @strawberry.field(description="Phone numbers.")
-    def phones(self) -> list[str]:
-        return list(self.model.phones)
-
-    @strawberry.field(description="Link to the candidate's profile or resume.")
-    def profile_url(self) -> str | None:
-        return self.model.profile_url
 
     # --- sensitive fields: each needs the `pii` scope (ordergraph.schema.access) ---------
 

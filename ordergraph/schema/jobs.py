@@ -16,7 +16,7 @@ from ordergraph import models
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.orders import PageRequest
-from ordergraph.schema.info import GraphInfo, context_of
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.values import HiringTeamMember, Location
 from ordergraph.store import StoredOrder
 
@@ -28,7 +28,15 @@ __all__ = ["Job"]
 
 @strawberry.type(description="A job in a customer's ATS.")
 class Job(relay.Node):
-    key: relay.NodeID[str]
+    # Plain fields, set once (see ``ordergraph.schema.orders``); ``orders`` resolves.
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    remote_id: str | None = strawberry.field(description="The job's id in the ATS.")
+    title: str | None = strawberry.field(description="Job title.")
+    code: str | None = strawberry.field(description="The ATS's job code or requisition number.")
+    description: str | None = strawberry.field(description="Job description (often HTML).")
+    location: Location | None = strawberry.field(description="Where the job is.")
+    hiring_team: list[HiringTeamMember] = strawberry.field(description="The job's hiring team.")
+    key: strawberry.Private[str]
     model: strawberry.Private[models.Job]
     connection_id: strawberry.Private[str]
     source_order: strawberry.Private[str]
@@ -36,7 +44,23 @@ class Job(relay.Node):
     @classmethod
     def from_order(cls, stored: StoredOrder, job: models.Job) -> Job:
         key = f"j:{stored.connection_id}:{job.remote_id}" if job.remote_id else f"o:{stored.id}"
-        return cls(key=key, model=job, connection_id=stored.connection_id, source_order=stored.id)
+        return cls(
+            id=relay.GlobalID("Job", key),
+            remote_id=job.remote_id,
+            title=job.title,
+            code=job.code,
+            description=job.description,
+            location=Location.from_model(job.location) if job.location else None,
+            hiring_team=[HiringTeamMember.from_model(m) for m in job.hiring_team],
+            key=key,
+            model=job,
+            connection_id=stored.connection_id,
+            source_order=stored.id,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: Job, *, info: GraphInfo) -> str:
+        return root.key
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -49,30 +73,6 @@ class Job(relay.Node):
             else None
             for stored in found
         ]
-
-    @strawberry.field(description="The job's id in the ATS.")
-    def remote_id(self) -> str | None:
-        return self.model.remote_id
-
-    @strawberry.field(description="Job title.")
-    def title(self) -> str | None:
-        return self.model.title
-
-    @strawberry.field(description="The ATS's job code or requisition number.")
-    def code(self) -> str | None:
-        return self.model.code
-
-    @strawberry.field(description="Job description (often HTML).")
-    def description(self) -> str | None:
-        return self.model.description
-
-    @strawberry.field(description="Where the job is.")
-    def location(self) -> Location | None:
-        return Location.from_model(self.model.location) if self.model.location else None
-
-    @strawberry.field(description="The job's hiring team.")
-    def hiring_team(self) -> list[HiringTeamMember]:
-        return [HiringTeamMember.from_model(m) for m in self.model.hiring_team]
 
     @strawberry.field(description="Orders for this job.")
     async def orders(

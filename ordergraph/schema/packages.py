@@ -13,22 +13,29 @@ from strawberry import relay
 from ordergraph import models
 from ordergraph.models import PackageType
 from ordergraph.resolvers import packages as package_resolvers
-from ordergraph.schema.info import GraphInfo, context_of
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 
 __all__ = ["Package"]
 
 
 @strawberry.type(description="An assessment package offered on a connection.")
 class Package(relay.Node):
-    key: relay.NodeID[str]
+    # Plain fields, set once (see ``ordergraph.schema.orders``); the rest may need the
+    # connection's package list and resolve.
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    remote_id: str = strawberry.field(description="The package's id at the provider.")
+    key: strawberry.Private[str]
     connection_id: strawberry.Private[str]
     ref: strawberry.Private[models.PackageRef | None]
     loaded: strawberry.Private[models.Package | None]
 
     @classmethod
     def from_ref(cls, connection_id: str, ref: models.PackageRef) -> Package:
+        key = f"{connection_id}:{ref.remote_id}"
         return cls(
-            key=f"{connection_id}:{ref.remote_id}",
+            id=relay.GlobalID("Package", key),
+            remote_id=ref.remote_id,
+            key=key,
             connection_id=connection_id,
             ref=ref,
             loaded=None,
@@ -36,12 +43,19 @@ class Package(relay.Node):
 
     @classmethod
     def from_model(cls, connection_id: str, package: models.Package) -> Package:
+        key = f"{connection_id}:{package.remote_id}"
         return cls(
-            key=f"{connection_id}:{package.remote_id}",
+            id=relay.GlobalID("Package", key),
+            remote_id=package.remote_id,
+            key=key,
             connection_id=connection_id,
             ref=None,
             loaded=package,
         )
+
+    @classmethod
+    def resolve_id(cls, root: Package, *, info: GraphInfo) -> str:
+        return root.key
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -57,13 +71,6 @@ class Package(relay.Node):
         return await package_resolvers.package_details(
             context_of(info), self.connection_id, self.ref.remote_id
         )
-
-    @strawberry.field(description="The package's id at the provider.")
-    def remote_id(self) -> str:
-        if self.loaded is not None:
-            return self.loaded.remote_id
-        assert self.ref is not None
-        return self.ref.remote_id
 
     @strawberry.field(description="Package name (from the provider's package list).")
     async def name(self, info: GraphInfo) -> str | None:
