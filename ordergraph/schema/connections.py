@@ -16,7 +16,7 @@ from ordergraph import models
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
-from ordergraph.schema.info import GraphInfo, context_of
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 
 __all__ = ["ProviderConnection", "SyncStatus"]
 
@@ -34,10 +34,35 @@ class SyncStatus:
 
 @strawberry.type(description="One customer account at one provider.")
 class ProviderConnection(relay.Node):
-    key: relay.NodeID[str]
-    provider_name: strawberry.Private[ProviderName]
-    account_id: strawberry.Private[str | None]
+    # Plain fields, set once (see ``ordergraph.schema.orders``); the rest resolve.
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    provider: ProviderName = strawberry.field(description="The provider.")
+    account: str | None = strawberry.field(
+        description="The provider-side account id (Unified connection, StackOne account, "
+        "Kombo integration)."
+    )
+    key: strawberry.Private[str]
     capability_set: strawberry.Private[frozenset[Capability]]
+
+    @classmethod
+    def _of(
+        cls,
+        connection_id: str,
+        provider: ProviderName,
+        account: str | None,
+        capabilities: frozenset[Capability],
+    ) -> ProviderConnection:
+        return cls(
+            id=relay.GlobalID("ProviderConnection", connection_id),
+            provider=provider,
+            account=account,
+            key=connection_id,
+            capability_set=capabilities,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: ProviderConnection, *, info: GraphInfo) -> str:
+        return root.key
 
     @classmethod
     def for_id(
@@ -45,17 +70,15 @@ class ProviderConnection(relay.Node):
     ) -> ProviderConnection:
         live = context.services.connections.get(connection_id)
         if live is not None:
-            return cls(
-                key=connection_id,
-                provider_name=live.provider_name,
-                account_id=live.settings.account,
-                capability_set=live.provider.capabilities,
+            return cls._of(
+                connection_id,
+                live.provider_name,
+                live.settings.account,
+                live.provider.capabilities,
             )
         # A connection removed from the settings: its orders remain readable.
         provider = order.provider if order else ProviderName.UNIFIED
-        return cls(
-            key=connection_id, provider_name=provider, account_id=None, capability_set=frozenset()
-        )
+        return cls._of(connection_id, provider, None, frozenset())
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -66,17 +89,6 @@ class ProviderConnection(relay.Node):
             cls.for_id(context, node_id) if context.connection(node_id) is not None else None
             for node_id in node_ids
         ]
-
-    @strawberry.field(description="The provider.")
-    def provider(self) -> ProviderName:
-        return self.provider_name
-
-    @strawberry.field(
-        description="The provider-side account id (Unified connection, StackOne account, "
-        "Kombo integration)."
-    )
-    def account(self) -> str | None:
-        return self.account_id
 
     @strawberry.field(description="What the provider lets ordergraph do on this connection.")
     def capabilities(self) -> list[Capability]:
