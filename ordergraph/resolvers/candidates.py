@@ -3,6 +3,7 @@ an order that carries it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from ordergraph.resolvers.context import Context
@@ -13,7 +14,6 @@ from ordergraph.store import (
     InvalidCursorError,
     OrderFilter,
     PaginationError,
-    SortOrder,
     StoredOrder,
 )
 
@@ -27,18 +27,11 @@ __all__ = [
 ]
 
 
-async def _latest(context: Context, where: OrderFilter) -> StoredOrder | None:
-    page = await context.services.store.orders.page(
-        context.require_tenant(), filter=where, first=1, order=SortOrder.DESC
-    )
-    return page.edges[0].node if page.edges else None
-
-
 async def _candidate_order(context: Context, node_id: str) -> StoredOrder | None:
     """The newest order of the candidate behind ``node_id`` (``e:<email>`` or ``o:<order>``)."""
     kind, _, value = node_id.partition(":")
     if kind == "e" and value:
-        return await _latest(context, OrderFilter(candidate_email=value))
+        return await context.loaders.newest_order_by_candidate.load(value)
     if kind == "o" and value:
         return await context.loaders.order_by_id.load(value)
     return None
@@ -50,10 +43,7 @@ async def _job_order(context: Context, node_id: str) -> StoredOrder | None:
     if kind == "j":
         connection_id, _, job_remote_id = value.partition(":")
         if connection_id and job_remote_id:
-            return await _latest(
-                context,
-                OrderFilter(connection_ids=[connection_id], job_remote_id=job_remote_id),
-            )
+            return await context.loaders.newest_order_by_job.load((connection_id, job_remote_id))
         return None
     if kind == "o" and value:
         return await context.loaders.order_by_id.load(value)
@@ -61,13 +51,14 @@ async def _job_order(context: Context, node_id: str) -> StoredOrder | None:
 
 
 async def candidate_orders(context: Context, node_ids: Sequence[str]) -> list[StoredOrder | None]:
-    """For each candidate node key, the order the candidate is read from (or None)."""
-    return [await _candidate_order(context, node_id) for node_id in node_ids]
+    """For each candidate node key, the order the candidate is read from (or None); the
+    loads of all keys are batched (one query per kind of key)."""
+    return list(await asyncio.gather(*(_candidate_order(context, key) for key in node_ids)))
 
 
 async def job_orders(context: Context, node_ids: Sequence[str]) -> list[StoredOrder | None]:
-    """For each job node key, the order the job is read from (or None)."""
-    return [await _job_order(context, node_id) for node_id in node_ids]
+    """For each job node key, the order the job is read from (or None), batched."""
+    return list(await asyncio.gather(*(_job_order(context, key) for key in node_ids)))
 
 
 def candidate_order_filter(node_key: str, source_order: str) -> OrderFilter:

@@ -8,6 +8,10 @@ is down fails only its own keys).
 - ``PackagesByConnectionLoader``: a connection's package list, one provider call per
   connection per cache lifetime (never one call per order).
 - ``PackageByKeyLoader``: one package by (connection, package id), from the lists.
+- ``EventsByOrderLoader``: a page of each order's events, one query for every order
+  asking with the same position and size.
+- ``NewestOrderByCandidateLoader`` / ``NewestOrderByJobLoader``: the order a candidate
+  or a job is read from, one query per batch.
 - ``ResultDeliveryByOrderLoader``: each order's newest result delivery, one query for
   every order of a request.
 """
@@ -15,6 +19,7 @@ is down fails only its own keys).
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +33,7 @@ from ordergraph.store import (
     Delivery,
     DeliveryQueue,
     OrderStore,
+    StoredEvent,
     StoredOrder,
     SyncState,
     SyncStateStore,
@@ -35,7 +41,10 @@ from ordergraph.store import (
 from ordergraph.sync.connections import ConnectionRegistry
 
 __all__ = [
+    "EventsByOrderLoader",
     "Loaders",
+    "NewestOrderByCandidateLoader",
+    "NewestOrderByJobLoader",
     "OrderByIdLoader",
     "PackageByKeyLoader",
     "PackagesByConnectionLoader",
@@ -108,6 +117,52 @@ class PackageByKeyLoader(DataLoader[tuple[str, str], Package | None]):
         super().__init__(load_fn=load)
 
 
+# (order key, event id to read after, page size)
+EventPageKey = tuple[str, int | None, int]
+
+
+class EventsByOrderLoader(DataLoader[EventPageKey, list[StoredEvent]]):
+    """Orders' events after a position, oldest first, at most a page size each."""
+
+    def __init__(self, orders: OrderStore, tenant: str) -> None:
+        async def load(keys: list[EventPageKey]) -> Sequence[list[StoredEvent]]:
+            windows: defaultdict[tuple[int | None, int], list[str]] = defaultdict(list)
+            for order_id, after_id, limit in keys:
+                windows[(after_id, limit)].append(order_id)
+            found: dict[EventPageKey, list[StoredEvent]] = {}
+            for (after_id, limit), order_ids in windows.items():
+                pages = await orders.events_of_orders(
+                    tenant, list(dict.fromkeys(order_ids)), after_id=after_id, limit=limit
+                )
+                for order_id, events in pages.items():
+                    found[(order_id, after_id, limit)] = events
+            return [found[key] for key in keys]
+
+        super().__init__(load_fn=load)
+
+
+class NewestOrderByCandidateLoader(DataLoader[str, StoredOrder | None]):
+    """The newest order of each candidate email (what a ``Candidate`` node is read from)."""
+
+    def __init__(self, orders: OrderStore, tenant: str) -> None:
+        async def load(emails: list[str]) -> Sequence[StoredOrder | None]:
+            found = await orders.newest_orders_by_candidate(tenant, emails)
+            return [found.get(email) for email in emails]
+
+        super().__init__(load_fn=load)
+
+
+class NewestOrderByJobLoader(DataLoader[tuple[str, str], StoredOrder | None]):
+    """The newest order of each (connection id, job remote id) (a ``Job`` node's)."""
+
+    def __init__(self, orders: OrderStore, tenant: str) -> None:
+        async def load(jobs: list[tuple[str, str]]) -> Sequence[StoredOrder | None]:
+            found = await orders.newest_orders_by_job(tenant, jobs)
+            return [found.get(job) for job in jobs]
+
+        super().__init__(load_fn=load)
+
+
 class SyncStateByConnectionLoader(DataLoader[str, SyncState | None]):
     """Sync state of connections (for ``ProviderConnection.syncState``)."""
 
@@ -136,6 +191,9 @@ class Loaders:
     order_by_id: OrderByIdLoader
     packages_by_connection: PackagesByConnectionLoader
     package_by_key: PackageByKeyLoader
+    events_by_order: EventsByOrderLoader
+    newest_order_by_candidate: NewestOrderByCandidateLoader
+    newest_order_by_job: NewestOrderByJobLoader
     sync_state_by_connection: SyncStateByConnectionLoader
     result_delivery_by_order: ResultDeliveryByOrderLoader
 
@@ -155,6 +213,9 @@ class Loaders:
             order_by_id=OrderByIdLoader(orders, tenant),
             packages_by_connection=packages,
             package_by_key=PackageByKeyLoader(packages),
+            events_by_order=EventsByOrderLoader(orders, tenant),
+            newest_order_by_candidate=NewestOrderByCandidateLoader(orders, tenant),
+            newest_order_by_job=NewestOrderByJobLoader(orders, tenant),
             sync_state_by_connection=SyncStateByConnectionLoader(sync_state),
             result_delivery_by_order=ResultDeliveryByOrderLoader(deliveries, tenant),
         )

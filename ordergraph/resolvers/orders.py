@@ -25,7 +25,6 @@ __all__ = [
     "event_position",
     "load_order",
     "load_orders",
-    "order_events",
     "order_events_page",
     "page_orders",
 ]
@@ -98,14 +97,6 @@ async def load_orders(context: Context, keys: Sequence[str]) -> list[StoredOrder
     return list(await context.loaders.order_by_id.load_many(list(keys)))
 
 
-async def order_events(
-    context: Context, order_key: str, *, after: int | None, limit: int
-) -> list[StoredEvent]:
-    return await context.services.store.orders.events_after(
-        context.require_tenant(), after, limit=limit, order_ids=[order_key]
-    )
-
-
 @dataclass(frozen=True)
 class EventPage:
     """One page of an order's events, oldest first, each with its signed cursor."""
@@ -137,7 +128,8 @@ async def order_events_page(
     request = PageRequest(first=first, after=after).checked(cap)
     size = request.first if request.first is not None else cap
     after_id = event_position(context, after) if after is not None else None
-    events = await order_events(context, order_key, after=after_id, limit=size + 1)
+    # Batched: every order of a page asking for its events costs one query together.
+    events = await context.loaders.events_by_order.load((order_key, after_id, size + 1))
     page = events[:size]
     return EventPage(
         events=page,

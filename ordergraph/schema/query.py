@@ -14,6 +14,7 @@ from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.info import GraphInfo
 from ordergraph.schema.inputs import OrderFilterInput, OrderOrderInput, expect_id
 from ordergraph.schema.node_ids import UnknownNodeTypeIsInvalidId
+from ordergraph.schema.nodes import resolve_nodes_each
 from ordergraph.schema.orders import Order, OrderConnection
 from ordergraph.schema.packages import Package
 from ordergraph.store import OrderFilter, SortOrder
@@ -26,8 +27,9 @@ class Query:
     node: relay.Node | None = relay.node(
         description="Any object by its global id.", extensions=[UnknownNodeTypeIsInvalidId()]
     )
-    nodes: list[relay.Node | None] = relay.node(
-        description="Objects by their global ids.", extensions=[UnknownNodeTypeIsInvalidId()]
+    nodes: list[relay.Node | None] = strawberry.field(
+        resolver=resolve_nodes_each,
+        description="Objects by their global ids.",
     )
 
     @strawberry.field(description="Orders of every connection of your tenant, page by page.")

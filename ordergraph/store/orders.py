@@ -16,6 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from ordergraph.models import Order, OrderStatus
+from ordergraph.store.batch_reads import (
+    events_of_orders,
+    newest_orders_by_candidate,
+    newest_orders_by_job,
+)
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
 from ordergraph.store.deliveries import delivery_marks_in
@@ -515,6 +520,25 @@ class OrderStore:
                 sa.select(order_events).where(*conditions).order_by(c.id).limit(limit)
             )
             return [stored_event(row) for row in result.mappings()]
+
+    async def events_of_orders(
+        self, tenant: str, order_ids: Sequence[str], *, after_id: int | None, limit: int
+    ) -> dict[str, list[StoredEvent]]:
+        """For each of ``tenant``'s orders, its first ``limit`` events above ``after_id``,
+        oldest first: one query for all of them."""
+        return await events_of_orders(self._engine, tenant, order_ids, after_id, limit)
+
+    async def newest_orders_by_candidate(
+        self, tenant: str, emails: Sequence[str]
+    ) -> dict[str, StoredOrder]:
+        """Each candidate email's newest order (one query); emails without one left out."""
+        return await newest_orders_by_candidate(self._engine, tenant, emails)
+
+    async def newest_orders_by_job(
+        self, tenant: str, jobs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredOrder]:
+        """Each (connection id, job remote id)'s newest order (one query)."""
+        return await newest_orders_by_job(self._engine, tenant, jobs)
 
     async def data_version(self, tenant: str) -> int:
         """A number that changes whenever any of ``tenant``'s orders changes (0 at first).
