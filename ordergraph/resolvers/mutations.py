@@ -56,6 +56,7 @@ from ordergraph.models import (
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.result_checks import check_submission
+from ordergraph.resolvers.user_errors import UserErrorCode
 from ordergraph.server import Services
 from ordergraph.store import EventSource, StoredOrder
 from ordergraph.store.types import as_utc, utcnow
@@ -76,16 +77,18 @@ __all__ = [
 class UserIssue:
     """Why a write did not happen, for ``UserError {code, message, field}``."""
 
-    code: str
+    code: UserErrorCode
     message: str
     field: tuple[str, ...] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "field": list(self.field or ())}
+        return {"code": self.code.value, "message": self.message, "field": list(self.field or ())}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> UserIssue:
-        return cls(raw["code"], raw["message"], tuple(raw.get("field") or ()) or None)
+        return cls(
+            UserErrorCode(raw["code"]), raw["message"], tuple(raw.get("field") or ()) or None
+        )
 
 
 @dataclass
@@ -115,27 +118,27 @@ class MutationOutcome:
         )
 
     @classmethod
-    def failed(cls, code: str, message: str, *path: str) -> MutationOutcome:
+    def failed(cls, code: UserErrorCode, message: str, *path: str) -> MutationOutcome:
         return cls(issues=[UserIssue(code, message, path or None)])
 
 
 def issue_for_provider_error(exc: ProviderError, *path: str) -> UserIssue:
     """A provider's refusal or failure, in words the caller can act on."""
     if isinstance(exc, UnsupportedOperationError):
-        code = "UNSUPPORTED_BY_PROVIDER"
+        code = UserErrorCode.UNSUPPORTED_BY_PROVIDER
     elif isinstance(exc, ProviderNotFoundError):
-        code = "NOT_FOUND"
+        code = UserErrorCode.NOT_FOUND
     elif isinstance(exc, ProviderInputError):
-        code = "PROVIDER_REJECTED"
+        code = UserErrorCode.PROVIDER_REJECTED
     elif isinstance(exc, ProviderRateLimitedError):
-        code = "PROVIDER_RATE_LIMITED"
+        code = UserErrorCode.PROVIDER_RATE_LIMITED
     elif isinstance(exc, ProviderAuthError):
-        code = "PROVIDER_AUTH_FAILED"
+        code = UserErrorCode.PROVIDER_AUTH_FAILED
     elif isinstance(exc, ProviderResponseError):
         # A success we cannot read: the write may have happened, so no "retry" code.
-        code = "PROVIDER_BAD_RESPONSE"
+        code = UserErrorCode.PROVIDER_BAD_RESPONSE
     else:
-        code = "PROVIDER_UNAVAILABLE"
+        code = UserErrorCode.PROVIDER_UNAVAILABLE
     # Named like a field's provider failure (schema/errors.py): with several orders of
     # several connections in one call, the caller must know whose provider failed.
     message = f"{exc.provider} could not answer for connection {exc.connection_id}: {exc.message}"
@@ -179,7 +182,9 @@ async def idempotent(
         return await perform()
     if not 1 <= len(key) <= 200:
         return MutationOutcome.failed(
-            "INVALID_INPUT", "idempotencyKey must be 1 to 200 characters", "idempotencyKey"
+            UserErrorCode.INVALID_INPUT,
+            "idempotencyKey must be 1 to 200 characters",
+            "idempotencyKey",
         )
     tenant = context.require_tenant()
     keys = context.services.store.idempotency
@@ -190,7 +195,7 @@ async def idempotent(
     record = await keys.put(tenant, key, operation=operation, request_hash=digest, response=pending)
     if record.operation != operation or record.request_hash != digest:
         return MutationOutcome.failed(
-            "IDEMPOTENCY_KEY_REUSED",
+            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
             "this idempotency key was used for a different request",
             "idempotencyKey",
         )
@@ -202,7 +207,7 @@ async def idempotent(
         and await keys.take_over(tenant, key, claim=str(stored.get("claim")), response=pending)
     ):
         return MutationOutcome.failed(
-            "IDEMPOTENCY_KEY_IN_USE",
+            UserErrorCode.IDEMPOTENCY_KEY_IN_USE,
             "a request with this idempotency key is still running; retry shortly",
             "idempotencyKey",
         )
@@ -223,10 +228,7 @@ async def idempotent(
 
 
 def _connection_for(context: Context, connection_id: str) -> LiveConnection | None:
-    connection = context.services.connections.get(connection_id)
-    if connection is None or connection.tenant != context.require_tenant():
-        return None
-    return connection
+    return context.connection(connection_id)
 
 
 def _forget(loader: DataLoader[Any, Any], key: Any) -> None:
@@ -237,7 +239,7 @@ def _forget(loader: DataLoader[Any, Any], key: Any) -> None:
 
 def _unsupported(connection: LiveConnection, what: str, *path: str) -> MutationOutcome:
     return MutationOutcome.failed(
-        "UNSUPPORTED_BY_PROVIDER",
+        UserErrorCode.UNSUPPORTED_BY_PROVIDER,
         f"{connection.provider_name.value} cannot {what}",
         *path,
     )
@@ -272,13 +274,15 @@ def _invalid_result(
     problems = check_submission(submission)
     if problems:
         first = problems[0]
-        return MutationOutcome.failed("INVALID_INPUT", first.message, _INPUT, *first.field)
+        return MutationOutcome.failed(
+            UserErrorCode.INVALID_INPUT, first.message, _INPUT, *first.field
+        )
     try:
         connection.provider.check_result(submission)
     except ValueError as exc:
         message = str(exc)
         field = connection.provider.result_input_field(message) or ("status",)
-        return MutationOutcome.failed("INVALID_INPUT", message, _INPUT, *field)
+        return MutationOutcome.failed(UserErrorCode.INVALID_INPUT, message, _INPUT, *field)
     return None
 
 
@@ -303,11 +307,16 @@ async def submit_result(
     async def perform() -> MutationOutcome:
         stored = await context.loaders.order_by_id.load(order_key)
         if stored is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such order", _INPUT, "orderId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such order", _INPUT, "orderId"
+            )
         connection = _connection_for(context, stored.connection_id)
         if connection is None:
             return MutationOutcome.failed(
-                "NOT_FOUND", "the order's connection is no longer configured", _INPUT, "orderId"
+                UserErrorCode.NOT_FOUND,
+                "the order's connection is no longer configured",
+                _INPUT,
+                "orderId",
             )
         if not connection.provider.supports(Capability.SUBMIT_RESULT):
             return _unsupported(connection, "take results", _INPUT, "orderId")
@@ -317,7 +326,9 @@ async def submit_result(
         submitted = await context.services.deliverer.submit(connection, order_key, submission)
         _forget(context.loaders.order_by_id, order_key)
         if submitted is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such order", _INPUT, "orderId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such order", _INPUT, "orderId"
+            )
         outcome = MutationOutcome(order_keys=[order_key])
         refusal = submitted.outcome.refusal if submitted.outcome else None
         if refusal is not None:
@@ -374,7 +385,9 @@ async def create_order(
     async def perform() -> MutationOutcome:
         connection = _connection_for(context, connection_id)
         if connection is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such connection", "connectionId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such connection", "connectionId"
+            )
         if not connection.provider.supports(Capability.CREATE_ORDER):
             return _unsupported(connection, "create orders", "connectionId")
         try:
@@ -382,7 +395,7 @@ async def create_order(
         except ProviderError as exc:
             return MutationOutcome(issues=[issue_for_provider_error(exc)])
         except ValueError as exc:
-            return MutationOutcome.failed("INVALID_INPUT", str(exc))
+            return MutationOutcome.failed(UserErrorCode.INVALID_INPUT, str(exc))
         return MutationOutcome(order_keys=[stored.id])
 
     return await idempotent(
@@ -406,7 +419,9 @@ async def publish_packages(
     async def perform() -> MutationOutcome:
         connection = _connection_for(context, connection_id)
         if connection is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such connection", "connectionId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such connection", "connectionId"
+            )
         if not connection.provider.supports(Capability.PUBLISH_PACKAGES):
             return _unsupported(connection, "publish packages", "connectionId")
         try:
@@ -414,7 +429,7 @@ async def publish_packages(
         except ProviderError as exc:
             return MutationOutcome(issues=[issue_for_provider_error(exc, "packages")])
         except ValueError as exc:
-            return MutationOutcome.failed("INVALID_INPUT", str(exc), "packages")
+            return MutationOutcome.failed(UserErrorCode.INVALID_INPUT, str(exc), "packages")
         finally:
             # Also after a failure: Unified publishes one package per request, so a
             # failed call may have changed some; the cached list must not hide that.
@@ -448,7 +463,9 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
     by_connection: dict[str, list[StoredOrder]] = {}
     for index, stored in enumerate(found):
         if stored is None:
-            outcome.issues.append(UserIssue("NOT_FOUND", "no such order", ("ids", str(index))))
+            outcome.issues.append(
+                UserIssue(UserErrorCode.NOT_FOUND, "no such order", ("ids", str(index)))
+            )
             continue
         by_connection.setdefault(stored.connection_id, []).append(stored)
     for connection_id, orders in by_connection.items():
@@ -459,7 +476,7 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
             # Said, never answered with the stored copy as if it were fresh.
             outcome.issues.append(
                 UserIssue(
-                    "UNSUPPORTED_BY_PROVIDER",
+                    UserErrorCode.UNSUPPORTED_BY_PROVIDER,
                     f"{connection.provider_name.value} cannot read orders back on "
                     f"connection {connection.id}; the stored orders were not refreshed",
                     ("ids",),

@@ -1,18 +1,27 @@
-"""The GraphQL schema: Strawberry types only; behaviour lives in ``ordergraph.resolvers``."""
+"""The GraphQL schema: Strawberry types only; behaviour lives in ``ordergraph.resolvers``.
+
+Types by domain: ``orders``, ``candidates``, ``jobs``, ``packages``, ``connections``
+(provider connections), ``events``, ``results``; every Relay connection is built by
+``connection.build_connection``. Roots: ``query``, ``mutation``, ``subscription``.
+"""
 
 from __future__ import annotations
 
 from strawberry.extensions import MaskErrors, ValidationCache
 
 from ordergraph.schema.access import OperationScopes
+from ordergraph.schema.candidates import Candidate
+from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.jobs import Job
 from ordergraph.schema.limits import LIMIT_EXTENSIONS, CostLimiter
 from ordergraph.schema.metrics import OperationMetrics
 from ordergraph.schema.mutation import Mutation
+from ordergraph.schema.orders import Order
+from ordergraph.schema.packages import Package
 from ordergraph.schema.query import Query
 from ordergraph.schema.reporting import OrdergraphSchema
 from ordergraph.schema.subscription import Subscription
-from ordergraph.schema.types import Candidate, Job, Order, Package, ProviderConnection
 
 __all__ = ["build_schema", "schema"]
 

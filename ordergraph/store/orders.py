@@ -16,6 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from ordergraph.models import Order, OrderStatus
+from ordergraph.store.batch_reads import (
+    events_of_orders,
+    newest_orders_by_candidate,
+    newest_orders_by_job,
+)
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
 from ordergraph.store.deliveries import delivery_marks_in
@@ -485,6 +490,15 @@ class OrderStore:
 
     # -- event log ---------------------------------------------------------------------
 
+    def event_cursor(self, tenant: str, event_id: int) -> str:
+        """The opaque cursor of ``tenant``'s event ``event_id`` (signed, tenant-bound)."""
+        return self._cursors.encode_event(tenant, event_id)
+
+    def event_position(self, tenant: str, cursor: str) -> int:
+        """The event id an event cursor names; ``InvalidCursorError`` for a cursor not
+        issued to ``tenant`` (another tenant's, altered or made up)."""
+        return self._cursors.decode_event(cursor, tenant)
+
     async def events_after(
         self,
         tenant: str,
@@ -515,6 +529,25 @@ class OrderStore:
                 sa.select(order_events).where(*conditions).order_by(c.id).limit(limit)
             )
             return [stored_event(row) for row in result.mappings()]
+
+    async def events_of_orders(
+        self, tenant: str, order_ids: Sequence[str], *, after_id: int | None, limit: int
+    ) -> dict[str, list[StoredEvent]]:
+        """For each of ``tenant``'s orders, its first ``limit`` events above ``after_id``,
+        oldest first: one query for all of them."""
+        return await events_of_orders(self._engine, tenant, order_ids, after_id, limit)
+
+    async def newest_orders_by_candidate(
+        self, tenant: str, emails: Sequence[str]
+    ) -> dict[str, StoredOrder]:
+        """Each candidate email's newest order (one query); emails without one left out."""
+        return await newest_orders_by_candidate(self._engine, tenant, emails)
+
+    async def newest_orders_by_job(
+        self, tenant: str, jobs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredOrder]:
+        """Each (connection id, job remote id)'s newest order (one query)."""
+        return await newest_orders_by_job(self._engine, tenant, jobs)
 
     async def data_version(self, tenant: str) -> int:
         """A number that changes whenever any of ``tenant``'s orders changes (0 at first).
