@@ -12,7 +12,7 @@ from ordergraph.store import EventSource, OrderFilter
 from tests.conftest import Sandbox
 from tests.kombo_events import order_received
 from tests.sync.conftest import TENANT, Gateway, eventually
-from tests.sync.signed import unified_body, unified_order
+from tests.sync.signed import kombo_signed_bytes, unified_body, unified_order
 
 
 async def _truth(sandbox: Sandbox, provider: str, account: str) -> list[dict[str, Any]]:
@@ -178,10 +178,15 @@ async def test_unknown_connections_are_not_found_without_saying_more(gateway: Ga
 
 
 async def test_malformed_bodies_are_refused(gateway: Gateway) -> None:
-    for path in ("/webhooks/unified/acme-unified", "/webhooks/kombo"):
-        status, answer = await gateway.post(path, b"{not json")
-        assert status == 400, path
-        assert answer["error"]["code"] == "BAD_PAYLOAD"
+    status, answer = await gateway.post("/webhooks/unified/acme-unified", b"{not json")
+    assert (status, answer["error"]["code"]) == (400, "BAD_PAYLOAD")
+    # Kombo's signature is checked on the raw bytes first: unsigned is a 401 unparsed ...
+    status, answer = await gateway.post("/webhooks/kombo", b"{not json")
+    assert (status, answer["error"]["code"]) == (401, "BAD_SIGNATURE")
+    # ... and a correctly signed body that is not JSON a 400.
+    body, headers = kombo_signed_bytes(gateway, b"{not json")
+    status, answer = await gateway.post("/webhooks/kombo", body, headers)
+    assert (status, answer["error"]["code"]) == (400, "BAD_PAYLOAD")
     await _assert_nothing_stored(gateway)
 
 
