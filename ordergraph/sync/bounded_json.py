@@ -14,7 +14,6 @@ must be UTF-8, as both vendors send it (``json.loads`` would also guess UTF-16/3
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 __all__ = ["MAX_NESTING", "JsonBodyError", "check_nesting", "parse_bounded"]
@@ -23,9 +22,8 @@ __all__ = ["MAX_NESTING", "JsonBodyError", "check_nesting", "parse_bounded"]
 # addresses > address). 64 leaves room for a vendor's ``raw`` passthrough.
 MAX_NESTING = 64
 
-# One JSON string, escapes included (unrolled loop with possessive quantifiers: linear,
-# no backtracking on long strings).
-_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+# Every byte except quotes and brackets: all the depth scan needs to see.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 # Every byte except the four brackets, to delete them once strings are gone.
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # Braces as square brackets: for depth, a bracket is a bracket.
@@ -34,6 +32,17 @@ _SQUARE = bytes.maketrans(b"{}", b"[]")
 
 class JsonBodyError(ValueError):
     """The body is not JSON we are willing to parse; the message says why, briefly."""
+
+
+def _outside_strings(body: bytes) -> bytes:
+    """The quotes and brackets of ``body`` that are not inside a JSON string.
+
+    Escapes first: each pair of backslashes is one literal backslash, and a quote still
+    preceded by a backslash is text; with both gone every quote left opens or closes a
+    string, so the text between quotes alternates (C-speed passes, no per-string work).
+    """
+    reduced = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    return b"".join(reduced.split(b'"')[0::2])
 
 
 def _within_nesting(body: bytes, limit: int) -> bool:
@@ -46,7 +55,7 @@ def _within_nesting(body: bytes, limit: int) -> bool:
     A malformed string (unterminated) can only leave brackets in, so the answer errs
     towards refusing a body that is not JSON anyway.
     """
-    brackets = _STRING.sub(b"", body).translate(_SQUARE, _NOT_BRACKETS)
+    brackets = _outside_strings(body).translate(_SQUARE, _NOT_BRACKETS)
     if b"[" * (limit + 1) in brackets:
         return False  # the common attack, found without peeling 2 MB level by level
     for _ in range(limit):
