@@ -50,12 +50,13 @@ Every answer has a ``WebhookOutcome``; ``WebhookIntake.outcomes`` counts them an
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -79,6 +80,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+# Bodies from this size on are read (parsed, verified, mapped) in a worker thread.
+OFF_LOOP_BYTES = 64 * 1024
 
 
 class WebhookOutcome(enum.Enum):
@@ -210,12 +215,6 @@ class WebhookIntake:
         body = await self._body(request)
         if body is None:
             return self._too_large(provider)
-        # Unified signs the parsed data, so the body is parsed before it is verified:
-        # bounded in size (above) and in nesting (here, before the adapter's parse).
-        try:
-            check_nesting(body)
-        except JsonBodyError as exc:
-            return self._refuse(provider, 400, f"Unified webhook: {exc}", connection.id)
         return await self._accept(connection, request, body)
 
     async def kombo(self, request: web.Request) -> web.Response:
@@ -227,7 +226,8 @@ class WebhookIntake:
         if not candidates:
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
         # Kombo signs the raw body: verified on the bytes before any parse.
-        verified = _verified_by(candidates, body, request.headers.get(SIGNATURE_HEADER))
+        signature = request.headers.get(SIGNATURE_HEADER)
+        verified = await _off_loop(body, _verified_by, candidates, body, signature)
         if not verified:
             unconfigured = sum(c.settings.webhook_secret is None for c in candidates)
             reason = f"missing or wrong {SIGNATURE_HEADER}"
@@ -235,12 +235,11 @@ class WebhookIntake:
                 # Ours to fix, but only a verified body may name its connection.
                 reason += f" ({unconfigured} Kombo connections have no webhook secret)"
             return self._refuse(provider, 401, reason)
-        try:
-            check_nesting(body)
-        except JsonBodyError as exc:
-            return self._refuse(provider, 400, f"Kombo webhook: {exc}")
         # Routing among the connections whose secret signed this very body.
-        integration = webhook_integration_id(body)
+        try:
+            integration = await _off_loop(body, _integration_of, body)
+        except JsonBodyError as exc:
+            return self._refuse(provider, 400, str(exc))
         if integration is None:
             return self._refuse(provider, 400, "Kombo webhook names no integration")
         connection = next((c for c in verified if c.settings.account == integration), None)
@@ -253,7 +252,7 @@ class WebhookIntake:
     ) -> web.Response:
         provider = connection.provider_name
         try:
-            delivery = connection.provider.parse_webhook(request.headers, body)
+            delivery = await _off_loop(body, _read_delivery, connection, request.headers, body)
         except WebhookError as exc:
             return self._refuse(provider, exc.http_status, str(exc), connection.id)
         except ConfigError:
@@ -263,6 +262,8 @@ class WebhookIntake:
                 WebhookOutcome.NOT_CONFIGURED,
                 _error(503, "NOT_CONFIGURED", "webhook endpoint is not configured"),
             )
+        except JsonBodyError as exc:
+            return self._refuse(provider, 400, str(exc), connection.id)
         except (ValueError, RecursionError):
             # Whatever a body can still make a parser or a model raise is the body's
             # fault: a 400, never a 500 with a traceback.
@@ -362,6 +363,32 @@ class WebhookIntake:
                 text=json.dumps(payload, separators=(",", ":")), content_type="application/json"
             ),
         )
+
+
+async def _off_loop(body: bytes, work: Callable[..., _T], *args: Any) -> _T:
+    """``work(*args)``, in a worker thread when ``body`` is large: parsing, hashing and
+    re-serialising a body of megabytes would stall every other request for as long.
+    (The GIL still serialises Python code, but the loop gets its turn every switch
+    interval instead of waiting for the whole body.) Small bodies stay on the loop,
+    where a thread hop would cost more than the work."""
+    if len(body) < OFF_LOOP_BYTES:
+        return work(*args)
+    return await asyncio.to_thread(work, *args)
+
+
+def _integration_of(body: bytes) -> str | None:
+    """The integration a verified Kombo body names; its nesting bounded first."""
+    check_nesting(body)
+    return webhook_integration_id(body)
+
+
+def _read_delivery(
+    connection: LiveConnection, headers: Mapping[str, str], body: bytes
+) -> WebhookDelivery:
+    """Verify and map a delivery through its adapter, nesting bounded before any parse
+    (Unified must parse before it can verify; a Kombo body was verified already)."""
+    check_nesting(body)
+    return connection.provider.parse_webhook(headers, body)
 
 
 def _verified_by(
