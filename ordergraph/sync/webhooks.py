@@ -244,8 +244,21 @@ class WebhookIntake:
             return self._refuse(provider, 400, "Kombo webhook names no integration")
         connection = next((c for c in verified if c.settings.account == integration), None)
         if connection is None:
+            named = self.connections.by_account(provider, integration)
+            if named is not None and named.settings.webhook_secret is None:
+                # Signed with the secret of another of our Kombo connections, for one
+                # configured without: ours to fix, and worth Kombo's retry once fixed.
+                return self._not_configured(named)
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
         return await self._accept(connection, request, body)
+
+    def _not_configured(self, connection: LiveConnection) -> web.Response:
+        logger.error("connection %s has no webhook secret configured", connection.id)
+        return self._answer(
+            connection.provider_name,
+            WebhookOutcome.NOT_CONFIGURED,
+            _error(503, "NOT_CONFIGURED", "webhook endpoint is not configured"),
+        )
 
     async def _accept(
         self, connection: LiveConnection, request: web.Request, body: bytes
@@ -256,12 +269,7 @@ class WebhookIntake:
         except WebhookError as exc:
             return self._refuse(provider, exc.http_status, str(exc), connection.id)
         except ConfigError:
-            logger.error("connection %s has no webhook secret configured", connection.id)
-            return self._answer(
-                provider,
-                WebhookOutcome.NOT_CONFIGURED,
-                _error(503, "NOT_CONFIGURED", "webhook endpoint is not configured"),
-            )
+            return self._not_configured(connection)
         except JsonBodyError as exc:
             return self._refuse(provider, 400, str(exc), connection.id)
         except (ValueError, RecursionError):

@@ -4,8 +4,12 @@ which stores them; bad deliveries are refused with a clear status and store noth
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
+
+import aiohttp
+import pytest
 
 from ordergraph.sandbox.kombo import sign as kombo_sign
 from ordergraph.store import EventSource, OrderFilter
@@ -236,3 +240,36 @@ async def test_health_and_readiness(gateway: Gateway) -> None:
     async with gateway.session.get(gateway.url + "/readyz") as response:
         assert response.status == 200
         assert (await response.json())["checks"]["store"] == "ok"
+
+
+async def test_a_kombo_connection_without_a_secret_is_not_configured(
+    gateway_factory: Callable[..., Any], sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    second = (await sandbox.accounts("kombo"))[1]
+    unsecured = {
+        "id": "acme-kombo-2",
+        "tenant": TENANT,
+        "provider": "kombo",
+        "base_url": sandbox.base("kombo"),
+        "api_key": "k",
+        "account": second["account"],
+        "poll_interval": 3600,
+    }
+    server, services = await gateway_factory(background=False, extra_connections=[unsecured])
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = str(server.make_url("")).rstrip("/")
+            gateway = Gateway(url, services, session, sandbox, server.app)
+            event = order_received(second["account"], "ko_1", event_id="evt_unsecured")
+            # Signed with the secret of acme-kombo, for the integration without one.
+            body, headers = kombo_signed_bytes(gateway, json.dumps(event).encode())
+            with caplog.at_level(logging.WARNING, logger="ordergraph.sync.webhooks"):
+                status, answer = await gateway.post("/webhooks/kombo", body, headers)
+                unsigned = await gateway.post("/webhooks/kombo", body)
+            assert (status, answer["error"]["code"]) == (503, "NOT_CONFIGURED")
+            assert unsigned[0] == 401
+            assert "1 Kombo connections have no webhook secret" in caplog.text
+            assert await gateway.order_count() == 0
+    finally:
+        await server.close()
+        await services.close()
