@@ -4,15 +4,16 @@ A delivery is answered 2xx only after its orders are committed, so a provider re
 whatever we did not keep. Refusals say why without saying too much:
 
 - 404 for an unknown connection: one body, byte for byte, whether the id does not
-  exist, belongs to another provider, or (Kombo) the integration is not configured;
-  it names no connection. (A known connection answers a bad signature with 401, so a
-  prober can tell an id exists: ids sit in the hook URLs vendors hold and guard
-  nothing; the secrets do, and no answer carries one.)
+  exist, belongs to another provider, or (Kombo) a verified delivery names an
+  integration that is not configured; it names no connection. (A known connection
+  answers a bad signature with 401, so a prober can tell an id exists: ids sit in the
+  hook URLs vendors hold and guard nothing; the secrets do, and no answer carries one.)
 - 413 for a body over the configured limit (read no further);
 - 401 for a missing or wrong signature, 400 for a body that is not the vendor's shape
   (not UTF-8 JSON, nested deeper than ``bounded_json.MAX_NESTING``, unbalanced);
 - 503 when the store, or the provider asked to confirm a status, cannot answer right
-  now (the vendor retries later).
+  now (the vendor retries later), or when the connection has no webhook secret (ours
+  to fix; for Kombo only once another connection's secret verified the body).
 
 Whatever the body (size, nesting, encoding), the answer is a 2xx or a 4xx with a short
 JSON error, and a refusal logs one WARNING line without a traceback.
@@ -37,8 +38,7 @@ now is ingested instead (``ordergraph/sync/confirm.py``).
 
 Duplicates: a delivery's key (Unified ``nonce``, Kombo event ``id``, both covered by
 the signature) is recorded as a receipt in the transaction that stores its orders,
-confirmed or not.
-A delivery whose receipt exists (a vendor re-sending what we took, or a replay) is
+confirmed or not. A delivery whose receipt exists (a vendor re-sending what we took, or a replay) is
 answered 200 ``{"status": "duplicate"}`` and not ingested again; a vendor's retry of
 a delivery we never committed has no receipt and is ingested. Neither vendor signs a
 delivery time, so there is no age check: receipts are kept for
@@ -50,13 +50,12 @@ Every answer has a ``WebhookOutcome``; ``WebhookIntake.outcomes`` counts them an
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -64,12 +63,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from ordergraph.errors import ConfigError, ProviderError, WebhookError
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import WebhookDelivery
-from ordergraph.providers.kombo import SIGNATURE_HEADER, signature_matches, webhook_integration_id
+from ordergraph.providers.kombo import SIGNATURE_HEADER
 from ordergraph.store import EventSource, StoreError, WebhookReceipt, WebhookReceipts
-from ordergraph.sync.bounded_json import JsonBodyError, check_nesting
+from ordergraph.sync.bounded_json import JsonBodyError
 from ordergraph.sync.confirm import confirm_statuses
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
+from ordergraph.sync.webhook_reading import integration_of, off_loop, read_delivery, verified_by
 
 __all__ = [
     "WEBHOOK_INTAKE",
@@ -80,10 +80,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
-# Bodies from this size on are read (parsed, verified, mapped) in a worker thread.
-OFF_LOOP_BYTES = 64 * 1024
 
 
 class WebhookOutcome(enum.Enum):
@@ -227,7 +223,7 @@ class WebhookIntake:
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
         # Kombo signs the raw body: verified on the bytes before any parse.
         signature = request.headers.get(SIGNATURE_HEADER)
-        verified = await _off_loop(body, _verified_by, candidates, body, signature)
+        verified = await off_loop(body, verified_by, candidates, body, signature)
         if not verified:
             unconfigured = sum(c.settings.webhook_secret is None for c in candidates)
             reason = f"missing or wrong {SIGNATURE_HEADER}"
@@ -237,7 +233,7 @@ class WebhookIntake:
             return self._refuse(provider, 401, reason)
         # Routing among the connections whose secret signed this very body.
         try:
-            integration = await _off_loop(body, _integration_of, body)
+            integration = await off_loop(body, integration_of, body)
         except JsonBodyError as exc:
             return self._refuse(provider, 400, str(exc))
         if integration is None:
@@ -265,7 +261,7 @@ class WebhookIntake:
     ) -> web.Response:
         provider = connection.provider_name
         try:
-            delivery = await _off_loop(body, _read_delivery, connection, request.headers, body)
+            delivery = await off_loop(body, read_delivery, connection, request.headers, body)
         except WebhookError as exc:
             return self._refuse(provider, exc.http_status, str(exc), connection.id)
         except ConfigError:
@@ -371,52 +367,6 @@ class WebhookIntake:
                 text=json.dumps(payload, separators=(",", ":")), content_type="application/json"
             ),
         )
-
-
-async def _off_loop(body: bytes, work: Callable[..., _T], *args: Any) -> _T:
-    """``work(*args)``, in a worker thread when ``body`` is large: parsing, hashing and
-    re-serialising a body of megabytes would stall every other request for as long.
-    (The GIL still serialises Python code, but the loop gets its turn every switch
-    interval instead of waiting for the whole body.) Small bodies stay on the loop,
-    where a thread hop would cost more than the work."""
-    if len(body) < OFF_LOOP_BYTES:
-        return work(*args)
-    return await asyncio.to_thread(work, *args)
-
-
-def _integration_of(body: bytes) -> str | None:
-    """The integration a verified Kombo body names; its nesting bounded first."""
-    check_nesting(body)
-    return webhook_integration_id(body)
-
-
-def _read_delivery(
-    connection: LiveConnection, headers: Mapping[str, str], body: bytes
-) -> WebhookDelivery:
-    """Verify and map a delivery through its adapter, nesting bounded before any parse
-    (Unified must parse before it can verify; a Kombo body was verified already)."""
-    check_nesting(body)
-    return connection.provider.parse_webhook(headers, body)
-
-
-def _verified_by(
-    candidates: list[LiveConnection], body: bytes, signature: str | None
-) -> list[LiveConnection]:
-    """The connections whose webhook secret signed ``body``: one HMAC per distinct
-    secret (Kombo connections of one workspace share theirs)."""
-    if not signature:
-        return []
-    by_secret: dict[str, list[LiveConnection]] = {}
-    for connection in candidates:
-        secret = connection.settings.webhook_secret
-        if secret is not None:
-            by_secret.setdefault(secret.get_secret_value(), []).append(connection)
-    return [
-        connection
-        for secret, connections in by_secret.items()
-        if signature_matches(secret, body, signature)
-        for connection in connections
-    ]
 
 
 # The application's intake (its ``outcomes`` and ``on_outcome`` are the metrics hook).
