@@ -3,8 +3,9 @@
 A delivery is a claim about the past: a vendor's late retry, or a captured delivery
 replayed once its receipt was pruned, shows a status the order may have left long
 ago. An order that carries the provider's ``updated_at`` (Unified) is compared with
-the stored one at ingestion (an older one is stale and skipped). One without it
-(Kombo sends no time at all) cannot be ordered against what the index holds, so:
+the stored one at ingestion (an older one is stale and skipped, a newer one applies).
+One without it (Kombo sends no time at all), or with the very time the stored order
+has but another status, cannot be ordered against what the index holds, so:
 
 - if the index does not hold the order, or holds it with the status the delivery
   claims, the order is ingested as delivered, but its status is marked to apply to a
@@ -53,21 +54,24 @@ async def confirm_statuses(
     connection: LiveConnection, orders: Sequence[Order], store: OrderStore
 ) -> ConfirmedOrders:
     """The orders of a delivery as they may be ingested (rules in the module docstring)."""
-    timeless = [order for order in orders if order.updated_at is None]
-    if not timeless:
-        return ConfirmedOrders(list(orders), frozenset())
+    if not orders:
+        return ConfirmedOrders([], frozenset())
     stored = await store.get(
-        connection.tenant, [order_key(connection.id, order.remote_id) for order in timeless]
+        connection.tenant, [order_key(connection.id, order.remote_id) for order in orders]
     )
     changing: set[str] = set()
-    for order in timeless:
+    for order in orders:
         current = stored.get(order_key(connection.id, order.remote_id))
-        if current is not None and current.order.status != order.status:
+        if (
+            current is not None
+            and current.order.status != order.status
+            and not _dated_apart(order, current.order)
+        ):
             changing.add(order.remote_id)
-    untimed = {order.remote_id for order in timeless}
+    untimed = {order.remote_id for order in orders if order.updated_at is None}
     provider = connection.provider
     if not changing or Capability.GET_ORDERS not in provider.capabilities:
-        return ConfirmedOrders(list(orders), frozenset(untimed))
+        return ConfirmedOrders(list(orders), frozenset(untimed | changing))
     read_at = datetime.now(UTC)
     now = await provider.get_orders(sorted(changing))
     ingest: list[Order] = []
@@ -86,3 +90,12 @@ async def confirm_statuses(
         confirmed=len(changing),
         unknown_to_provider=len(changing - now.keys()),
     )
+
+
+def _dated_apart(delivered: Order, stored: Order) -> bool:
+    """Whether the provider's update times tell the two apart. An older delivered time
+    is skipped as stale at ingestion, a newer one applies; no time, or the same time
+    with another status (two changes within one timestamp), cannot be ordered."""
+    if delivered.updated_at is None:
+        return False
+    return stored.updated_at is None or delivered.updated_at != stored.updated_at

@@ -297,3 +297,37 @@ async def test_a_status_for_new_orders_only_leaves_a_stored_status_alone(gateway
 
     assert [(e.order_id, e.new_status) for e in result.events] == [("acme-kombo:brand-new", "OPEN")]
     assert await _status(gateway, "acme-kombo", stored.remote_id) == "COMPLETED"
+
+
+async def test_a_unified_delivery_with_the_stored_time_but_another_status_is_confirmed(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    # Same updated_at, different status: the times cannot tell which is newer.
+    owner = account(gateway, "acme-unified")
+    remote_id, truth = await _unified_truth(sandbox, gateway)
+    claimed = "FAILED" if truth != "FAILED" else "OPEN"
+    await gateway.post(
+        UNIFIED, unified_body(gateway, [unified_order(owner, remote_id, truth)], nonce="n-a")
+    )
+    same_time = unified_order(owner, remote_id, claimed)
+
+    status, answer = await gateway.post(UNIFIED, unified_body(gateway, [same_time], nonce="n-b"))
+
+    assert (status, answer["status"], answer["events"]) == (200, "ok", 0)
+    assert await _status(gateway, "acme-unified", remote_id) == truth
+
+
+async def test_a_newer_unified_delivery_applies_without_a_read(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    owner = account(gateway, "acme-unified")
+    first = unified_order(owner, "ord_new", "OPEN")
+    later = unified_order(owner, "ord_new", "COMPLETED") | {"updated_at": "2026-03-02T10:00:00Z"}
+    await gateway.post(UNIFIED, unified_body(gateway, [first], nonce="n-1"))
+    reads_before = (await sandbox.stats())["requests"].get("unified", {})
+
+    status, answer = await gateway.post(UNIFIED, unified_body(gateway, [later], nonce="n-2"))
+
+    assert (status, answer["events"]) == (200, 1)
+    assert await _status(gateway, "acme-unified", "ord_new") == "COMPLETED"
+    assert (await sandbox.stats())["requests"].get("unified", {}) == reads_before
