@@ -10,6 +10,7 @@ without a time that would change the stored status is read back by id.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -149,8 +150,6 @@ async def test_a_kombo_delivery_replayed_after_pruning_does_not_reopen_a_complet
 
 
 def _event_id(body: bytes) -> str:
-    import json
-
     return str(json.loads(body)["id"])
 
 
