@@ -57,6 +57,7 @@ from ordergraph.errors import ConfigError
 from ordergraph.keys import Scope, is_key_hash
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import ConnectionConfig
+from ordergraph.providers.stackone import API_VERSIONS as STACKONE_API_VERSIONS
 
 __all__ = [
     "ANY_ORIGIN",
@@ -147,6 +148,9 @@ class ServerSettings(_Section):
     # scopes, document, variables and the tenant's data version, so ingestion
     # invalidates exactly).
     response_cache: bool = True
+    # GraphiQL, the in-browser IDE, on GET /graphql from a browser (``ordergraph.graphiql``).
+    # Off: a browser gets what any other client gets (a GraphQL answer or error).
+    graphiql: bool = True
 
     @field_validator("cors_origins")
     @classmethod
@@ -387,11 +391,29 @@ class ConnectionSettings(_Section):
     # Unified: register our webhook through /unified/webhook on start, unless the
     # subscription is managed by hand in Unified's dashboard.
     manage_webhook: bool = True
+    # StackOne: the API version the account speaks, "2025-12-03" (current, the
+    # default) or "2025-02-24" (legacy, the only one that can read an order back).
+    api_version: str | None = None
     poll_interval: float | None = Field(default=None, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=20.0, gt=0)
     max_attempts: int = Field(default=4, ge=1)
     max_retry_delay: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _check_api_version(self) -> ConnectionSettings:
+        if self.api_version is None:
+            return self
+        if self.provider is not ProviderName.STACKONE:
+            msg = f"connection {self.id!r}: api_version is a StackOne setting"
+            raise ValueError(msg)
+        if self.api_version not in STACKONE_API_VERSIONS:
+            msg = (
+                f"connection {self.id!r}: api_version must be one of "
+                f"{', '.join(STACKONE_API_VERSIONS)}"
+            )
+            raise ValueError(msg)
+        return self
 
     def adapter_config(self) -> ConnectionConfig:
         """What the provider adapter needs (no tenant, no sync policy)."""
@@ -402,6 +424,7 @@ class ConnectionSettings(_Section):
             api_key=self.api_key,
             account=self.account,
             webhook_secret=self.webhook_secret,
+            api_version=self.api_version,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             max_attempts=self.max_attempts,

@@ -31,7 +31,7 @@ from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
 from ordergraph.api.ws_messages import CheckedTransportWSHandler
 from ordergraph.auth import Principal, bearer_token, principal_for_key, principal_from_headers
-from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
+from ordergraph.graphiql import LocalGraphiQLView
 from ordergraph.logs import REQUEST_ID, REQUEST_ID_HEADER
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
@@ -65,6 +65,7 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
             "connection_init_wait_timeout": timedelta(seconds=10),
             # "*" (the demo's "any origin") is understood by Strawberry as such.
             "allowed_origins": tuple(services.settings.server.cors_origins),
+            "graphiql": services.settings.server.graphiql,
         }
         super().__init__(schema, **(options | kwargs))
         self.services = services
@@ -144,7 +145,8 @@ def _limit_send_buffers(request: web.Request, limit: int) -> None:
 def add_graphql_routes(
     app: web.Application, *, schema: strawberry.Schema = default_schema
 ) -> OrdergraphGraphQLView:
-    """Serve ``/graphql`` and GraphiQL's assets on ``app`` (whose ``SERVICES`` must be set).
+    """Serve ``/graphql`` and GraphiQL's files (unless ``server.graphiql`` is off) on ``app``
+    (whose ``SERVICES`` must be set).
 
     The schema's limits are the app's settings (``limits``), read per request.
     """
@@ -159,9 +161,9 @@ def add_graphql_routes(
         if services.settings.server.response_cache
         else None
     )
-    handler = GraphQLHTTPHandler(
-        services, schema, render_ide=view.render_graphql_ide, response_cache=cache
-    )
+    # GraphiQL off (or unusable): a browser's GET is answered like any other client's.
+    render_ide = view.render_graphql_ide if view.graphql_ide is not None else None
+    handler = GraphQLHTTPHandler(services, schema, render_ide=render_ide, response_cache=cache)
 
     async def graphql(request: web.Request) -> web.StreamResponse:
         if view.is_websocket_request(request):
@@ -170,5 +172,5 @@ def add_graphql_routes(
 
     app.router.add_route("*", "/graphql", graphql)
     app[GRAPHQL_HTTP] = handler
-    add_graphiql_routes(app)
+    view.add_graphiql_routes(app)
     return view

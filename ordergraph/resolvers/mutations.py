@@ -2,7 +2,9 @@
 
 ``createOrder``, ``publishPackages`` and ``refreshOrders`` go to the provider through
 its adapter first; what the provider confirmed is then ingested (one transaction,
-events, wake-up) so reads and subscriptions see it. ``submitResult`` records first
+events, wake-up) so reads and subscriptions see it. ``submitResult`` checks the result
+(ordergraph/resolvers/result_checks.py, then the adapter's ``check_result``: a broken
+rule is INVALID_INPUT on ``["input", <field>]`` and nothing is kept), then records first
 (the result on the order and its delivery, in one transaction) and then delivers
 (ordergraph/sync/deliverer.py): a provider that is down, slow or rate-limited delays
 the result, never loses it. The order's status stays what the provider holds until
@@ -41,6 +43,7 @@ from ordergraph.errors import (
     ProviderInputError,
     ProviderNotFoundError,
     ProviderRateLimitedError,
+    ProviderResponseError,
     UnsupportedOperationError,
 )
 from ordergraph.models import (
@@ -52,6 +55,7 @@ from ordergraph.models import (
 )
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.result_checks import check_submission
 from ordergraph.server import Services
 from ordergraph.store import EventSource, StoredOrder
 from ordergraph.store.types import as_utc, utcnow
@@ -127,6 +131,9 @@ def issue_for_provider_error(exc: ProviderError, *path: str) -> UserIssue:
         code = "PROVIDER_RATE_LIMITED"
     elif isinstance(exc, ProviderAuthError):
         code = "PROVIDER_AUTH_FAILED"
+    elif isinstance(exc, ProviderResponseError):
+        # A success we cannot read: the write may have happened, so no "retry" code.
+        code = "PROVIDER_BAD_RESPONSE"
     else:
         code = "PROVIDER_UNAVAILABLE"
     # Named like a field's provider failure (schema/errors.py): with several orders of
@@ -239,6 +246,42 @@ def _unsupported(connection: LiveConnection, what: str, *path: str) -> MutationO
 # --- operations --------------------------------------------------------------------------
 
 
+# Where submitResult's issues point: its fields live below the ``input`` argument.
+_INPUT = "input"
+
+
+def _result_issue(exc: ProviderError, connection: LiveConnection) -> UserIssue:
+    """A delivery that ended for good, naming the input field the provider named (a
+    refusal's message, read by the adapter); a provider naming none points at no field."""
+    named = (
+        connection.provider.result_input_field(exc.message)
+        if isinstance(exc, ProviderInputError)
+        else None
+    )
+    return issue_for_provider_error(exc, *((_INPUT, *named) if named else ()))
+
+
+def _invalid_result(
+    connection: LiveConnection, submission: ResultSubmission
+) -> MutationOutcome | None:
+    """The first rule ``submission`` breaks, as INVALID_INPUT on its field; None if none.
+
+    The general rules first (ordergraph/resolvers/result_checks.py), then what the
+    provider alone cannot take (its ``check_result``): either way nothing is recorded.
+    """
+    problems = check_submission(submission)
+    if problems:
+        first = problems[0]
+        return MutationOutcome.failed("INVALID_INPUT", first.message, _INPUT, *first.field)
+    try:
+        connection.provider.check_result(submission)
+    except ValueError as exc:
+        message = str(exc)
+        field = connection.provider.result_input_field(message) or ("status",)
+        return MutationOutcome.failed("INVALID_INPUT", message, _INPUT, *field)
+    return None
+
+
 async def submit_result(
     context: Context,
     order_key: str,
@@ -246,38 +289,39 @@ async def submit_result(
     *,
     idempotency_key: str | None = None,
 ) -> MutationOutcome:
-    """Record a result for the order and deliver it to the order's provider.
+    """Check a result, record it for the order and deliver it to the order's provider.
 
-    The answer names the order whenever the result was recorded, whatever the
-    delivery did; its ``resultDelivery`` tells where the delivery stands. When the first
-    attempt ends the delivery for good (the provider refused it, ``PROVIDER_REJECTED``,
-    or the attempts allowed are used up) that is an issue too.
+    A result that breaks a rule is refused before anything is stored or sent
+    (INVALID_INPUT on the field at fault). Otherwise the answer names the order
+    whenever the result was recorded, whatever the delivery did; its ``resultDelivery``
+    tells where the delivery stands. When the first attempt ends the delivery for good
+    (the provider refused it, ``PROVIDER_REJECTED`` on the field it named, or the
+    attempts allowed are used up) that is an issue too, and the order shows the result
+    the provider accepted before (ordergraph/store/results.py).
     """
 
     async def perform() -> MutationOutcome:
         stored = await context.loaders.order_by_id.load(order_key)
         if stored is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such order", "orderId")
+            return MutationOutcome.failed("NOT_FOUND", "no such order", _INPUT, "orderId")
         connection = _connection_for(context, stored.connection_id)
         if connection is None:
             return MutationOutcome.failed(
-                "NOT_FOUND", "the order's connection is no longer configured", "orderId"
+                "NOT_FOUND", "the order's connection is no longer configured", _INPUT, "orderId"
             )
         if not connection.provider.supports(Capability.SUBMIT_RESULT):
-            return _unsupported(connection, "take results", "orderId")
-        try:
-            # What the provider can never take is refused now, and nothing is kept.
-            connection.provider.check_result(submission)
-        except ValueError as exc:
-            return MutationOutcome.failed("INVALID_INPUT", str(exc), "status")
+            return _unsupported(connection, "take results", _INPUT, "orderId")
+        invalid = _invalid_result(connection, submission)
+        if invalid is not None:
+            return invalid
         submitted = await context.services.deliverer.submit(connection, order_key, submission)
         _forget(context.loaders.order_by_id, order_key)
         if submitted is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such order", "orderId")
+            return MutationOutcome.failed("NOT_FOUND", "no such order", _INPUT, "orderId")
         outcome = MutationOutcome(order_keys=[order_key])
         refusal = submitted.outcome.refusal if submitted.outcome else None
         if refusal is not None:
-            outcome.issues.append(issue_for_provider_error(refusal, "orderId"))
+            outcome.issues.append(_result_issue(refusal, connection))
         return outcome
 
     return await idempotent(
@@ -412,10 +456,12 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
         if connection is None:
             continue
         if not connection.provider.supports(Capability.GET_ORDERS):
+            # Said, never answered with the stored copy as if it were fresh.
             outcome.issues.append(
                 UserIssue(
                     "UNSUPPORTED_BY_PROVIDER",
-                    f"{connection.provider_name.value} cannot read orders back",
+                    f"{connection.provider_name.value} cannot read orders back on "
+                    f"connection {connection.id}; the stored orders were not refreshed",
                     ("ids",),
                 )
             )

@@ -77,5 +77,8 @@ class UserErrorCode(Enum):
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
     PROVIDER_RATE_LIMITED = "PROVIDER_RATE_LIMITED"
     PROVIDER_AUTH_FAILED = "PROVIDER_AUTH_FAILED"
+    # The provider answered success in a shape we cannot read: the write may have
+    # happened there (e.g. an order created without its id), so do not simply retry.
+    PROVIDER_BAD_RESPONSE = "PROVIDER_BAD_RESPONSE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"

@@ -280,7 +280,9 @@ class Mutation:
                 order=None,
                 errors=[
                     UserError(
-                        code=UserErrorCode.NOT_FOUND, message="no such order", field=["orderId"]
+                        code=UserErrorCode.NOT_FOUND,
+                        message="no such order",
+                        field=["input", "orderId"],
                     )
                 ],
             )

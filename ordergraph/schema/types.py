@@ -683,7 +683,11 @@ class ProviderConnection(relay.Node):
                 key=connection_id,
                 provider_name=live.provider_name,
                 account_id=live.settings.account,
-                capability_set=live.provider.capabilities,
+                # What this connection can do (a StackOne connection's API version
+                # decides whether it reads orders back), not its provider in general.
+                capability_set=frozenset(
+                    c for c in live.provider.capabilities if live.provider.supports(c)
+                ),
             )
         # A connection removed from the settings: its orders remain readable.
         provider = order.provider if order else ProviderName.UNIFIED

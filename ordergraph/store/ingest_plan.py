@@ -148,6 +148,7 @@ def plan_ingest(
     *,
     read_at: datetime | None = None,
     status_if_new: Collection[str] = frozenset(),
+    replace_result: bool = False,
 ) -> IngestPlan:
     """What to write for ``batch`` given the rows already ``stored`` (by order key).
 
@@ -172,7 +173,13 @@ def plan_ingest(
                 f"order {prepared.id} belongs to another tenant; "
                 f"connection {prepared.columns['connection_id']} cannot serve two tenants"
             )
-        kept = _result_to_keep(prepared, current, source) if current is not None else None
+        # ``replace_result``: our own correction (a refused result giving way to the
+        # accepted one, ordergraph/store/results.py), applied as it is.
+        kept = (
+            _result_to_keep(prepared, current, source)
+            if current is not None and not replace_result
+            else None
+        )
         if kept is not None:
             prepared = with_kept_result(prepared, kept)
         if (

@@ -221,12 +221,17 @@ class OrderStore:
         source: EventSource,
         *,
         now: datetime | None = None,
+        replace_result: bool = False,
     ) -> IngestResult:
         """``ingest`` inside the caller's write transaction (which commits it together
-        with whatever else it writes, e.g. a result delivery)."""
+        with whatever else it writes, e.g. a result delivery). ``replace_result``: the
+        orders' results replace the stored ones even when absent (a refused result of
+        ours giving way to the accepted one, ordergraph/store/results.py)."""
         at = as_utc(now) if now is not None else utcnow()
         batch = [prepare_order(connection_id, order) for order in orders]
-        return await self._ingest_prepared(conn, tenant, batch, source, at)
+        return await self._ingest_prepared(
+            conn, tenant, batch, source, at, replace_result=replace_result
+        )
 
     async def lock_tenant_in(
         self, conn: AsyncConnection, tenant: str, *, now: datetime | None = None
@@ -255,6 +260,8 @@ class OrderStore:
         receipt: WebhookReceipt | None = None,
         read_at: datetime | None = None,
         status_if_new: frozenset[str] = frozenset(),
+        *,
+        replace_result: bool = False,
     ) -> IngestResult:
         version = await self._lock_tenant(conn, tenant, at)
         # After the tenant lock, so racing copies of one delivery queue on that lock
@@ -273,7 +280,14 @@ class OrderStore:
                     stored[order_id], delivered_at=marks.delivered_at, result_pending=marks.pending
                 )
         plan = plan_ingest(
-            tenant, batch, stored, source, at, read_at=read_at, status_if_new=status_if_new
+            tenant,
+            batch,
+            stored,
+            source,
+            at,
+            read_at=read_at,
+            status_if_new=status_if_new,
+            replace_result=replace_result,
         )
         if plan.inserts:
             await conn.execute(orders_table.insert(), plan.inserts)
