@@ -358,6 +358,7 @@ def create_app(services: Services, *, background: bool = True) -> web.Applicatio
         services.connections,
         services.ingestor,
         max_body_bytes=services.settings.server.max_body_bytes,
+        receipts=services.store.webhook_receipts,
         on_outcome=lambda provider, outcome: services.metrics.webhook_delivery(
             provider.value, outcome.value
         ),

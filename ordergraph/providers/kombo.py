@@ -35,10 +35,12 @@ What PROVIDERS.md leaves unconfirmed, and what this adapter does:
 * Packages: Kombo has no OTHER type; publishing a package whose type is OTHER or None
   (or without a name) is a ``ValueError``; an unknown type read back maps to OTHER.
 * Webhooks: ``X-Kombo-Signature`` is verified as HMAC-SHA256(webhook secret, raw body),
-  base64url with or without padding, compared in constant time. No secret configured
-  is a ``ConfigError`` (our mistake, not the sender's). A verified event for another
-  integration than this connection's is a ``WebhookPayloadError``; event types that
-  carry no order are accepted as a delivery without orders.
+  base64url with or without padding, compared in constant time, on the raw bytes
+  before any parse (``signature_matches``; the intake tries each configured secret).
+  No secret configured is a ``ConfigError`` (our mistake, not the sender's). A
+  verified event for another integration than this connection's is a
+  ``WebhookPayloadError``; event types that carry no order are accepted as a delivery
+  without orders.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ __all__ = [
     "package_to_wire",
     "result_input_field",
     "result_to_wire",
+    "signature_matches",
     "status_filter",
     "status_to_canonical",
     "verify_signature",
@@ -550,9 +553,10 @@ def package_to_wire(package: Package) -> dict[str, Any]:
 
 
 def webhook_integration_id(body: bytes) -> str | None:
-    """``data.integration_id`` of an unverified delivery, for routing it to a connection.
+    """``data.integration_id`` of a delivery, for routing it to a connection.
 
-    Only for choosing which connection verifies the delivery: never trusted otherwise.
+    Call it on a body whose signature already matched (``signature_matches``), and
+    whose nesting the caller has bounded: ``json.loads`` recurses per level.
     """
     try:
         payload = json.loads(body)
@@ -571,14 +575,20 @@ def _decode_signature(signature: str) -> bytes | None:
         return None
 
 
+def signature_matches(secret: str, body: bytes, signature: str) -> bool:
+    """Whether ``signature`` is base64url(HMAC-SHA256(secret, raw body)), compared in
+    constant time. Works on the raw bytes: nothing of the body is parsed."""
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    given = _decode_signature(signature)
+    return given is not None and hmac.compare_digest(given, expected)
+
+
 def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
     """Raise ``WebhookSignatureError`` unless ``signature`` is base64url(HMAC-SHA256)."""
     if not signature:
         msg = f"missing {SIGNATURE_HEADER} header"
         raise WebhookSignatureError(msg)
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    given = _decode_signature(signature)
-    if given is None or not hmac.compare_digest(given, expected):
+    if not signature_matches(secret, body, signature):
         msg = f"{SIGNATURE_HEADER} does not match the body"
         raise WebhookSignatureError(msg)
 

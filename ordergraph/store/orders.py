@@ -6,7 +6,7 @@ Every way an order arrives (webhook, poll, our own mutations) goes through
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -164,6 +164,7 @@ class OrderStore:
         now: datetime | None = None,
         receipt: WebhookReceipt | None = None,
         read_at: datetime | None = None,
+        status_if_new: Collection[str] = (),
     ) -> IngestResult:
         """Upsert ``orders`` for ``connection_id`` and append their events, atomically.
 
@@ -187,6 +188,8 @@ class OrderStore:
         refresh; unknown for a webhook). An order whose last result delivery was
         recorded after it keeps its stored status: the read may predate the delivery
         (ordergraph/store/ingest_plan.py). An order without a result keeps its stored one.
+        The orders whose remote ids are in ``status_if_new`` take their status only
+        when new; a stored one keeps its own (a delivery that cannot prove it is newer).
         """
         at = as_utc(now) if now is not None else utcnow()
         # Serialise and hash before the transaction: bad input fails without a lock held.
@@ -204,7 +207,14 @@ class OrderStore:
             return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
         async with write_transaction(self._engine) as conn:
             return await self._ingest_prepared(
-                conn, tenant, batch, source, at, receipt, as_utc(read_at) if read_at else None
+                conn,
+                tenant,
+                batch,
+                source,
+                at,
+                receipt,
+                as_utc(read_at) if read_at else None,
+                frozenset(p.id for p in batch if p.order.remote_id in status_if_new),
             )
 
     async def ingest_in(
@@ -254,6 +264,7 @@ class OrderStore:
         at: datetime,
         receipt: WebhookReceipt | None = None,
         read_at: datetime | None = None,
+        status_if_new: frozenset[str] = frozenset(),
         *,
         replace_result: bool = False,
     ) -> IngestResult:
@@ -274,7 +285,14 @@ class OrderStore:
                     stored[order_id], delivered_at=marks.delivered_at, result_pending=marks.pending
                 )
         plan = plan_ingest(
-            tenant, batch, stored, source, at, read_at=read_at, replace_result=replace_result
+            tenant,
+            batch,
+            stored,
+            source,
+            at,
+            read_at=read_at,
+            status_if_new=status_if_new,
+            replace_result=replace_result,
         )
         if plan.inserts:
             await conn.execute(orders_table.insert(), plan.inserts)
