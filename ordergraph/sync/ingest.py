@@ -44,9 +44,14 @@ class Ingestor:
         result = await self.orders.ingest(
             connection.tenant, connection.id, orders, source, receipt=receipt, read_at=read_at
         )
-        if result.events:
-            # After the commit: a subscriber woken now finds the events in the log.
-            await self.broker.publish(connection.tenant, result.events[-1].id)
+        if result.changed:
+            # After the commit: a subscriber woken now finds the events in the log, and
+            # every process's response cache learns the new data version.
+            await self.broker.publish(
+                connection.tenant,
+                result.events[-1].id if result.events else 0,
+                data_version=result.data_version,
+            )
         if result.changed:
             logger.debug(
                 "ingested %d orders for %s from %s: %d new, %d updated, %d events",
