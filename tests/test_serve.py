@@ -302,7 +302,8 @@ async def test_several_workers_are_refused_without_postgresql_and_redis(
     )
     assert code == 2, output
     assert "2 workers cannot share" in output
-    assert "PostgreSQL" in output and "Redis" in output
+    assert "PostgreSQL" in output
+    assert "Redis" in output
     assert "Traceback" not in output
 
 

@@ -74,9 +74,7 @@ async def _start_two(cluster: Cluster) -> Workers:
 async def _who_answers(session: aiohttp.ClientSession, url: str) -> set[str]:
     """Which workers answered a ready probe on a fresh connection (none if not up)."""
     try:
-        async with session.get(
-            url + "/readyz", headers={"Connection": "close"}
-        ) as response:
+        async with session.get(url + "/readyz", headers={"Connection": "close"}) as response:
             if response.status == 200:
                 return {response.headers.get("X-Ordergraph-Worker", "")}
     except aiohttp.ClientConnectionError:
