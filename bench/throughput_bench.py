@@ -1,7 +1,7 @@
 """Throughput benchmark: requests per second under ``wrk`` against real ``serve`` processes.
 
     python -m bench.throughput_bench
-    python -m bench.throughput_bench --duration 10 --rounds 3 --out bench/results/throughput-after.json
+    python -m bench.throughput_bench --duration 10 --rounds 3 --label after
 
 Loopback only. It starts the sandbox (one account per provider) in this process, a
 scratch PostgreSQL database and a Redis key prefix, writes a config with one tenant and
@@ -37,7 +37,6 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
+from multidict import CIMultiDict
 from sqlalchemy.engine import make_url
 
 from bench.support import ADMIN_URL, RESULTS, write_results
@@ -58,8 +58,8 @@ from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 
 ORDERGRAPH = Path(sys.executable).with_name("ordergraph")
-API_KEY = "bench-throughput-key-7c1d9e"
-CURSOR_SECRET = "bench-throughput-cursor-secret"
+API_KEY = "bench-throughput-key-7c1d9e"  # a key of the bench's own tenant
+CURSOR_SECRET = "bench-throughput-cursor-secret"  # noqa: S105 (loopback bench only)
 REDIS_URL = os.environ.get("ORDERGRAPH_BENCH_REDIS", "redis://127.0.0.1:6379")
 FLOOR = "_floor"  # argv[1] of the floor server process
 
@@ -139,7 +139,9 @@ def run_floor(port: int, data_file: Path) -> None:
         parsed = document(body["query"])
         if isinstance(parsed, list):
             errors = [e.formatted for e in parsed]
-            return web.Response(text=json.dumps({"errors": errors}), content_type="application/json")
+            return web.Response(
+                text=json.dumps({"errors": errors}), content_type="application/json"
+            )
         result = graphql.execute(schema, parsed, root_value=root)
         assert not isinstance(result, asyncio.Future)  # default resolvers: synchronous
         payload: dict[str, Any] = {"data": result.data}  # type: ignore[union-attr]
@@ -208,7 +210,9 @@ async def run_wrk(contestant: Contestant, scripts: Path, duration: int) -> dict[
         f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in contestant.headers.items()
     )
     script = scripts / f"{contestant.name.replace(' ', '_').replace(',', '')}.lua"
-    script.write_text(LUA.format(body=_lua_string(json.dumps({"query": QUERY})), key=API_KEY, extra=extra))
+    script.write_text(
+        LUA.format(body=_lua_string(json.dumps({"query": QUERY})), key=API_KEY, extra=extra)
+    )
     load = loadavg()
     process = await asyncio.create_subprocess_exec(
         "wrk", "-t1", "-c10", f"-d{duration}s", "--latency", "-s", str(script),
@@ -278,10 +282,18 @@ class Gateway:
         return self.process.returncode or 0
 
 
-def serve_has_workers() -> bool:
-    help_text = subprocess.run(
-        [str(ORDERGRAPH), "serve", "--help"], capture_output=True, text=True, check=False
-    ).stdout
+async def run_command(*argv: str) -> tuple[int, str]:
+    """Run a command to its end; (exit code, stdout and stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await process.communicate()
+    return process.returncode or 0, output.decode(errors="replace")
+
+
+async def serve_has_workers() -> bool:
+    """Whether this checkout's ``serve`` has ``--workers`` (main's before it did not)."""
+    _, help_text = await run_command(str(ORDERGRAPH), "serve", "--help")
     return "--workers" in help_text
 
 
@@ -309,13 +321,13 @@ async def start_gateway(config: Path, folder: Path, name: str, workers: int | No
 
 async def ask(
     session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], bytes]:
+) -> tuple[int, CIMultiDict[str], bytes]:
     async with session.post(
         url + "/graphql",
         json={"query": QUERY},
         headers={"Authorization": f"Bearer {API_KEY}", **(headers or {})},
     ) as response:
-        return response.status, dict(response.headers), await response.read()
+        return response.status, CIMultiDict(response.headers), await response.read()
 
 
 async def wait_for_orders(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
@@ -339,7 +351,9 @@ async def check(session: aiohttp.ClientSession, contestant: Contestant) -> None:
     if contestant.expect_cache is not None:
         seen = headers.get("X-Ordergraph-Cache")
         if seen != contestant.expect_cache:
-            raise SystemExit(f"{contestant.name}: cache {seen!r}, expected {contestant.expect_cache!r}")
+            raise SystemExit(
+                f"{contestant.name}: cache {seen!r}, expected {contestant.expect_cache!r}"
+            )
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -355,7 +369,7 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
     prefix = f"og-bench-{uuid.uuid4().hex[:8]}"
     cache_db = random.randint(1, 15)
     gateways: list[Gateway] = []
-    floor: subprocess.Popen[bytes] | None = None
+    floor: asyncio.subprocess.Process | None = None
     try:
         async with aiohttp.ClientSession() as session:
             async with session.get(sandbox_url + "/_sandbox/accounts") as response:
@@ -376,13 +390,10 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                     webhook_secret=kombo["webhook_secret"],
                 )
             )
-            migrated = subprocess.run(
-                [str(ORDERGRAPH), "migrate", "--config", str(config)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            if migrated.returncode != 0:
-                raise SystemExit(f"migrate failed:\n{migrated.stdout}{migrated.stderr}")
-            workers_flag = serve_has_workers()
+            code, output = await run_command(str(ORDERGRAPH), "migrate", "--config", str(config))
+            if code != 0:
+                raise SystemExit(f"migrate failed:\n{output}")
+            workers_flag = await serve_has_workers()
             one = await start_gateway(config, folder, "serve-1", 1 if workers_flag else None)
             gateways.append(one)
             data = await wait_for_orders(session, one.url)
@@ -393,9 +404,10 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             data_file = folder / "floor-data.json"
             data_file.write_text(json.dumps(data))
             floor_port = free_port()
-            floor = subprocess.Popen(
-                [sys.executable, "-m", "bench.throughput_bench", FLOOR, str(floor_port), str(data_file)]
-            )
+            floor = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.throughput_bench", FLOOR, str(floor_port),
+                str(data_file),
+            )  # fmt: skip
             floor_url = f"http://127.0.0.1:{floor_port}"
             for _ in range(100):
                 with contextlib.suppress(aiohttp.ClientConnectionError):
@@ -418,7 +430,9 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                 )
             if two is not None:
                 contestants += [
-                    Contestant("full, 2 workers", two.url, {"Cache-Control": "no-cache"}, 200, "bypass"),
+                    Contestant(
+                        "full, 2 workers", two.url, {"Cache-Control": "no-cache"}, 200, "bypass"
+                    ),
                     Contestant("hit, 2 workers", two.url, {}, 200, "hit"),
                 ]
             contestants.append(Contestant("floor (graphql-core)", floor_url))
@@ -432,24 +446,32 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                 figures = await run_wrk(contestant, scripts, args.duration)
                 contestant.runs.append(figures)
                 print(
-                    f"round {round_number} {contestant.name:<22} {figures['requests_per_s']:>9.1f} req/s"
+                    f"round {round_number} {contestant.name:<22}"
+                    f" {figures['requests_per_s']:>9.1f} req/s"
                     f"  p50 {figures['p50_ms']:>8.2f} ms  p99 {figures['p99_ms']:>8.2f} ms"
                     f"  load {figures['loadavg_before']}",
                     flush=True,
                 )
                 if figures["non_2xx_3xx"] or figures["socket_errors"]:
-                    print(f"  !! {figures['non_2xx_3xx']} bad statuses, socket errors: {figures['socket_errors']}")
+                    print(
+                        f"  !! {figures['non_2xx_3xx']} bad statuses,"
+                        f" socket errors: {figures['socket_errors']}"
+                    )
     finally:
         for gateway in gateways:
             code = await gateway.stop()
             if code != 0:
-                print(f"{gateway.log.name}: exit {code}\n{gateway.log.read_text(errors='replace')[-3000:]}")
-        if floor is not None:
+                print(
+                    f"{gateway.log.name}: exit {code}\n"
+                    + gateway.log.read_text(errors="replace")[-3000:]
+                )
+        if floor is not None and floor.returncode is None:
             floor.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                floor.wait(timeout=10)
-            if floor.poll() is None:
+            try:
+                await asyncio.wait_for(floor.wait(), timeout=10)
+            except TimeoutError:
                 floor.kill()
+                await floor.wait()
         await sandbox_runner.cleanup()
         with contextlib.suppress(Exception):
             from redis.asyncio import Redis
@@ -477,20 +499,27 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
         },
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip(),
-        "wrk": {"threads": 1, "connections": 10, "duration_s": args.duration, "rounds": args.rounds},
+        "commit": (await run_command("git", "rev-parse", "--short", "HEAD"))[1].strip(),
+        "wrk": {
+            "threads": 1,
+            "connections": 10,
+            "duration_s": args.duration,
+            "rounds": args.rounds,
+        },
         "query": QUERY,
         "contestants": summary,
     }
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"{'contestant':<24} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}  (medians of {result['wrk']['rounds']} rounds)"]
+    lines = [
+        f"{'contestant':<24} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}"
+        f"  (medians of {result['wrk']['rounds']} rounds)"
+    ]
     for name, figures in result["contestants"].items():
         lines.append(
-            f"{name:<24} {figures['requests_per_s']:>9.1f} {figures['p50_ms']:>9.2f} {figures['p99_ms']:>9.2f}"
+            f"{name:<24} {figures['requests_per_s']:>9.1f}"
+            f" {figures['p50_ms']:>9.2f} {figures['p99_ms']:>9.2f}"
         )
     return "\n".join(lines)
 
@@ -500,7 +529,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     admin = await asyncpg.connect(args.admin_url)
     await admin.execute(f'CREATE DATABASE "{database}"')
     await admin.close()
-    store_url = make_url(args.admin_url).set(database=database).render_as_string(hide_password=False)
+    store_url = (
+        make_url(args.admin_url).set(database=database).render_as_string(hide_password=False)
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="og-throughput-") as folder:
             return await benchmark(args, store_url, Path(folder))
