@@ -218,9 +218,12 @@ class TextFormatter(logging.Formatter):
 class BufferedStreamHandler(logging.Handler):
     """Writes records to ``stream`` in batches (see the module docstring).
 
-    A WARNING or worse, or a record with an exception, is written at once (with what is
-    buffered before it), so a crash right after it cannot lose it. The request id is
-    taken when the record is made: the writing thread has no request context.
+    Each record is formatted when it is logged, in the logging thread (its request id
+    and arguments are those of that moment); the background thread only joins and
+    writes the lines, which releases the GIL, so a batch never stalls the event loop
+    the way formatting a thousand records in another thread would. A WARNING or worse,
+    or a record with an exception, is written at once (with what is buffered before
+    it), so a crash right after it cannot lose it.
     """
 
     def __init__(
@@ -234,57 +237,52 @@ class BufferedStreamHandler(logging.Handler):
         self.stream = stream if stream is not None else sys.stderr
         self.flush_interval = flush_interval
         self.capacity = capacity
-        self._buffer: list[logging.LogRecord] = []
+        self._lines: list[str] = []
         self._stop = threading.Event()
         self._writer_pid = 0
-        self._writer: threading.Thread | None = None
 
     def _ensure_writer(self) -> None:
         # Per process: a forked worker inherits the handler but not the thread.
         if self._writer_pid != os.getpid():
             self._writer_pid = os.getpid()
-            self._writer = threading.Thread(
+            threading.Thread(
                 target=self._write_periodically, name="log-writer", daemon=True
-            )
-            self._writer.start()
+            ).start()
 
     def _write_periodically(self) -> None:
         while not self._stop.wait(self.flush_interval):
             self.flush()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if getattr(record, "request_id", None) is None:
-            record.request_id = REQUEST_ID.get()
-        self._buffer.append(record)
+        try:
+            self._lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
         if (
             record.levelno >= logging.WARNING
             or record.exc_info is not None
-            or len(self._buffer) >= self.capacity
+            or len(self._lines) >= self.capacity
         ):
             self._write(self._take())
         else:
             self._ensure_writer()
 
-    def _take(self) -> list[logging.LogRecord]:
-        records, self._buffer = self._buffer, []
-        return records
+    def _take(self) -> list[str]:
+        lines, self._lines = self._lines, []
+        return lines
 
-    def _write(self, records: list[logging.LogRecord]) -> None:
-        if not records:
+    def _write(self, lines: list[str]) -> None:
+        if not lines:
             return
-        lines = []
-        for record in records:
-            try:
-                lines.append(self.format(record))
-            except Exception:
-                self.handleError(record)
         try:
             self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
         except Exception:
-            self.handleError(records[-1])
+            self.handleError(logging.makeLogRecord({"msg": "a batch of log lines"}))
 
     def flush(self) -> None:
+        # Under the handler's lock, as ``emit`` writes: batches never interleave or swap.
         with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
             self._write(self._take())
 
