@@ -159,6 +159,10 @@ class RedisBroker:
 
     def watch_versions(self, listener: VersionListener) -> None:
         self._version_listeners.append(listener)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: the first subscribe (or ``start``) starts listening
         self._ensure_listener()
 
     def _forget_versions(self, tenant: str | None = None) -> None:

@@ -52,14 +52,11 @@ class DataStamp:
 class _Known:
     """One tenant's copy: the stamp and when the store last confirmed it."""
 
-    __slots__ = ("confirmed_at", "epoch_changes", "stamp")
+    __slots__ = ("confirmed_at", "stamp")
 
     def __init__(self, stamp: DataStamp, confirmed_at: float) -> None:
         self.stamp = stamp
         self.confirmed_at = confirmed_at
-        # Counts local epoch changes, so a store read that started before one cannot
-        # put the older epoch back.
-        self.epoch_changes = 0
 
 
 class DataVersions:
@@ -82,6 +79,12 @@ class DataVersions:
         # Bumped by every ``forget``: a store read that was in flight across one may
         # predate what the forget stands for, so its result is not trusted for long.
         self._forgets = 0
+        # The newest version each tenant's writes reported, and the epoch this process
+        # last set (with a count of such sets), kept even before the tenant's first
+        # store read: a read that was in flight when a write committed here must not
+        # bring back what the write replaced.
+        self._observed: dict[str, int] = {}
+        self._local_epochs: dict[str, tuple[int, str]] = {}
         # Store reads made (tests and metrics count them: a hit must not make one).
         self.store_reads = 0
 
@@ -95,26 +98,34 @@ class DataVersions:
             return known.stamp
         pending = self._reads.get(tenant)
         if pending is None:
-            pending = asyncio.ensure_future(self._confirm(tenant))
+            # What the read is compared with is taken now, before its task first runs:
+            # anything that happens from here on may be missing from what it reads.
+            pending = asyncio.ensure_future(
+                self._confirm(tenant, self._clock(), self._local_epochs.get(tenant), self._forgets)
+            )
             self._reads[tenant] = pending
             pending.add_done_callback(lambda _: self._reads.pop(tenant, None))
         return await asyncio.shield(pending)
 
-    async def _confirm(self, tenant: str) -> DataStamp:
-        started = self._clock()
-        before = self._known.get(tenant)
-        changes_before = before.epoch_changes if before is not None else 0
-        forgets_before = self._forgets
+    async def _confirm(
+        self,
+        tenant: str,
+        started: float,
+        epoch_set_before: tuple[int, str] | None,
+        forgets_before: int,
+    ) -> DataStamp:
         self.store_reads += 1
         version, epoch = await asyncio.gather(self._read_version(tenant), self._read_epoch(tenant))
         # From when the read began: anything committed after that may not be in it.
         confirmed_at = started if self._forgets == forgets_before else float("-inf")
+        version = max(version, self._observed.get(tenant, 0))
+        epoch_set = self._local_epochs.get(tenant)
+        if epoch_set is not None and epoch_set != epoch_set_before:
+            epoch = epoch_set[1]  # set here while we read: newer than what we read
         known = self._known.get(tenant)
         if known is None:
             known = self._known[tenant] = _Known(DataStamp(version, epoch), confirmed_at)
             return known.stamp
-        if known.epoch_changes != changes_before:
-            epoch = known.stamp.epoch  # set here while we read: newer than what we read
         known.stamp = DataStamp(max(version, known.stamp.version), epoch)
         known.confirmed_at = confirmed_at
         return known.stamp
@@ -123,20 +134,19 @@ class DataVersions:
 
     def observe(self, tenant: str, version: int) -> None:
         """A write committed ``version`` for ``tenant`` (here, or elsewhere via a wake-up)."""
+        if version > self._observed.get(tenant, 0):
+            self._observed[tenant] = version
         known = self._known.get(tenant)
-        if known is None:
-            # Unknown here yet: the first lookup reads the store (and the epoch) anyway.
-            return
-        if version > known.stamp.version:
+        if known is not None and version > known.stamp.version:
             known.stamp = DataStamp(version, known.stamp.epoch)
 
     def set_epoch(self, tenant: str, epoch: str) -> None:
         """This process replaced the tenant's response epoch (after a mutation)."""
+        count = self._local_epochs.get(tenant, (0, ""))[0]
+        self._local_epochs[tenant] = (count + 1, epoch)
         known = self._known.get(tenant)
-        if known is None:
-            return  # the next lookup reads the epoch this process just wrote
-        known.stamp = DataStamp(known.stamp.version, epoch)
-        known.epoch_changes += 1
+        if known is not None:
+            known.stamp = DataStamp(known.stamp.version, epoch)
 
     def forget(self, tenant: str | None = None) -> None:
         """Wake-ups for ``tenant`` (None: for every tenant) may have been missed or an

@@ -76,9 +76,10 @@ logger = logging.getLogger(__name__)
 
 _KIND: Final = "responses"
 _EPOCH_KIND: Final = "responses-epoch"
-# Entries of recent answers this process keeps encoded (most recently used first out
-# of the bound); a 50-order answer is ~20 KB, so this holds a few tens of MB at most.
+# Entries of recent answers this process keeps encoded (least recently used first out
+# of either bound); a 50-order answer is ~20 KB.
 LOCAL_ENTRIES: Final = 1024
+LOCAL_BYTES: Final = 64 * 1024 * 1024
 
 
 def schema_version(schema: strawberry.Schema) -> str:
@@ -108,8 +109,10 @@ class LocalEntries:
     """This process's copies of recent entries: encoded bodies until their TTL, at most
     ``capacity`` of them (least recently used dropped first)."""
 
-    def __init__(self, capacity: int = LOCAL_ENTRIES) -> None:
+    def __init__(self, capacity: int = LOCAL_ENTRIES, max_bytes: int = LOCAL_BYTES) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
 
     def get(self, key: str) -> bytes | None:
@@ -118,16 +121,24 @@ class LocalEntries:
             return None
         body, expires = entry
         if time.monotonic() >= expires:
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return body
 
     def put(self, key: str, body: bytes, ttl: float) -> None:
+        if len(body) > self.max_bytes // 8:
+            return  # a huge answer would push out many small ones; the shared cache has it
+        self._drop(key)
         self._entries[key] = (body, time.monotonic() + ttl)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        self.bytes += len(body)
+        while len(self._entries) > self.capacity or self.bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.bytes -= len(entry[0])
 
     def __len__(self) -> int:
         return len(self._entries)

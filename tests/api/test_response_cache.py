@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestServer
 
 from ordergraph.api import GRAPHQL_HTTP, add_graphql_routes
 from ordergraph.api.http import CACHE_HEADER
+from ordergraph.api.response_cache import LocalEntries
 from ordergraph.data_versions import DataVersions
 from ordergraph.schema import schema as default_schema
 from ordergraph.server import create_app
@@ -455,3 +456,68 @@ async def test_no_cache_requests_never_get_a_304(api: Api) -> None:
     )
     assert bypass.status == 200
     assert bypass.cache == "bypass"
+
+
+# --- DataVersions and LocalEntries on their own -----------------------------------------
+
+
+class SlowStore:
+    """A store whose version read waits until released (a read in flight)."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.release = asyncio.Event()
+        self.reads = 0
+
+    async def read_version(self, tenant: str) -> int:
+        self.reads += 1
+        value = self.version  # what the read sees when it starts
+        await self.release.wait()
+        return value
+
+    async def read_epoch(self, tenant: str) -> str:
+        return "epoch-in-cache"
+
+
+async def test_a_write_committed_during_the_first_read_is_not_lost() -> None:
+    store = SlowStore(version=4)
+    versions = DataVersions(
+        read_version=store.read_version, read_epoch=store.read_epoch, confirm_within=3600
+    )
+    reading = asyncio.ensure_future(versions.stamp("acme"))
+    await asyncio.sleep(0)
+    versions.observe("acme", 5)  # this process committed while the read was in flight
+    versions.set_epoch("acme", "epoch-set-here")
+    store.release.set()
+    stamp = await reading
+    assert (stamp.version, stamp.epoch) == (5, "epoch-set-here")
+    assert await versions.stamp("acme") == stamp
+    assert store.reads == 1
+
+
+async def test_versions_only_grow_and_forget_forces_a_read() -> None:
+    store = SlowStore(version=7)
+    store.release.set()
+    versions = DataVersions(
+        read_version=store.read_version, read_epoch=store.read_epoch, confirm_within=3600
+    )
+    assert (await versions.stamp("acme")).version == 7
+    versions.observe("acme", 6)  # an older wake-up arriving late
+    assert (await versions.stamp("acme")).version == 7
+    store.version = 9
+    versions.forget("acme")
+    assert (await versions.stamp("acme")).version == 9
+    assert store.reads == 2
+
+
+def test_local_entries_hold_to_their_count_and_byte_bounds() -> None:
+    entries = LocalEntries(capacity=3, max_bytes=80)
+    for index in range(4):
+        entries.put(f"k{index}", b"x" * 10, ttl=60)
+    assert entries.get("k0") is None  # the least recently used went first
+    assert len(entries) == 3
+    entries.put("big", b"y" * 11, ttl=60)  # over max_bytes / 8: not kept locally
+    assert entries.get("big") is None
+    entries.put("k1", b"z" * 10, ttl=0)
+    assert entries.get("k1") is None  # expired
+    assert entries.bytes == 20
