@@ -159,11 +159,10 @@ def configure_process_logging(settings: Settings, level: str | None = None) -> N
 
 
 # Allocations (net of frees) between young-generation collections; CPython's default
-# is 700. A full execution of the 50-order query allocates tens of thousands of
-# objects, so at 700 it ran ~25 young and ~3 middle collections per 300 requests, the
-# middle ones up to 16 ms: the p99 of a warm query. At 50,000 none ran over the same
-# 300 (bench/README.md, "Throughput"); request garbage is mostly freed by reference
-# counting anyway, so the collector has little to find and memory stays flat.
+# is 700. A full execution allocates thousands of objects, so at 700 300 executions
+# ran 25 young and 3 middle collections (the longest 5 ms); at 50,000, none
+# (bench/gc_bench.py). Request garbage is mostly freed by reference counting anyway,
+# so the collector has little to find and memory stays flat.
 GC_YOUNG_THRESHOLD = 50_000
 
 
