@@ -22,9 +22,11 @@ workers would not see each other's wake-ups, leases or cache entries, so:
 The parent only supervises. SIGTERM or SIGINT to it is passed to every worker, which
 stops as ``serve`` does (finishes requests in flight); the parent exits 0 when all
 stopped cleanly (workers still running after the shutdown grace are killed, exit 1).
-A worker that dies on its own takes the service down: the parent logs which worker
-died and how, stops the others and exits non-zero (the worker's own exit code when it
-failed to start, e.g. 2 for settings to fix; else 1), so the process supervisor
+A parent killed outright (SIGKILL) takes its workers with it (``PR_SET_PDEATHSIG``):
+no orphan serves on. A worker that dies on its own takes the service down: the parent
+logs which worker died and how, stops the others and exits non-zero (the worker's own
+exit code when it failed to start, e.g. 2 for settings to fix; else 1), so the process
+supervisor
 (systemd, Kubernetes) restarts the unit as it would restart a single process, rather
 than the parent hiding a crash loop behind restarts of its own.
 """
@@ -32,6 +34,7 @@ than the parent hiding a crash loop behind restarts of its own.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -144,6 +147,7 @@ def _fork_worker(number: int, host: str, port: int, work: WorkerMain, mask: set[
     # The worker: signals back to normal, its own socket on the shared port.
     code = 1
     try:
+        _die_with_parent()
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         code = work(number, reuse_port_socket(host, port, listen=True))
     except ListenError as exc:
@@ -156,6 +160,23 @@ def _fork_worker(number: int, host: str, port: int, work: WorkerMain, mask: set[
             with contextlib.suppress(Exception):
                 handler.flush()
         os._exit(code)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Have the kernel SIGKILL this worker when the parent dies, however it dies.
+
+    A parent killed with SIGKILL (or crashed) cannot pass a stop on; without this its
+    workers would serve on as orphans, holding leases nobody supervises. SIGKILL, not
+    SIGTERM: a killed parent is a crash of the whole unit, as with one process.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _describe(status: int) -> str:

@@ -128,6 +128,18 @@ async def test_two_workers_answer_on_one_port_and_stop_together_on_sigterm(
     assert "Traceback" not in output, output
 
 
+async def test_killing_the_parent_takes_its_workers_with_it(cluster: Cluster) -> None:
+    workers = await _start_two(cluster)
+    pids = workers.pids()
+    workers.process.kill()
+    await workers.process.wait()
+    for _ in range(100):
+        if not [pid for pid in pids.values() if _alive(pid)]:
+            break
+        await asyncio.sleep(0.1)
+    assert not [pid for pid in pids.values() if _alive(pid)]
+
+
 async def test_a_worker_that_dies_stops_the_service_with_an_error(cluster: Cluster) -> None:
     workers = await _start_two(cluster)
     pids = workers.pids()
