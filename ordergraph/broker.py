@@ -4,6 +4,12 @@ The durable ``order_events`` log is the truth; the broker only says "tenant T ha
 events up to id N", so a subscriber knows to read the log again. A lost wake-up
 costs latency, never an event: subscribers also re-read the log on a timeout.
 
+The same wake-ups carry the tenant's new *data version* when a write changed it (to
+every ``VersionListener`` registered with ``watch_versions``: the in-memory data
+versions of ``ordergraph.data_versions``), and ``publish_refresh`` tells every
+process to re-read a tenant's version and response epoch (after a mutation replaced
+the epoch). A listener is told ``forget`` whenever wake-ups may have been missed.
+
 ``MemoryBroker`` serves one process. ``RedisBroker`` (ordergraph/broker_redis.py,
 several processes) has the same interface.
 """
@@ -15,7 +21,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
-__all__ = ["Broker", "MemoryBroker", "Wakeups", "create_broker"]
+__all__ = ["Broker", "MemoryBroker", "VersionListener", "Wakeups", "create_broker"]
 
 
 class Wakeups(Protocol):
@@ -26,8 +32,27 @@ class Wakeups(Protocol):
         ...
 
 
+class VersionListener(Protocol):
+    """Told each tenant's data versions as writes commit (here or in other processes)."""
+
+    def observe(self, tenant: str, version: int) -> None: ...
+
+    def forget(self, tenant: str | None = None) -> None:
+        """Versions of ``tenant`` (None: of all) may be out of date: read them again."""
+        ...
+
+
 class Broker(Protocol):
-    async def publish(self, tenant: str, event_id: int) -> None: ...
+    async def publish(self, tenant: str, event_id: int, *, data_version: int | None = None) -> None:
+        """After a commit: wake subscribers (``event_id``: the newest event, 0 when the
+        write appended none) and tell version listeners ``data_version`` (when given)."""
+        ...
+
+    async def publish_refresh(self, tenant: str) -> None:
+        """Make every process's version listeners re-read ``tenant``'s version."""
+        ...
+
+    def watch_versions(self, listener: VersionListener) -> None: ...
 
     def subscribe(self, tenant: str) -> AbstractAsyncContextManager[Wakeups]: ...
 
@@ -60,6 +85,7 @@ class MemoryBroker:
 
     def __init__(self) -> None:
         self._signals: dict[str, _TenantSignal] = {}
+        self._version_listeners: list[VersionListener] = []
 
     def _signal(self, tenant: str) -> _TenantSignal:
         signal = self._signals.get(tenant)
@@ -67,12 +93,22 @@ class MemoryBroker:
             signal = self._signals[tenant] = _TenantSignal()
         return signal
 
-    async def publish(self, tenant: str, event_id: int) -> None:
+    async def publish(self, tenant: str, event_id: int, *, data_version: int | None = None) -> None:
+        if data_version is not None:
+            for listener in self._version_listeners:
+                listener.observe(tenant, data_version)
         signal = self._signal(tenant)
         async with signal.changed:
             if event_id > signal.latest:
                 signal.latest = event_id
                 signal.changed.notify_all()
+
+    async def publish_refresh(self, tenant: str) -> None:
+        # One process: whoever replaced the epoch has already told its listeners.
+        return None
+
+    def watch_versions(self, listener: VersionListener) -> None:
+        self._version_listeners.append(listener)
 
     @asynccontextmanager
     async def subscribe(self, tenant: str) -> AsyncIterator[Wakeups]:

@@ -1,6 +1,8 @@
 """Wake-ups across processes over Redis pub/sub.
 
-``publish`` sends the event id on ``<prefix>:<tenant>``. Each process keeps **one**
+``publish`` sends the event id on ``<prefix>:<tenant>``, followed by the tenant's new
+data version when the write changed it (``"<event id> <version>"``; ``"refresh"`` from
+``publish_refresh``). Each process keeps **one**
 pub/sub connection, pattern-subscribed to ``<prefix>:*``, and fans messages out to its
 local per-tenant waiters, so a thousand subscribers cost one Redis connection.
 
@@ -12,7 +14,9 @@ The ``order_events`` log stays the truth, so Redis trouble costs latency, never 
   ``degraded_wait`` seconds, so subscribers fall back to reading the log periodically;
 - the listener reconnects with exponential backoff (capped), and on every
   (re)subscription wakes every local waiter with ``None`` so it re-reads the log and
-  picks up whatever was published while the connection was down.
+  picks up whatever was published while the connection was down; version listeners
+  are told to ``forget`` then (and when the connection drops), so they re-read the
+  store instead of trusting versions that may have missed a wake-up.
 """
 
 from __future__ import annotations
@@ -30,13 +34,14 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from ordergraph.broker import Wakeups
+from ordergraph.broker import VersionListener, Wakeups
 
 __all__ = ["RedisBroker", "redis_client"]
 
 logger = logging.getLogger(__name__)
 
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+_REFRESH = "refresh"
 
 
 def redis_client(url: str, *, timeout: float = 2.0) -> Redis:
@@ -116,6 +121,7 @@ class RedisBroker:
         self.max_backoff = max_backoff
         self._client = redis_client(url)
         self._signals: dict[str, _TenantSignal] = {}
+        self._version_listeners: list[VersionListener] = []
         self._listener: asyncio.Task[None] | None = None
         self._closed = False
         self.connected = False
@@ -137,19 +143,43 @@ class RedisBroker:
             signal = self._signals[tenant] = _TenantSignal()
         return signal
 
-    async def publish(self, tenant: str, event_id: int) -> None:
-        # Local waiters need no round trip (and still wake while Redis is down).
+    async def publish(self, tenant: str, event_id: int, *, data_version: int | None = None) -> None:
+        # Local waiters and listeners need no round trip (and still learn while Redis
+        # is down).
+        message = str(event_id)
+        if data_version is not None:
+            message += f" {data_version}"
+            for listener in self._version_listeners:
+                listener.observe(tenant, data_version)
         await self._signal(tenant).bump(event_id)
+        await self._send(tenant, message, event_id)
+
+    async def publish_refresh(self, tenant: str) -> None:
+        await self._send(tenant, _REFRESH, None)
+
+    def watch_versions(self, listener: VersionListener) -> None:
+        self._version_listeners.append(listener)
         try:
-            await self._client.publish(self.channel(tenant), str(event_id))
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet: the first subscribe (or ``start``) starts listening
+        self._ensure_listener()
+
+    def _forget_versions(self, tenant: str | None = None) -> None:
+        for listener in self._version_listeners:
+            listener.forget(tenant)
+
+    async def _send(self, tenant: str, message: str, event_id: int | None) -> None:
+        try:
+            await self._client.publish(self.channel(tenant), message)
         except Exception as exc:  # the log is the truth: never fail an ingestion
             self.publish_failures += 1
             logger.warning(
-                "could not publish a wake-up for tenant %s (%s); subscribers elsewhere "
-                "will find event %d on their next log read",
+                "could not publish a wake-up for tenant %s (%s); other processes will "
+                "find event %s on their next log read and version read",
                 tenant,
                 type(exc).__name__,
-                event_id,
+                event_id if event_id is not None else "(a refresh)",
             )
 
     def _ensure_listener(self) -> None:
@@ -177,6 +207,7 @@ class RedisBroker:
         await self._client.ping()
 
     async def _wake_all(self) -> None:
+        self._forget_versions()
         for signal in list(self._signals.values()):
             await signal.bump(None)
 
@@ -238,11 +269,21 @@ class RedisBroker:
             tenant = (channel.decode() if isinstance(channel, bytes) else str(channel))[
                 prefix_length:
             ]
-            event_id = int(data)
+            text = data.decode() if isinstance(data, bytes) else str(data)
+            if text == _REFRESH:
+                self.received += 1
+                self._forget_versions(tenant)
+                return
+            event_text, _, version_text = text.partition(" ")
+            event_id = int(event_text)
+            version = int(version_text) if version_text else None
         except (UnicodeDecodeError, ValueError, TypeError):
             logger.warning("ignored a malformed wake-up on the broker channel")
             return
         self.received += 1
+        if version is not None:
+            for listener in self._version_listeners:
+                listener.observe(tenant, version)
         signal = self._signals.get(tenant)
         if signal is not None:  # nobody here listens to this tenant
             await signal.bump(event_id)

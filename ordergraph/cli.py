@@ -59,6 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         migrate=args.migrate,
         log_level=args.log_level,
+        workers=args.workers,
     )
 
 
@@ -196,6 +197,13 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--port", type=int, default=None, help="port (default: server.port)")
     serve.add_argument(
         "--migrate", action="store_true", help="migrate the store first instead of refusing"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes serving the port (default: server.workers, else one per core; "
+        "more than one needs PostgreSQL and Redis)",
     )
     serve.set_defaults(run=_serve)
 

@@ -54,6 +54,7 @@ SCRAPE_PART_TIMEOUT = 1.0
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 # Only these cache kinds are reported (the response cache's epoch reads are internal).
 _CACHE_KINDS = {"packages": "packages", "responses": "response"}
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -163,12 +164,32 @@ class Metrics:
             registry=registry,
         )
 
+        # Label children bound once: ``labels()`` costs a lock and a tuple build per call,
+        # several times what ``inc()`` does, on every request. Keys are the bounded
+        # label values above, so these stay as small as the metrics themselves.
+        self._http_counts: dict[tuple[str, str, int], Counter] = {}
+        self._http_times: dict[tuple[str, str], Histogram] = {}
+        self._cache_counts: dict[tuple[str, bool], Counter] = {}
+        self._operation_counts: dict[tuple[str, str, str], Counter] = {}
+
     # --- fed by the parts ------------------------------------------------------------
 
     def http_request(self, method: str, route: str, status: int, seconds: float | None) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
+        if method not in _METHODS:
+            method = "OTHER"  # aiohttp takes any token as a method: bound the label
+        count_key = (method, route, status)
+        count = self._http_counts.get(count_key)
+        if count is None:
+            count = self._http_counts[count_key] = self.http_requests.labels(
+                method, route, str(status)
+            )
+        count.inc()
         if seconds is not None:
-            self.http_duration.labels(method, route).observe(seconds)
+            time_key = (method, route)
+            timing = self._http_times.get(time_key)
+            if timing is None:
+                timing = self._http_times[time_key] = self.http_duration.labels(method, route)
+            timing.observe(seconds)
 
     def upstream_attempt(self, provider: str, route: str, status: str, seconds: float) -> None:
         self.upstream_requests.labels(provider, route, status).inc()
@@ -181,9 +202,15 @@ class Metrics:
         self.webhook_deliveries.labels(provider, outcome).inc()
 
     def cache_lookup(self, kind: str, hit: bool) -> None:
-        cache = _CACHE_KINDS.get(kind)
-        if cache is not None:
-            self.cache_requests.labels(cache, "hit" if hit else "miss").inc()
+        count = self._cache_counts.get((kind, hit))
+        if count is None:
+            cache = _CACHE_KINDS.get(kind)
+            if cache is None:
+                return
+            count = self._cache_counts[(kind, hit)] = self.cache_requests.labels(
+                cache, "hit" if hit else "miss"
+            )
+        count.inc()
 
     def operation_name_label(self, name: str | None) -> str:
         """``name`` if it is a short GraphQL name among the first names seen, else
@@ -199,9 +226,11 @@ class Metrics:
         return name
 
     def graphql_operation(self, name: str | None, operation_type: str, outcome: str) -> None:
-        self.graphql_operations.labels(
-            self.operation_name_label(name), operation_type, outcome
-        ).inc()
+        key = (self.operation_name_label(name), operation_type, outcome)
+        count = self._operation_counts.get(key)
+        if count is None:
+            count = self._operation_counts[key] = self.graphql_operations.labels(*key)
+        count.inc()
 
     # --- scrape ------------------------------------------------------------------------
 

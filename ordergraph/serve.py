@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -29,6 +31,8 @@ from ordergraph.models import ProviderName
 from ordergraph.server import SERVICES, Services, create_app, create_metrics_app
 from ordergraph.settings import Settings, load_settings
 from ordergraph.store import StoreNotMigratedError
+from ordergraph.store import migrate as migrate_store
+from ordergraph.workers import WORKER_HEADER, ListenError, plan_workers, run_workers
 
 __all__ = [
     "ListenError",
@@ -77,10 +81,6 @@ class StopSignals:
 def one_line(exc: BaseException) -> str:
     """An error's message on one line (for ``prog: message`` on stderr)."""
     return " ".join(str(exc).split())
-
-
-class ListenError(OrdergraphError):
-    """The server's address cannot be bound (port in use, not permitted)."""
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -159,16 +159,28 @@ def configure_process_logging(settings: Settings, level: str | None = None) -> N
     )
 
 
+# Allocations (net of frees) between young-generation collections; CPython's default
+# is 700. A full execution allocates thousands of objects, so at 700 300 executions
+# ran 25 young and 3 middle collections (the longest 5 ms); at 50,000, none
+# (bench/gc_bench.py). Request garbage is mostly freed by reference counting anyway,
+# so the collector has little to find and memory stays flat.
+GC_YOUNG_THRESHOLD = 50_000
+
+
 def _freeze_startup_objects() -> None:
-    """Move everything allocated at start-up out of the garbage collector's view.
+    """Move everything allocated at start-up out of the garbage collector's view, and
+    collect young objects less often.
 
     Measured (bench/README.md, dashboard query): ~140,000 objects come from imports
     alone; each full collection then walks them all (100-130 ms here), which is the
     whole p99 of a warm query. They live as long as the process, so freezing them
-    costs nothing and leaves collection of request garbage unchanged.
+    costs nothing and leaves collection of request garbage unchanged. Used by
+    ``serve`` (every worker) and the demo, both through ``open_gateway``.
     """
     gc.collect()
     gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def _warn_about_public_url(settings: Settings) -> None:
@@ -185,14 +197,47 @@ def _warn_about_public_url(settings: Settings) -> None:
         )
 
 
-async def _serve(settings: Settings, *, migrate: bool) -> None:
+def _name_the_worker(app: web.Application, number: int) -> None:
+    """Every response says which worker answered (a number, never the pid)."""
+    value = str(number)
+
+    async def add_header(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers[WORKER_HEADER] = value
+
+    app.on_response_prepare.append(add_header)
+
+
+def _bind_metrics(settings: Settings, worker: int | None) -> socket.socket | None:
+    """The socket of ``[metrics] listen``, if set. Each worker has its own registry, so
+    each serves its own metrics: worker n (1..N) on the listen port + n - 1 (port 0:
+    any free port each), and a scraper lists one target per worker."""
+    address = settings.metrics.address()
+    if address is None:
+        return None
+    host, port = address
+    if worker is not None and port:
+        port += worker - 1
+    return bind_socket(host, port)
+
+
+async def _serve(
+    settings: Settings,
+    *,
+    migrate: bool,
+    sock: socket.socket | None = None,
+    worker: int | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT; on ``sock`` when given (a worker's), else on a socket
+    bound to the settings' address."""
     stop = StopSignals()
     # Bind first: a taken port fails before the store is opened or sync begins.
-    sock = bind_socket(settings.server.host, settings.server.port)
-    metrics_address = settings.metrics.address()
-    metrics_sock = bind_socket(*metrics_address) if metrics_address else None
+    if sock is None:
+        sock = bind_socket(settings.server.host, settings.server.port)
+    metrics_sock = _bind_metrics(settings, worker)
     try:
         app = await open_gateway(settings, auto_migrate=True if migrate else None)
+        if worker is not None:
+            _name_the_worker(app, worker)
         # No aiohttp access log: the request-id middleware logs each request once,
         # with its route template instead of the raw path and query string.
         runner = web.AppRunner(
@@ -208,10 +253,11 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
                 logger.info("metrics served at %s/metrics", listen_urls(metrics)[0])
             _warn_about_public_url(settings)
             logger.info(
-                "ordergraph serving GraphQL at %s/graphql (%d tenants, %d connections)",
+                "ordergraph serving GraphQL at %s/graphql (%d tenants, %d connections%s)",
                 listen_urls(runner)[0],
                 len(settings.tenants),
                 len(settings.connections),
+                f", worker {worker}" if worker is not None else "",
             )
             await stop.wait()
             logger.info("stopping: finishing requests in flight and background sync")
@@ -243,6 +289,48 @@ def _with_address(settings: Settings, host: str | None, port: int | None) -> Set
     return settings.model_copy(update={"server": settings.server.model_copy(update=changes)})
 
 
+def _run_worker(
+    settings: Settings, config: Path | None, log_level: str | None
+) -> Callable[[int, socket.socket], int]:
+    def work(number: int, sock: socket.socket) -> int:
+        # A fresh handler: the parent's log writer thread does not survive the fork.
+        configure_process_logging(settings, log_level)
+        return _exit_code(
+            config, lambda: asyncio.run(_serve(settings, migrate=False, sock=sock, worker=number))
+        )
+
+    return work
+
+
+def _serve_with_workers(
+    settings: Settings,
+    config: Path | None,
+    *,
+    workers: int | None,
+    migrate: bool,
+    log_level: str | None,
+) -> int:
+    plan = plan_workers(settings, workers)
+    if plan.reduced_because:
+        logger.warning(
+            "running 1 worker, not one per core (%d): %s",
+            os.cpu_count() or 1,
+            "; ".join(plan.reduced_because),
+        )
+    if plan.count == 1:
+        asyncio.run(_serve(settings, migrate=migrate))
+        return 0
+    if migrate:
+        # Once, before any worker opens the store (they would race to migrate it).
+        asyncio.run(migrate_store(settings.store.url))
+    return run_workers(
+        settings.server.host,
+        settings.server.port,
+        plan.count,
+        _run_worker(settings, config, log_level),
+    )
+
+
 def run_serve(
     config: Path | None,
     *,
@@ -250,14 +338,27 @@ def run_serve(
     port: int | None = None,
     migrate: bool = False,
     log_level: str | None = None,
+    workers: int | None = None,
 ) -> int:
     """``ordergraph serve``: 0 after a clean stop, 2 for what the user must fix (the
     settings, an unmigrated store, a port in use), 1 for anything else that stops
-    start-up."""
-    try:
+    start-up. ``workers``: processes on the port (``ordergraph.workers``; None:
+    ``server.workers``, else one per core)."""
+
+    def serve() -> int:
         settings = _with_address(load_settings(config), host, port)
         configure_process_logging(settings, log_level)
-        asyncio.run(_serve(settings, migrate=migrate))
+        return _serve_with_workers(
+            settings, config, workers=workers, migrate=migrate, log_level=log_level
+        )
+
+    return _exit_code(config, serve)
+
+
+def _exit_code(config: Path | None, run: Callable[[], int | None]) -> int:
+    """Run ``run``; report what stops it as ``ordergraph serve: ...`` with an exit code."""
+    try:
+        code = run()
     except StoreNotMigratedError as exc:
         hint = f" (with this config: `ordergraph migrate --config {config}`)" if config else ""
         print(f"ordergraph serve: {one_line(exc)}{hint}", file=sys.stderr)
@@ -268,4 +369,4 @@ def run_serve(
     except OrdergraphError as exc:
         print(f"ordergraph serve: {one_line(exc)}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0

@@ -175,6 +175,13 @@ class ServerSettings(_Section):
     # GraphiQL, the in-browser IDE, on GET /graphql from a browser (``ordergraph.graphiql``).
     # Off: a browser gets what any other client gets (a GraphQL answer or error).
     graphiql: bool = True
+    # Seconds a tenant's data version held in memory is trusted without a store read.
+    # Broker wake-ups bring other processes' writes sooner; this bounds how long a lost
+    # wake-up can delay one (this process's own writes are seen at once).
+    response_cache_confirm: float = Field(default=1.0, gt=0, le=60)
+    # Worker processes of `ordergraph serve` on one port (None: one per core). More
+    # than one needs what they can share: PostgreSQL, and Redis for cache and broker.
+    workers: int | None = Field(default=None, ge=1, le=256)
 
     @field_validator("cors_origins")
     @classmethod

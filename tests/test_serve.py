@@ -288,3 +288,38 @@ async def _packages(
     ) as response:
         body: dict[str, Any] = await response.json()
         return response.status, body
+
+
+async def test_several_workers_are_refused_without_postgresql_and_redis(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # SQLite and memory:// cache and broker: workers could share no wake-up or entry.
+    deployment = await _deployment(sandbox, tmp_path)
+    code, output = await _run(deployment, "migrate", "--config", str(deployment.config))
+    assert code == 0, output
+    code, output = await _run(
+        deployment, "serve", "--config", str(deployment.config), "--port", "0", "--workers", "2"
+    )
+    assert code == 2, output
+    assert "2 workers cannot share" in output
+    assert "PostgreSQL" in output
+    assert "Redis" in output
+    assert "Traceback" not in output
+
+
+async def test_by_default_one_worker_per_core_falls_back_to_one_with_a_warning(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    deployment = await _deployment(sandbox, tmp_path)
+    process, url = await _serve(deployment, "--migrate")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _wait_until_up(session, url)
+            async with session.get(url + "/healthz") as response:
+                assert "X-Ordergraph-Worker" not in response.headers  # one process
+    finally:
+        code, output = await _stop(process)
+    assert code == 0, output
+    if (os.cpu_count() or 1) > 1:
+        assert "running 1 worker, not one per core" in output
+        assert "store.url is SQLite" in output

@@ -39,11 +39,11 @@ GraphiQL.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
+import orjson
 import strawberry
 from aiohttp import web
 from graphql import GraphQLError, OperationType
@@ -55,19 +55,20 @@ from strawberry.types.graphql import OperationType as StrawberryOperation
 from ordergraph.api.documents import DocumentAnalyzer, DocumentFacts
 from ordergraph.api.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, accepts_html, negotiate
 from ordergraph.api.request import GraphQLRequest, RequestRejectedError, read_get, read_post
-from ordergraph.api.response_cache import ResponseCache
+from ordergraph.api.response_cache import CacheLookup, ResponseCache, etag_matches
 from ordergraph.auth import Principal, principal_from_headers, required_scope
 from ordergraph.resolvers.context import Context
 from ordergraph.schema.limits import request_limits, tenant_providers
 from ordergraph.server import Services
 
-__all__ = ["CACHE_HEADER", "GraphQLHTTPHandler", "encode_json"]
+__all__ = ["CACHE_HEADER", "GraphQLHTTPHandler", "encode_json", "encode_json_bytes"]
 
 logger = logging.getLogger(__name__)
 
 CACHE_HEADER: Final = "X-Ordergraph-Cache"
-"""``hit``; ``miss`` (looked up, executed); ``bypass`` (not looked up: not a query, a
-field the cache cannot cover, ``Cache-Control: no-cache``, or the cache is off)."""
+"""``hit`` (a 304 to ``If-None-Match`` too); ``miss`` (looked up, executed); ``bypass``
+(not looked up: not a query, a field the cache cannot cover, ``Cache-Control:
+no-cache``, or the cache is off)."""
 
 _POST_ONLY: Final = {"Allow": "POST"}
 _METHODS: Final = {"Allow": "GET, POST"}
@@ -77,9 +78,17 @@ _POST_TYPES: Final = frozenset({StrawberryOperation.QUERY, StrawberryOperation.M
 IdeRenderer = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+_JSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
+
+
 def encode_json(value: Any) -> str:
     """Compact JSON text (a ``str``: WebSocket transports need text, not bytes)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value, option=_JSON_OPTIONS).decode()
+
+
+def encode_json_bytes(value: Any) -> bytes:
+    """Compact JSON as UTF-8 bytes: what an HTTP body (and the response cache) holds."""
+    return orjson.dumps(value, option=_JSON_OPTIONS)
 
 
 def _error_body(
@@ -89,7 +98,7 @@ def _error_body(
 
 
 def _respond(
-    body: Mapping[str, Any] | str,
+    body: Mapping[str, Any] | str | bytes,
     *,
     status: int,
     media_type: str,
@@ -99,7 +108,10 @@ def _respond(
     """Fill ``response`` (the one resolvers saw, so headers they set stay) or a new one."""
     response = response if response is not None else web.Response()
     response.set_status(status)
-    response.text = body if isinstance(body, str) else encode_json(body)
+    if isinstance(body, bytes):
+        response.body = body
+    else:
+        response.text = body if isinstance(body, str) else encode_json(body)
     response.content_type = media_type
     response.charset = "utf-8"
     for name, value in (headers or {}).items():
@@ -297,34 +309,51 @@ class GraphQLHTTPHandler:
             cache = None
         skip_lookup, skip_store = _wants_no_cache(request)
         tenant = principal.tenant
-        key: str | None = None
+        lookup: CacheLookup | None = None
         if cache is not None and not (skip_lookup and skip_store):
-            key = await cache.key(tenant, params, scopes=principal.scopes)
+            lookup = await cache.lookup(tenant, params, scopes=principal.scopes)
         state = "bypass"
-        if cache is not None and key is not None and not skip_lookup:
-            cached = await cache.get(key)
-            if cached is not None:
-                return _respond(
-                    cached, status=200, media_type=media_type, headers={CACHE_HEADER: "hit"}
-                )
+        if cache is not None and lookup is not None and not skip_lookup:
+            answer = await self._cached_answer(request, cache, lookup, media_type)
+            if answer is not None:
+                return answer
             state = "miss"
 
         response = web.Response()
         result = await self._execute(request, principal, params, response)
         if isinstance(result, RequestRejectedError):
             return _rejection(result, media_type)
-        body = encode_json(_result_body(result))
+        body = encode_json_bytes(_result_body(result))
         status = 400 if media_type == GRAPHQL_RESPONSE_JSON and _is_request_error(result) else 200
         if self.response_cache is not None and facts.operation is OperationType.MUTATION:
             await self.response_cache.invalidate(tenant)
-        if cache is not None and key is not None and not skip_store and not result.errors:
-            await cache.put(key, body)
+        headers = {CACHE_HEADER: state}
+        if cache is not None and lookup is not None and not skip_store and not result.errors:
+            await cache.put(lookup.key, body)
+            headers["ETag"] = lookup.etag
         return _respond(
             body,
             status=status,
             media_type=media_type,
-            headers={CACHE_HEADER: state},
+            headers=headers,
             response=response,
+        )
+
+    async def _cached_answer(
+        self, request: web.Request, cache: ResponseCache, lookup: CacheLookup, media_type: str
+    ) -> web.Response | None:
+        """304 when the client holds this answer (its ETag names the key, so no entry
+        needs reading), the stored body as it is on a hit, None on a miss."""
+        if etag_matches(request.headers.get("If-None-Match"), lookup.etag):
+            return web.Response(status=304, headers={"ETag": lookup.etag, CACHE_HEADER: "hit"})
+        body = await cache.get(lookup.key)
+        if body is None:
+            return None
+        return web.Response(
+            body=body,
+            content_type=media_type,
+            charset="utf-8",
+            headers={"ETag": lookup.etag, CACHE_HEADER: "hit"},
         )
 
     async def _execute(

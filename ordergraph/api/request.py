@@ -76,9 +76,14 @@ def _check_unicode(params: Mapping[str, Any]) -> None:
         raise bad_request("the request holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)") from None
 
 
-def from_params(params: Mapping[str, Any]) -> GraphQLRequest:
-    """Check the parameters' types (already JSON-decoded); unknown keys are ignored."""
-    _check_unicode(params)
+def from_params(params: Mapping[str, Any], *, may_hold_escapes: bool = True) -> GraphQLRequest:
+    """Check the parameters' types (already JSON-decoded); unknown keys are ignored.
+
+    ``may_hold_escapes=False``: the JSON text had no ``\\u`` escape, the only way to a
+    lone surrogate, so the (costly) re-encoding check is skipped.
+    """
+    if may_hold_escapes:
+        _check_unicode(params)
     query = params.get("query")
     if query is None:
         raise bad_request("missing 'query': send the GraphQL document as a string")
@@ -183,4 +188,4 @@ async def read_post(request: web.Request, *, max_body_bytes: int) -> GraphQLRequ
         raise bad_request("batched requests (a JSON array) are not supported")
     if not isinstance(params, dict):
         raise bad_request("the request body must be a JSON object")
-    return from_params(params)
+    return from_params(params, may_hold_escapes=b"\\u" in body)

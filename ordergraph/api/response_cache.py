@@ -2,7 +2,8 @@
 
 A frontend polling the same query mostly asks while nothing changed. Every ingestion
 that changes a tenant's orders bumps the tenant's *data version* (one row in the
-store), so the version is part of the key: after an ingestion the tenant's old entries
+store, held in memory by ``ordergraph.data_versions``), so the version is part of the
+key: after an ingestion the tenant's old entries
 are simply never asked for again (they expire by TTL), and other tenants' entries are
 untouched. Invalidation is exact without deleting anything, and works the same when
 several processes share a Redis cache.
@@ -28,32 +29,57 @@ Freshness bounds that remain, by design:
   itself cached for ``CacheTTL.packages``; a response holding them can be as old as
   ``packages + responses`` TTL when the provider changes its list behind our back.
 - A response's headers set by resolvers are not replayed on a hit (none set any).
+- A write made by *another* process is seen when its broker wake-up arrives, and at
+  the latest ``server.response_cache_confirm`` seconds later (the in-memory version
+  is re-read from the store after that bound); a write made by this process, at once.
 
-The hit path costs one store read (the data version), one cache read for the epoch,
-done together, and one cache read for the entry.
+The hit path costs no store and no cache round trip: the data version and epoch come
+from memory, and the encoded body from this process's own copy of recent entries
+(``LocalEntries``; a key names immutable content, so a local copy of an entry is as
+good as the shared one until its TTL). Only a local miss reads the shared cache.
+
+Conditional requests: the ``ETag`` of a cacheable answer is derived from its key, so
+equal ETags mean equal keys, which mean equal data; ``If-None-Match`` with it is
+answered ``304`` without a body and without looking the entry up.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
+import orjson
 import strawberry
 
 from ordergraph.api.request import GraphQLRequest
+from ordergraph.broker import Broker
 from ordergraph.cache import GatewayCache
+from ordergraph.data_versions import DataVersions
+from ordergraph.store import OrderStore
 
-__all__ = ["CacheStats", "ResponseCache", "schema_version"]
+__all__ = [
+    "CacheLookup",
+    "CacheStats",
+    "LocalEntries",
+    "ResponseCache",
+    "etag_matches",
+    "schema_version",
+]
 
 logger = logging.getLogger(__name__)
 
-_KIND = "responses"
-_EPOCH_KIND = "responses-epoch"
+_KIND: Final = "responses"
+_EPOCH_KIND: Final = "responses-epoch"
+# Entries of recent answers this process keeps encoded (least recently used first out
+# of either bound); a 50-order answer is ~20 KB.
+LOCAL_ENTRIES: Final = 1024
+LOCAL_BYTES: Final = 64 * 1024 * 1024
 
 
 def schema_version(schema: strawberry.Schema) -> str:
@@ -68,75 +94,148 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     stored: int = 0
+    local_hits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheLookup:
+    """Where this request's answer lives (``key``) and the ETag that names it."""
+
+    key: str
+    etag: str
+
+
+class LocalEntries:
+    """This process's copies of recent entries: encoded bodies until their TTL, at most
+    ``capacity`` of them (least recently used dropped first)."""
+
+    def __init__(self, capacity: int = LOCAL_ENTRIES, max_bytes: int = LOCAL_BYTES) -> None:
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        body, expires = entry
+        if time.monotonic() >= expires:
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return body
+
+    def put(self, key: str, body: bytes, ttl: float) -> None:
+        if len(body) > self.max_bytes // 8:
+            return  # a huge answer would push out many small ones; the shared cache has it
+        self._drop(key)
+        self._entries[key] = (body, time.monotonic() + ttl)
+        self.bytes += len(body)
+        while len(self._entries) > self.capacity or self.bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.bytes -= len(entry[0])
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class ResponseCache:
-    """Response bodies (JSON text) of error-free query operations, per tenant."""
+    """Encoded response bodies of error-free query operations, per tenant."""
 
     def __init__(
         self,
         cache: GatewayCache,
         *,
-        data_version: Callable[[str], Awaitable[int]],
+        orders: OrderStore,
+        broker: Broker,
         schema_version: str,
+        confirm_within: float = 1.0,
         ttl: float | None = None,
     ) -> None:
         self.cache = cache
-        self._data_version = data_version
+        self.broker = broker
         self.schema_version = schema_version
         self.ttl = cache.ttl.responses if ttl is None else ttl
         self.stats = CacheStats()
+        self.local = LocalEntries()
+        self.versions = DataVersions(
+            read_version=orders.data_version,
+            read_epoch=self._read_epoch,
+            confirm_within=confirm_within,
+        )
+        # Writes of this process reach the versions right after their commit; other
+        # processes' through the broker's wake-ups.
+        orders.add_version_observer(self.versions.observe)
+        broker.watch_versions(self.versions)
 
     def _epoch_key(self, tenant: str) -> str:
         return self.cache.key(tenant, _EPOCH_KIND)
 
-    async def key(
-        self, tenant: str, request: GraphQLRequest, *, scopes: Iterable[str]
-    ) -> str | None:
-        """The entry's key for this request now; None when it cannot be told (bypass).
+    async def _read_epoch(self, tenant: str) -> str:
+        epoch = await self.cache.get(self._epoch_key(tenant))
+        return epoch if isinstance(epoch, str) else ""
 
-        Reads the tenant's data version and response epoch (together). A store that
-        does not answer costs the cache, not the request: execution reports it if it
-        matters.
+    async def lookup(
+        self, tenant: str, request: GraphQLRequest, *, scopes: Iterable[str]
+    ) -> CacheLookup | None:
+        """The entry's key and ETag for this request now; None when they cannot be told
+        (bypass).
+
+        The tenant's data version and epoch come from memory (``DataVersions``). A store
+        that does not answer when they must be read again costs the cache, not the
+        request: execution reports it if it matters.
         """
         try:
-            version, epoch = await asyncio.gather(
-                self._data_version(tenant), self.cache.get(self._epoch_key(tenant))
-            )
+            stamp = await self.versions.stamp(tenant)
         except Exception:
             logger.warning("response cache: no data version for a tenant", exc_info=True)
             return None
-        material = json.dumps(
+        material = orjson.dumps(
             [
                 self.schema_version,
                 tenant,
                 sorted(str(s) for s in scopes),
-                version,
-                epoch if isinstance(epoch, str) else "",
+                stamp.version,
+                stamp.epoch,
                 request.query,
                 request.operation_name,
                 # {} and null mean the same request; one entry serves both.
                 request.variables or None,
                 request.extensions or None,
             ],
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
             default=str,
         )
-        digest = hashlib.sha256(material.encode()).hexdigest()
-        return self.cache.key(tenant, _KIND, digest)
+        digest = hashlib.sha256(material).hexdigest()
+        return CacheLookup(self.cache.key(tenant, _KIND, digest), f'"{digest[:40]}"')
 
-    async def get(self, key: str) -> str | None:
-        body = await self.cache.get(key)
-        if isinstance(body, str):
+    async def get(self, key: str) -> bytes | None:
+        """The encoded body stored under ``key``: this process's copy, else the shared
+        cache's (then kept here too)."""
+        body = self.local.get(key)
+        if body is not None:
             self.stats.hits += 1
+            self.stats.local_hits += 1
+            if self.cache.observer is not None:
+                self.cache.observer(_KIND, True)  # counted like a shared-cache hit
+            return body
+        shared = await self.cache.get(key)
+        if isinstance(shared, str):
+            self.stats.hits += 1
+            body = shared.encode()
+            self.local.put(key, body, self.ttl)
             return body
         self.stats.misses += 1
         return None
 
-    async def put(self, key: str, body: str) -> None:
-        await self.cache.set(key, body, self.ttl)
+    async def put(self, key: str, body: bytes) -> None:
+        self.local.put(key, body, self.ttl)
+        await self.cache.set(key, body.decode(), self.ttl)
         self.stats.stored += 1
 
     async def invalidate(self, tenant: str) -> None:
@@ -144,6 +243,24 @@ class ResponseCache:
 
         The epoch lives as long as the entries it guards: when it expires the key
         falls back to "no epoch", and every entry stored under that was written
-        before the epoch was set, so it has expired as well.
+        before the epoch was set, so it has expired as well. This process uses the
+        new epoch at once; the others are told through the broker (and re-read it
+        within the bound if that message is lost).
         """
-        await self.cache.set(self._epoch_key(tenant), uuid.uuid4().hex, self.ttl)
+        epoch = uuid.uuid4().hex
+        await self.cache.set(self._epoch_key(tenant), epoch, self.ttl)
+        self.versions.set_epoch(tenant, epoch)
+        await self.broker.publish_refresh(tenant)
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weak comparison, RFC 9110)."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate.startswith("W/"):
+            candidate = candidate[2:]
+        if candidate == etag:
+            return True
+    return False

@@ -183,8 +183,10 @@ def add_graphql_routes(
     cache = (
         ResponseCache(
             services.cache,
-            data_version=services.store.orders.data_version,
+            orders=services.store.orders,
+            broker=services.broker,
             schema_version=schema_version(schema),
+            confirm_within=services.settings.server.response_cache_confirm,
         )
         if services.settings.server.response_cache
         else None

@@ -6,7 +6,7 @@ Every way an order arrives (webhook, poll, our own mutations) goes through
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -146,6 +146,12 @@ class OrderStore:
         self._engine = engine
         self._cursors = CursorCodec(cursor_secret)
         self._default_page_size = default_page_size
+        self._version_observers: list[Callable[[str, int], None]] = []
+
+    def add_version_observer(self, observer: Callable[[str, int], None]) -> None:
+        """Tell ``observer(tenant, data_version)`` after each ``ingest`` that committed a
+        change (not ``ingest_in``: its caller commits, then publishes the version)."""
+        self._version_observers.append(observer)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -206,7 +212,7 @@ class OrderStore:
             # An idle poll: nothing to lock or write.
             return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
         async with write_transaction(self._engine) as conn:
-            return await self._ingest_prepared(
+            result = await self._ingest_prepared(
                 conn,
                 tenant,
                 batch,
@@ -216,6 +222,12 @@ class OrderStore:
                 as_utc(read_at) if read_at else None,
                 frozenset(p.id for p in batch if p.order.remote_id in status_if_new),
             )
+        if result.changed:
+            # Committed: this process's response cache must not serve the old version
+            # for even a moment (other processes hear of it through the broker).
+            for observer in self._version_observers:
+                observer(tenant, result.data_version)
+        return result
 
     async def ingest_in(
         self,

@@ -213,9 +213,14 @@ class ResultDeliverer:
         return Submitted(current or recorded.delivery, outcome)
 
     async def _publish(self, tenant: str, ingest: IngestResult | None) -> None:
-        if ingest is not None and ingest.events:
-            # After the commit: a subscriber woken now finds the events in the log.
-            await self.broker.publish(tenant, ingest.events[-1].id)
+        if ingest is not None and ingest.changed:
+            # After the commit: a subscriber woken now finds the events in the log, and
+            # every process's response cache learns the new data version.
+            await self.broker.publish(
+                tenant,
+                ingest.events[-1].id if ingest.events else 0,
+                data_version=ingest.data_version,
+            )
 
     # --- attempts -------------------------------------------------------------------
 

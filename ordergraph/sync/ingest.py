@@ -53,9 +53,14 @@ class Ingestor:
             read_at=read_at,
             status_if_new=status_if_new,
         )
-        if result.events:
-            # After the commit: a subscriber woken now finds the events in the log.
-            await self.broker.publish(connection.tenant, result.events[-1].id)
+        if result.changed:
+            # After the commit: a subscriber woken now finds the events in the log, and
+            # every process's response cache learns the new data version.
+            await self.broker.publish(
+                connection.tenant,
+                result.events[-1].id if result.events else 0,
+                data_version=result.data_version,
+            )
         if result.changed:
             logger.debug(
                 "ingested %d orders for %s from %s: %d new, %d updated, %d events",

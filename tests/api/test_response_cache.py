@@ -7,6 +7,7 @@ says what happened (hit / miss / bypass).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable
@@ -19,9 +20,12 @@ from aiohttp.test_utils import TestServer
 
 from ordergraph.api import GRAPHQL_HTTP, add_graphql_routes
 from ordergraph.api.http import CACHE_HEADER
+from ordergraph.api.response_cache import LocalEntries
+from ordergraph.data_versions import DataVersions
 from ordergraph.schema import schema as default_schema
 from ordergraph.server import create_app
-from tests.api.conftest import KEYS, Api
+from ordergraph.store import EventSource, Store
+from tests.api.conftest import CURSOR_SECRET, EXTRA_KEYS, KEYS, Api
 from tests.api.helpers import deliver_unified, gid, unified_order
 from tests.conftest import Sandbox
 
@@ -40,6 +44,7 @@ class Reply:
     cache: str | None
     body: dict[str, Any]
     text: str
+    etag: str | None = field(default=None, compare=False)
 
 
 async def ask(
@@ -56,7 +61,14 @@ async def ask(
         headers={"Authorization": f"Bearer {KEYS[tenant]}", **(headers or {})},
     ) as response:
         text = await response.text()
-        return Reply(response.status, response.headers.get(CACHE_HEADER), json.loads(text), text)
+        body = json.loads(text) if text else {}
+        return Reply(
+            response.status,
+            response.headers.get(CACHE_HEADER),
+            body,
+            text,
+            response.headers.get("ETag"),
+        )
 
 
 @dataclass
@@ -291,3 +303,221 @@ async def test_empty_variables_and_none_share_an_entry(api: Api) -> None:
     assert (await ask(api, ORDERS, {})).cache == "miss"
     assert (await ask(api, ORDERS, None)).cache == "hit"
     assert (await api.query(ORDERS)) == (await ask(api, ORDERS)).body
+
+
+# --- in-memory data versions: exact within a process, bounded across processes ----------
+
+
+@pytest.fixture
+def versions_read(api: Api, monkeypatch: pytest.MonkeyPatch) -> Counter:
+    """Counts store reads of the data version (a hit must make none)."""
+    counter = Counter()
+    orders = api.services.store.orders
+    monkeypatch.setattr(orders, "data_version", counter.wrap("version", orders.data_version))
+    return counter
+
+
+def the_versions(api: Api) -> DataVersions:
+    """The in-memory versions of the test app's response cache (it observes the store)."""
+    for observer in api.services.store.orders._version_observers:
+        owner = getattr(observer, "__self__", None)
+        if isinstance(owner, DataVersions):
+            return owner
+    raise AssertionError("no response cache is observing the store")
+
+
+async def test_hits_read_no_data_version_from_the_store_within_the_bound(
+    api: Api, versions_read: Counter
+) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    assert (await ask(api, ORDERS)).cache == "miss"
+    reads = versions_read["version"]
+    for _ in range(20):
+        assert (await ask(api, ORDERS)).cache == "hit"
+    assert versions_read["version"] == reads  # the version came from memory
+
+
+async def test_a_write_of_this_process_is_never_hidden_even_with_a_long_bound(
+    api: Api,
+) -> None:
+    versions = the_versions(api)
+    versions.confirm_within = 3600.0  # only this process's own feed can tell it
+    await deliver(api, "acme-unified", "A-1")
+    assert (await ask(api, ORDERS)).cache == "miss"
+    assert (await ask(api, ORDERS)).cache == "hit"
+    # Straight through the store (no broker publish): the store's observer tells it.
+    result = await api.services.store.orders.ingest(
+        "acme",
+        "acme-unified",
+        [unified_order("A-2", created_at=T0)],
+        EventSource.WEBHOOK,
+    )
+    assert result.changed
+    fresh = await ask(api, ORDERS)
+    assert fresh.cache == "miss"
+    assert fresh.body["data"]["orders"]["totalCount"] == 2
+
+
+async def test_another_process_write_is_seen_at_the_latest_after_the_bound(
+    api: Api, fresh_store_url: str
+) -> None:
+    versions = the_versions(api)
+    versions.confirm_within = 0.5
+    await deliver(api, "acme-unified", "A-1")
+    assert (await ask(api, ORDERS)).cache == "miss"
+    # Another process: its own store handle, and no wake-up reaches this one.
+    other = await Store.open(fresh_store_url, cursor_secret=CURSOR_SECRET)
+    try:
+        await other.orders.ingest(
+            "acme", "acme-unified", [unified_order("A-2", created_at=T0)], EventSource.WEBHOOK
+        )
+    finally:
+        await other.close()
+    started = asyncio.get_running_loop().time()
+    while True:
+        reply = await ask(api, ORDERS)
+        elapsed = asyncio.get_running_loop().time() - started
+        if reply.cache == "miss":
+            assert reply.body["data"]["orders"]["totalCount"] == 2
+            break
+        assert reply.body["data"]["orders"]["totalCount"] == 1
+        # Never hidden past the bound (a little slack for the request itself).
+        assert elapsed < 0.5 + 0.5, elapsed
+        await asyncio.sleep(0.05)
+
+
+async def test_a_wake_up_carrying_a_version_makes_the_next_request_fresh(api: Api) -> None:
+    versions = the_versions(api)
+    versions.confirm_within = 3600.0
+    await deliver(api, "acme-unified", "A-1")
+    assert (await ask(api, ORDERS)).cache == "miss"
+    # What the Redis broker does on another process's wake-up: the version arrives.
+    stamp = await versions.stamp("acme")
+    versions.observe("acme", stamp.version + 1)
+    assert (await ask(api, ORDERS)).cache == "miss"
+
+
+async def test_etag_and_if_none_match_answer_304_until_the_data_changes(api: Api) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    first = await ask(api, ORDERS)
+    assert first.cache == "miss"
+    assert first.etag is not None
+    hit = await ask(api, ORDERS)
+    assert (hit.cache, hit.etag) == ("hit", first.etag)
+
+    not_modified = await ask(api, ORDERS, headers={"If-None-Match": first.etag})
+    assert not_modified.status == 304
+    assert not_modified.text == ""
+    assert not_modified.etag == first.etag
+    # Weak form and a list are understood too.
+    listed = await ask(api, ORDERS, headers={"If-None-Match": f'"nope", W/{first.etag}'})
+    assert listed.status == 304
+
+    await deliver(api, "acme-unified", "A-1", status="COMPLETED")
+    changed = await ask(api, ORDERS, headers={"If-None-Match": first.etag})
+    assert changed.status == 200
+    assert changed.etag not in (None, first.etag)
+    assert changed.body["data"]["orders"]["edges"][0]["node"]["status"] == "COMPLETED"
+
+
+async def test_no_304_for_another_tenant_or_another_scope(api: Api) -> None:
+    await deliver(api, "acme-unified", "A-1")
+    await deliver(api, "globex-unified", "A-1")  # the same remote id and shape
+    acme = await ask(api, ORDERS)
+    assert acme.etag is not None
+    theirs = await ask(api, ORDERS, tenant="globex", headers={"If-None-Match": acme.etag})
+    assert theirs.status == 200
+    assert theirs.etag != acme.etag
+    narrower = [k for k, scopes in EXTRA_KEYS.get("acme", {}).items() if "pii" not in scopes]
+    if not narrower:
+        pytest.skip("no acme key without the pii scope in the test keys")
+    async with api.session.post(
+        f"{api.url}/graphql",
+        json={"query": ORDERS},
+        headers={"Authorization": f"Bearer {narrower[0]}", "If-None-Match": acme.etag},
+    ) as response:
+        assert response.status == 200
+        assert response.headers.get("ETag") not in (None, acme.etag)
+
+
+async def test_a_mutation_makes_a_held_etag_stale(api: Api) -> None:
+    first = await ask(api, ORDERS)
+    assert (await ask(api, ORDERS, headers={"If-None-Match": first.etag or ""})).status == 304
+    await ask(api, "mutation { __typename }")
+    again = await ask(api, ORDERS, headers={"If-None-Match": first.etag or ""})
+    assert again.status == 200
+    assert again.cache == "miss"
+
+
+async def test_no_cache_requests_never_get_a_304(api: Api) -> None:
+    first = await ask(api, ORDERS)
+    bypass = await ask(
+        api, ORDERS, headers={"If-None-Match": first.etag or "", "Cache-Control": "no-cache"}
+    )
+    assert bypass.status == 200
+    assert bypass.cache == "bypass"
+
+
+# --- DataVersions and LocalEntries on their own -----------------------------------------
+
+
+class SlowStore:
+    """A store whose version read waits until released (a read in flight)."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.release = asyncio.Event()
+        self.reads = 0
+
+    async def read_version(self, tenant: str) -> int:
+        self.reads += 1
+        value = self.version  # what the read sees when it starts
+        await self.release.wait()
+        return value
+
+    async def read_epoch(self, tenant: str) -> str:
+        return "epoch-in-cache"
+
+
+async def test_a_write_committed_during_the_first_read_is_not_lost() -> None:
+    store = SlowStore(version=4)
+    versions = DataVersions(
+        read_version=store.read_version, read_epoch=store.read_epoch, confirm_within=3600
+    )
+    reading = asyncio.ensure_future(versions.stamp("acme"))
+    await asyncio.sleep(0)
+    versions.observe("acme", 5)  # this process committed while the read was in flight
+    versions.set_epoch("acme", "epoch-set-here")
+    store.release.set()
+    stamp = await reading
+    assert (stamp.version, stamp.epoch) == (5, "epoch-set-here")
+    assert await versions.stamp("acme") == stamp
+    assert store.reads == 1
+
+
+async def test_versions_only_grow_and_forget_forces_a_read() -> None:
+    store = SlowStore(version=7)
+    store.release.set()
+    versions = DataVersions(
+        read_version=store.read_version, read_epoch=store.read_epoch, confirm_within=3600
+    )
+    assert (await versions.stamp("acme")).version == 7
+    versions.observe("acme", 6)  # an older wake-up arriving late
+    assert (await versions.stamp("acme")).version == 7
+    store.version = 9
+    versions.forget("acme")
+    assert (await versions.stamp("acme")).version == 9
+    assert store.reads == 2
+
+
+def test_local_entries_hold_to_their_count_and_byte_bounds() -> None:
+    entries = LocalEntries(capacity=3, max_bytes=80)
+    for index in range(4):
+        entries.put(f"k{index}", b"x" * 10, ttl=60)
+    assert entries.get("k0") is None  # the least recently used went first
+    assert len(entries) == 3
+    entries.put("big", b"y" * 11, ttl=60)  # over max_bytes / 8: not kept locally
+    assert entries.get("big") is None
+    entries.put("k1", b"z" * 10, ttl=0)
+    assert entries.get("k1") is None  # expired
+    assert entries.bytes == 20

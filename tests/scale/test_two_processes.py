@@ -66,6 +66,9 @@ class Cluster:
         with log.open("wb") as handle:
             process = await asyncio.create_subprocess_exec(
                 str(ORDERGRAPH), "serve", "--config", str(self.config), "--port", str(port),
+                # One process each: these tests are about processes as separate hosts
+                # (and compare the poller's pid with the process's).
+                "--workers", "1",
                 stdout=handle, stderr=handle, env=self.env,
             )  # fmt: skip
         started = Process(process, f"http://127.0.0.1:{port}", log)

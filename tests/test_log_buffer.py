@@ -1,0 +1,79 @@
+"""The buffered log writer: lines wait at most the flush interval, warnings none, and
+each line keeps the request id of the moment it was logged."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+
+from ordergraph.logs import REQUEST_ID, TRUSTED, BufferedStreamHandler, JsonFormatter, Redactor
+
+
+def _logger(handler: logging.Handler) -> logging.Logger:
+    logger = logging.getLogger(f"test-buffer-{id(handler)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    return logger
+
+
+def test_info_lines_are_batched_and_written_within_the_interval() -> None:
+    stream = io.StringIO()
+    handler = BufferedStreamHandler(stream, flush_interval=0.2)
+    handler.setFormatter(JsonFormatter())
+    logger = _logger(handler)
+    try:
+        token = REQUEST_ID.set("req-1")
+        logger.info("first")
+        REQUEST_ID.reset(token)
+        logger.info("second")
+        assert stream.getvalue() == ""  # nothing written per line
+        deadline = time.monotonic() + 5
+        while stream.getvalue().count("\n") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        records = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [r["message"] for r in records] == ["first", "second"]
+        assert [r["request_id"] for r in records] == ["req-1", None]
+    finally:
+        handler.close()
+
+
+def test_a_warning_is_written_at_once_with_what_came_before() -> None:
+    stream = io.StringIO()
+    handler = BufferedStreamHandler(stream, flush_interval=60)
+    handler.setFormatter(JsonFormatter())
+    logger = _logger(handler)
+    try:
+        logger.info("before")
+        logger.warning("trouble")
+        assert [json.loads(x)["message"] for x in stream.getvalue().splitlines()] == [
+            "before",
+            "trouble",
+        ]
+    finally:
+        handler.close()
+
+
+def test_close_writes_what_is_buffered() -> None:
+    stream = io.StringIO()
+    handler = BufferedStreamHandler(stream, flush_interval=60)
+    handler.setFormatter(JsonFormatter())
+    _logger(handler).info("last words")
+    handler.close()
+    assert json.loads(stream.getvalue())["message"] == "last words"
+
+
+def test_only_trusted_lines_skip_the_redactor() -> None:
+    stream = io.StringIO()
+    handler = BufferedStreamHandler(stream, flush_interval=60)
+    handler.setFormatter(JsonFormatter(Redactor(["s3cret-value"])))
+    logger = _logger(handler)
+    logger.info("key s3cret-value", extra={"detail": "s3cret-value"})
+    logger.info("GET %s 200", "/graphql", extra={"route": "/graphql", TRUSTED: True})
+    handler.close()
+    untrusted, trusted = (json.loads(x) for x in stream.getvalue().splitlines())
+    assert "s3cret-value" not in json.dumps(untrusted)
+    assert trusted["message"] == "GET /graphql 200"
+    assert TRUSTED not in trusted  # the mark itself is not part of the line
