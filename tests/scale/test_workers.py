@@ -61,7 +61,9 @@ async def _start_two(cluster: Cluster) -> Workers:
             answered: set[str] = set()
             for _ in range(8):
                 answered |= await _who_answers(session, workers.url)
-            if answered == {"1", "2"}:
+            # Both answer, and the parent's start-up lines (written by a buffered log
+            # handler, up to half a second late) name both.
+            if answered == {"1", "2"} and len(workers.pids()) == 2:
                 return workers
             if process.returncode is not None:
                 break
