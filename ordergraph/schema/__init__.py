@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaskErrors, ValidationCache
+from strawberry.extensions import MaskErrors
 
 from ordergraph.schema.access import OperationScopes
 from ordergraph.schema.errors import is_public
-from ordergraph.schema.limits import LIMIT_EXTENSIONS, CostLimiter
+from ordergraph.schema.limits import LIMIT_EXTENSIONS
 from ordergraph.schema.metrics import OperationMetrics
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.query import Query
@@ -35,9 +35,8 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[Order, Candidate, Job, Package, ProviderConnection],
         extensions=[
+            # Limits, parser and validation caches (ordergraph.schema.limits).
             *LIMIT_EXTENSIONS,
-            lambda: ValidationCache(maxsize=1024),
-            CostLimiter,
             # Before execution: an operation the key's scopes do not cover never runs.
             OperationScopes,
             lambda: MaskErrors(
