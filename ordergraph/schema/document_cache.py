@@ -29,13 +29,14 @@ def document_weight(query: str, document: DocumentNode | None = None) -> int:
     """Bytes a cache entry for ``query`` keeps: the text, and its tree when kept.
 
     A parsed document keeps its whole token list (every node's location links to it),
-    so the tree weighs in tokens, counted along that list.
+    so the tree weighs in tokens and their text, counted along that list.
     """
     weight = len(query)
     loc = document.loc if document is not None else None
     token = loc.start_token if loc is not None else None
     while token is not None:
-        weight += TOKEN_BYTES
+        # A comment's or string's text is a copy of its part of the document.
+        weight += TOKEN_BYTES + len(token.value or "")
         token = token.next
     return weight
 
@@ -48,7 +49,7 @@ class DocumentCache(Generic[V]):
         self,
         *,
         max_entries: int = 1024,
-        max_bytes: int = 32 * 1024 * 1024,
+        max_bytes: int = 8 * 1024 * 1024,
         max_entry_bytes: int | None = None,
     ) -> None:
         self.max_entries = max_entries

@@ -19,12 +19,10 @@ _DIRECTIVES = ("", "", " @include(if: true)", " @skip(if: $skip)", " @include(if
 def bomb(levels: int, *, leaf: str = "id") -> str:
     """The doubling bomb: ``fragment F<n> on Order { ...F<n-1> ...F<n-1> }``."""
     parts = [
-        "query Bomb { orders(first: 1) { edges { node { ...F%d } } } }" % levels,
-        "fragment F1 on Order { %s }" % leaf,
+        f"query Bomb {{ orders(first: 1) {{ edges {{ node {{ ...F{levels} }} }} }} }}",
+        f"fragment F1 on Order {{ {leaf} }}",
     ]
-    parts += [
-        "fragment F%d on Order { ...F%d ...F%d }" % (n, n - 1, n - 1) for n in range(2, levels + 1)
-    ]
+    parts += [f"fragment F{n} on Order {{ ...F{n - 1} ...F{n - 1} }}" for n in range(2, levels + 1)]
     return "\n".join(parts)
 
 
