@@ -1,26 +1,34 @@
-"""Abuse limits: depth, tokens, aliases, upstream-call cost, ids per list, introspection.
+"""Abuse limits: size, tokens, depth, aliases, fields, upstream-call cost, ids, introspection.
 
 Each limit refuses a whole operation before it runs: no store read and no provider
 call, a GraphQL request error (no ``data``) with ``extensions.code``:
 
-================================  =========================  ===========================
-limit (``[limits]``)              code                       enforced by
-================================  =========================  ===========================
-``max_tokens``                    ``TOO_MANY_TOKENS``        Strawberry's
-                                                             ``MaxTokensLimiter`` (the
-                                                             parser stops at the limit)
-``max_depth``                     ``QUERY_TOO_DEEP``         Strawberry's
-                                                             ``QueryDepthLimiter`` rule
-``max_aliases``                   ``TOO_MANY_ALIASES``       Strawberry's
-                                                             ``MaxAliasesLimiter`` rule
+================================  ==========================  ==========================
+limit (``[limits]``)              code                        enforced by
+================================  ==========================  ==========================
+``max_document_bytes``            ``DOCUMENT_TOO_LARGE``      ``document_size_error``,
+                                                              before any parse
+``max_tokens``                    ``TOO_MANY_TOKENS``         ``TokenLimiter`` (the
+                                                              parser stops at the limit)
+``max_depth``                     ``QUERY_TOO_DEEP``          ``limit_rules``
+``max_aliases``                   ``TOO_MANY_ALIASES``        ``limit_rules``
+``max_fields``                    ``TOO_MANY_FIELDS``         ``limit_rules``
 ``introspection = false``         ``INTROSPECTION_DISABLED``  graphql-core's
-                                                             ``NoSchemaIntrospection``
-``max_cost``                      ``QUERY_TOO_COSTLY``       ``CostLimiter`` (below),
-                                                             ``ordergraph.schema.cost``
-``max_node_ids``                  ``TOO_MANY_IDS``           ``CostLimiter``
-================================  =========================  ===========================
+                                                              ``NoSchemaIntrospection``
+``max_cost``                      ``QUERY_TOO_COSTLY``        ``CostLimiter`` (below),
+                                                              ``ordergraph.schema.cost``
+``max_node_ids``                  ``TOO_MANY_IDS``            ``CostLimiter``
+(an id that does not decode)      ``INVALID_ID``              ``CostLimiter``
+================================  ==========================  ==========================
 
-Over WebSocket a refusal is an ``error`` message for the operation, except the token
+Every check is linear in the document (``ordergraph.schema.document_walk``): depth,
+aliases and fields are counted with fragments expanded, but each fragment is measured
+once. The limit rules run alone before graphql-core's own validation
+(``LimitedValidationCache``), so a document over a limit is refused before anything
+walks it further.
+
+Over WebSocket a refusal is an ``error`` message for the operation (a document over
+the size limit too: ``ordergraph.api.ws_messages`` checks it first), except the token
 limit's: Strawberry answers any document that does not parse by closing the socket
 (4400, the message as the reason), and a document over ``max_tokens`` is never parsed.
 
@@ -33,11 +41,11 @@ the HTTP transport checks a request with ``RequestLimits.check`` before it even 
 in the response cache (the lookup reads the store's data version), and execution, over
 HTTP and WebSocket alike, runs the same rules through the extensions below.
 
-Why the rule classes are built once per settings value and not by
-``QueryDepthLimiter(...)`` per request: ``ValidationCache`` keys its cache on the rule
-classes, and each ``QueryDepthLimiter``/``MaxAliasesLimiter`` instance makes new
-classes, so a factory calling them would miss the cache on every request
-(``tests/api/test_limits.py::test_validation_cache_hits_with_the_limit_rules``).
+The rule classes are built once per settings value, not per request: the validation
+cache keys on the rule classes, and classes made per request would miss it every time
+(``tests/api/test_limits.py::test_validation_cache_hits_with_the_limit_rules``). The
+parse, validation and plan caches are bounded by memory, not by entries alone
+(``ordergraph.schema.document_cache``).
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -97,6 +106,21 @@ def document_size_error(query: str, limit: int) -> GraphQLError | None:
         "max_document_bytes",
         maxDocumentBytes=limit,
     )
+
+
+def _recode_aborted(errors: list[GraphQLError], settings: LimitSettings) -> list[GraphQLError]:
+    """graphql-core gives up on fragments nested deeper than its recursion goes (a
+    chain of a few hundred) with a bare "Validation aborted.": a refusal, given a code."""
+    return [
+        limit_error(
+            "the document's fragments are nested too deeply to be validated",
+            "max_depth",
+            maxDepth=settings.max_depth,
+        )
+        if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted."
+        else error
+        for error in errors
+    ]
 
 
 _Static = tuple[tuple[GraphQLError, ...], CostPlan | None, DocumentNode | None]
@@ -174,7 +198,7 @@ class RequestLimits:
             code = (document.extensions or {}).get("code")
             over = code in (CODES["max_tokens"], CODES["max_document_bytes"])
             return ((document,) if over else ()), None, None
-        errors = validate(schema, document, self.rules)
+        errors = _recode_aborted(validate(schema, document, self.rules), self.settings)
         if errors:
             return tuple(errors), None, document
         return (), plan_cost(schema, document, operation_name), document
@@ -316,12 +340,14 @@ class LimitedValidationCache(SchemaExtension):
         if document is not None and context.pre_execution_errors is None:
             schema = context.schema._schema
             rules = tuple(context.validation_rules)
-            limit_rules = limits_for(context.context).rules
+            limits = limits_for(context.context)
+            limit_rules = limits.rules
             query = context.query or ""
 
             def validated() -> list[GraphQLError]:
                 over = validate(schema, document, limit_rules)
-                return over or validate_document(schema, document, rules)
+                errors = over or validate_document(schema, document, rules)
+                return _recode_aborted(errors, limits.settings)
 
             context.pre_execution_errors = self._cache.get_or_compute(
                 (query, rules, schema),

@@ -115,10 +115,11 @@ def test_fragment_cycles_and_long_chains_neither_loop_nor_recurse() -> None:
     assert measure_document(parse(chain, max_tokens=100_000)).fields == 4  # orders edges node id
     assert plan_cost(schema._schema, parse(chain, max_tokens=100_000)) is not None
     assert WALK.visits - before <= VISITS_PER_TOKEN * tokens(chain)
-    # graphql-core's own fragment nesting check recurses, and gives up cleanly.
+    # graphql-core's own fragment nesting check recurses, and gives up: a coded refusal.
     limits = RequestLimits(LimitSettings(max_tokens=100_000, max_document_bytes=1_000_000))
-    errors = limits.check(schema._schema, chain, None, {}, providers={})
-    assert [e.message for e in errors] == ["Validation aborted."]
+    [error] = limits.check(schema._schema, chain, None, {}, providers={})
+    assert error.extensions == {"code": "QUERY_TOO_DEEP", "maxDepth": 10}
+    assert "nested too deeply" in error.message
 
 
 @fuzz_settings(examples=150)
