@@ -285,12 +285,16 @@ class LimitedParserCache(SchemaExtension):
     of no token, so it stops at once, and its error becomes ``DOCUMENT_TOO_LARGE``.
     """
 
+    # One per process, shared by every request (as Strawberry's module-level caches).
     _cache: DocumentCache[DocumentNode] = DocumentCache()
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
+        if context.graphql_document is not None or not context.query:
+            yield  # a document given already parsed, or none: nothing to parse here
+            return
         limits = limits_for(context.context)
-        query = context.query or ""
+        query = context.query
         too_large = limits.size_error(query)
         if too_large is not None:
             context.graphql_document = None
@@ -332,17 +336,19 @@ class LimitedValidationCache(SchemaExtension):
     Must come after ``LimitRules``, whose rules it finds in the context.
     """
 
+    # One per process, shared by every request (as Strawberry's module-level caches).
     _cache: DocumentCache[list[GraphQLError]] = DocumentCache()
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if document is not None and context.pre_execution_errors is None:
+        query = context.query
+        # Keyed by the document's text: without one, Strawberry validates uncached.
+        if document is not None and query and context.pre_execution_errors is None:
             schema = context.schema._schema
             rules = tuple(context.validation_rules)
             limits = limits_for(context.context)
             limit_rules = limits.rules
-            query = context.query or ""
 
             def validated() -> list[GraphQLError]:
                 over = validate(schema, document, limit_rules)
