@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # npm ci writes node_modules/.package-lock.json: it is the stamp of the npm install.
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: install test lint typecheck check demo sandbox clean
+.PHONY: install test lint typecheck check demo sandbox clean vendor-graphiql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# GraphiQL's browser assets, served by ordergraph/graphiql.py instead of a CDN.
+# GraphiQL's browser files, pinned in package.json. Only `make vendor-graphiql` and the
+# tests that check the vendored copies need them: the package serves its own copies.
 $(NPM_STAMP): package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $(NPM_STAMP)
@@ -44,8 +45,14 @@ check: lint typecheck test
 sandbox: $(STAMP)
 	$(BIN)/ordergraph sandbox --port $${PORT:-8900}
 
-demo: $(STAMP) $(NPM_STAMP)
+demo: $(STAMP)
 	$(BIN)/ordergraph demo
 
+# Copy the files Strawberry's GraphiQL page loads from node_modules into the package
+# (ordergraph/graphiql/assets/, committed, shipped in the wheel) with their manifest;
+# refuses if an npm package is not the version or bytes the page pins.
+vendor-graphiql: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m ordergraph.graphiql.vendor --node-modules node_modules --dest ordergraph/graphiql/assets
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules tests/js/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules tests/js/node_modules build dist

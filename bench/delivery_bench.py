@@ -75,6 +75,7 @@ from ordergraph.sync.kombo_poller import KomboPoller
 
 TENANT = "acme"
 KEY = "bench-key-acme"
+METRICS_TOKEN = uuid.uuid4().hex  # /metrics needs a token on the API port
 PROVIDERS = ("stackone", "kombo")
 DOWN = {"error_rate": 1.0, "statuses": [503]}
 FLAKY = {"error_rate": 0.1, "statuses": [429, 503], "latency_ms": [20, 80]}
@@ -156,7 +157,8 @@ class System:
 
     async def metric(self, name: str) -> dict[str, float]:
         """A counter's samples from ``/metrics``, summed by provider."""
-        async with self.session.get(self.gateway_url + "/metrics") as response:
+        scraper = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        async with self.session.get(self.gateway_url + "/metrics", headers=scraper) as response:
             text = await response.text()
         by_provider: Counter[str] = Counter()
         for family in text_string_to_metric_families(text):
@@ -212,6 +214,7 @@ def _settings(
             "connections": connections,
             "delivery": DELIVERY,
             "logging": {"format": "json", "level": "INFO"},
+            "metrics": {"token": METRICS_TOKEN},
         },
     )
 

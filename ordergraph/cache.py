@@ -35,7 +35,6 @@ class CacheTTL:
     """Seconds each kind of entry lives."""
 
     packages: float = 300.0
-    fresh_orders: float = 15.0
     responses: float = 300.0
 
 

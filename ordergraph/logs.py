@@ -126,6 +126,8 @@ def secrets_of(settings: Settings) -> list[str]:
             found.append(connection.webhook_secret.get_secret_value())
     if settings.store.cursor_secret is not None:
         found.append(settings.store.cursor_secret.get_secret_value())
+    if settings.metrics.token is not None:
+        found.append(settings.metrics.token.get_secret_value())
     for url in (settings.store.url, settings.cache.url, settings.broker.url):
         password = _url_password(url)
         if password:

@@ -22,10 +22,11 @@ from pathlib import Path
 from aiohttp import web
 
 from ordergraph.api import add_graphql_routes
+from ordergraph.api.deadlines import runner_options
 from ordergraph.errors import ConfigError, OrdergraphError
 from ordergraph.logs import configure_logging, secrets_of
 from ordergraph.models import ProviderName
-from ordergraph.server import SERVICES, Services, create_app
+from ordergraph.server import SERVICES, Services, create_app, create_metrics_app
 from ordergraph.settings import Settings, load_settings
 from ordergraph.store import StoreNotMigratedError
 
@@ -188,14 +189,23 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
     stop = StopSignals()
     # Bind first: a taken port fails before the store is opened or sync begins.
     sock = bind_socket(settings.server.host, settings.server.port)
+    metrics_address = settings.metrics.address()
+    metrics_sock = bind_socket(*metrics_address) if metrics_address else None
     try:
         app = await open_gateway(settings, auto_migrate=True if migrate else None)
         # No aiohttp access log: the request-id middleware logs each request once,
         # with its route template instead of the raw path and query string.
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, **runner_options(settings.server)
+        )
+        metrics = _metrics_runner(app) if metrics_sock else None
         try:
             await runner.setup()
             await web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_TIMEOUT).start()
+            if metrics is not None and metrics_sock is not None:
+                await metrics.setup()
+                await web.SockSite(metrics, metrics_sock).start()
+                logger.info("metrics served at %s/metrics", listen_urls(metrics)[0])
             _warn_about_public_url(settings)
             logger.info(
                 "ordergraph serving GraphQL at %s/graphql (%d tenants, %d connections)",
@@ -206,11 +216,20 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
             await stop.wait()
             logger.info("stopping: finishing requests in flight and background sync")
         finally:
+            if metrics is not None:
+                await metrics.cleanup()
             await runner.cleanup()
     finally:
         sock.close()
+        if metrics_sock is not None:
+            metrics_sock.close()
         stop.close()
     logger.info("stopped")
+
+
+def _metrics_runner(app: web.Application) -> web.AppRunner:
+    """``/metrics`` alone on ``[metrics] listen``, over the gateway's services."""
+    return web.AppRunner(create_metrics_app(app[SERVICES]), handle_signals=False, access_log=None)
 
 
 def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:

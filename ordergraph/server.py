@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import weakref
 from collections.abc import AsyncIterator, Coroutine, Mapping
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ordergraph.broker import Broker, create_broker
 from ordergraph.cache import GatewayCache, create_cache
@@ -32,7 +33,7 @@ from ordergraph.health import check_ready, healthz, ready_response, store_ping
 from ordergraph.logs import request_id_middleware
 from ordergraph.metrics import CONTENT_TYPE_LATEST, Metrics, ScrapeSources, http_metrics_middleware
 from ordergraph.models import ProviderName
-from ordergraph.settings import Settings
+from ordergraph.settings import MetricsSettings, Settings
 from ordergraph.store import Store
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.deliverer import ResultDeliverer
@@ -43,7 +44,16 @@ from ordergraph.sync.receipt_pruner import ReceiptPruner
 from ordergraph.sync.unified_webhooks import ensure_unified_webhook
 from ordergraph.sync.webhooks import WEBHOOK_INTAKE, WebhookIntake
 
-__all__ = ["OPEN_SOCKETS", "SERVICES", "BackgroundSync", "Services", "create_app"]
+__all__ = [
+    "API_PORT",
+    "OPEN_SOCKETS",
+    "SERVICES",
+    "BackgroundSync",
+    "Services",
+    "create_app",
+    "create_metrics_app",
+    "metrics_refusal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +147,9 @@ class Services:
 
 SERVICES = web.AppKey("services", Services)
 
+API_PORT = web.AppKey("api_port", bool)
+"""True for the API application, False for ``create_metrics_app``'s."""
+
 OPEN_SOCKETS = web.AppKey("open_sockets", weakref.WeakSet[web.WebSocketResponse])
 """The application's open WebSockets (the GraphQL view adds each), closed on shutdown."""
 
@@ -158,12 +171,58 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    """Prometheus text exposition of this application's metrics."""
+    """Prometheus text exposition of this application's metrics.
+
+    Where it is served and who may read it is ``[metrics]``'s (``metrics_refusal``):
+    the metrics name tenants and connections.
+    """
     services = request.app[SERVICES]
+    refusal = metrics_refusal(services.settings.metrics, request, on_api_port=request.app[API_PORT])
+    if refusal is not None:
+        return refusal
     await services.metrics.refresh(services.scrape_sources())
     response = web.Response(body=services.metrics.render())
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+def metrics_refusal(
+    settings: MetricsSettings, request: web.Request, *, on_api_port: bool
+) -> web.Response | None:
+    """Why this scrape is refused, or None: the API port serves ``/metrics`` only with
+    a token (never when ``listen`` moves them elsewhere); with a token, a scrape must
+    present it (compared in constant time)."""
+    if on_api_port and settings.listen is not None:
+        return web.Response(status=404, text="metrics are served on [metrics] listen")
+    if settings.token is None:
+        if on_api_port:
+            return web.Response(
+                status=403,
+                text="metrics are not served on the API port without [metrics] token "
+                "(or set [metrics] listen to serve them on an address of their own)",
+            )
+        return None
+    sent = request.headers.get(hdrs.AUTHORIZATION, "")
+    scheme, _, credentials = sent.partition(" ")
+    expected = settings.token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        credentials.strip().encode(), expected
+    ):
+        return web.Response(
+            status=401,
+            text="send 'Authorization: Bearer <metrics token>'",
+            headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="ordergraph-metrics"'},
+        )
+    return None
+
+
+def create_metrics_app(services: Services) -> web.Application:
+    """``GET /metrics`` alone, for ``[metrics] listen`` (an address of its own)."""
+    app = web.Application()
+    app[SERVICES] = services
+    app[API_PORT] = False
+    app.router.add_get("/metrics", metrics_endpoint)
+    return app
 
 
 async def close_sockets(app: web.Application) -> None:
@@ -281,20 +340,25 @@ def create_app(services: Services, *, background: bool = True) -> web.Applicatio
     """The server application over ``services``; ``background`` starts sync tasks."""
     # Imported here: ordergraph.api imports this module (Services, SERVICES).
     from ordergraph.api.cors import cors_middleware
+    from ordergraph.api.deadlines import body_deadline
 
-    app = web.Application(client_max_size=services.settings.server.max_body_bytes)
+    server = services.settings.server
+    app = web.Application(client_max_size=server.max_body_bytes)
     # Outermost first: every line a request logs carries its id, and every answer
-    # (CORS refusals included) is counted.
+    # (CORS refusals and slow bodies' 408 included) is counted.
     app.middlewares.append(request_id_middleware())
     app.middlewares.append(http_metrics_middleware(services.metrics))
-    app.middlewares.append(cors_middleware(services.settings.server.cors_origins))
+    app.middlewares.append(cors_middleware(server.cors_origins, server.cors_allow_headers))
+    app.middlewares.append(body_deadline(server.body_timeout))
     app[SERVICES] = services
+    app[API_PORT] = True
     app[OPEN_SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(close_sockets)
     intake = WebhookIntake(
         services.connections,
         services.ingestor,
         max_body_bytes=services.settings.server.max_body_bytes,
+        receipts=services.store.webhook_receipts,
         on_outcome=lambda provider, outcome: services.metrics.webhook_delivery(
             provider.value, outcome.value
         ),

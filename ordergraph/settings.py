@@ -57,9 +57,11 @@ from ordergraph.errors import ConfigError
 from ordergraph.keys import Scope, is_key_hash
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import ConnectionConfig
+from ordergraph.providers.stackone import API_VERSIONS as STACKONE_API_VERSIONS
 
 __all__ = [
     "ANY_ORIGIN",
+    "DEFAULT_CORS_HEADERS",
     "ApiKeySettings",
     "BrokerSettings",
     "CacheSettings",
@@ -67,6 +69,7 @@ __all__ = [
     "DeliverySettings",
     "LimitSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "MutationSettings",
     "ServerSettings",
     "Settings",
@@ -89,6 +92,19 @@ _ORIGIN = re.compile(
 )
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]+$")
+
+DEFAULT_CORS_HEADERS = (
+    "authorization",
+    "content-type",
+    "accept",
+    "cache-control",
+    "x-request-id",
+    # Apollo Client sends these when the client's name and version are set.
+    "apollographql-client-name",
+    "apollographql-client-version",
+)
+"""Request headers a cross-origin caller may send by default (``server.cors_allow_headers``)."""
 
 
 def normalise_origin(value: str) -> str:
@@ -138,15 +154,27 @@ class ServerSettings(_Section):
     public_url: str | None = None
     # Largest request body accepted (GraphQL documents, webhook deliveries).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Seconds a client may take to send a request's headers, and to stay idle between
+    # requests on a kept-alive connection; then the connection is closed.
+    header_timeout: float = Field(default=10.0, gt=0)
+    # Seconds a client may take to send a request's body once its headers arrived;
+    # then it is answered 408 and the connection closed.
+    body_timeout: float = Field(default=30.0, gt=0)
     # Browser origins (``scheme://host[:port]``) that may call /graphql across origins
     # (CORS, see ``ordergraph.api.cors``); the WebSocket ``Origin`` check uses the same
     # list. Empty (the default): none. ``"*"`` allows every origin: meant for the demo,
     # never for a deployment that holds real data.
     cors_origins: tuple[str, ...] = ()
+    # Request headers a browser on a listed origin may send (preflight
+    # ``Access-Control-Allow-Headers``); names, matched case-insensitively.
+    cors_allow_headers: tuple[str, ...] = DEFAULT_CORS_HEADERS
     # Answer repeated queries from the whole-response cache (keyed by tenant, the key's
     # scopes, document, variables and the tenant's data version, so ingestion
     # invalidates exactly).
     response_cache: bool = True
+    # GraphiQL, the in-browser IDE, on GET /graphql from a browser (``ordergraph.graphiql``).
+    # Off: a browser gets what any other client gets (a GraphQL answer or error).
+    graphiql: bool = True
 
     @field_validator("cors_origins")
     @classmethod
@@ -155,6 +183,16 @@ class ServerSettings(_Section):
             o.strip() if o.strip() == ANY_ORIGIN else normalise_origin(o) for o in origins
         ]
         return tuple(dict.fromkeys(normalised))
+
+    @field_validator("cors_allow_headers")
+    @classmethod
+    def _check_cors_allow_headers(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        lowered = [n.strip().lower() for n in names]
+        for name in lowered:
+            if not _HEADER_NAME.match(name):
+                msg = f"{name!r} is not an HTTP header name"
+                raise ValueError(msg)
+        return tuple(dict.fromkeys(lowered))
 
     def base_url(self) -> str:
         if self.public_url:
@@ -309,6 +347,47 @@ class SubscriptionSettings(_Section):
     # Bytes a WebSocket may hold unsent (kernel and process buffers each); None leaves
     # the OS default, which autotunes up to megabytes per socket.
     send_buffer_bytes: int | None = Field(default=None, ge=4096)
+    # Open WebSockets one tenant may hold (all its keys together, in this process);
+    # one more is closed with 4429.
+    max_connections_per_tenant: int = Field(default=100, ge=1)
+
+
+class MetricsSettings(_Section):
+    """Where ``GET /metrics`` is served, and who may read it.
+
+    ``listen`` (``host:port``) serves it on an address of its own and not on the API's;
+    ``token`` makes every scrape send ``Authorization: Bearer <token>``. With neither,
+    the API port refuses ``/metrics`` (it names tenants and connections).
+    """
+
+    listen: str | None = None
+    token: SecretStr | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, listen: str | None) -> str | None:
+        if listen is None:
+            return None
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            msg = f"{listen!r} is not host:port (for example 127.0.0.1:9100)"
+            raise ValueError(msg)
+        return listen
+
+    @field_validator("token")
+    @classmethod
+    def _check_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < 16:
+            msg = "metrics.token must be at least 16 characters"
+            raise ValueError(msg)
+        return token
+
+    def address(self) -> tuple[str, int] | None:
+        """``listen`` as (host, port), IPv6 brackets removed."""
+        if self.listen is None:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 class LoggingSettings(_Section):
@@ -396,11 +475,29 @@ class ConnectionSettings(_Section):
     # Unified: register our webhook through /unified/webhook on start, unless the
     # subscription is managed by hand in Unified's dashboard.
     manage_webhook: bool = True
+    # StackOne: the API version the account speaks, "2025-12-03" (current, the
+    # default) or "2025-02-24" (legacy, the only one that can read an order back).
+    api_version: str | None = None
     poll_interval: float | None = Field(default=None, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=20.0, gt=0)
     max_attempts: int = Field(default=4, ge=1)
     max_retry_delay: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _check_api_version(self) -> ConnectionSettings:
+        if self.api_version is None:
+            return self
+        if self.provider is not ProviderName.STACKONE:
+            msg = f"connection {self.id!r}: api_version is a StackOne setting"
+            raise ValueError(msg)
+        if self.api_version not in STACKONE_API_VERSIONS:
+            msg = (
+                f"connection {self.id!r}: api_version must be one of "
+                f"{', '.join(STACKONE_API_VERSIONS)}"
+            )
+            raise ValueError(msg)
+        return self
 
     def adapter_config(self) -> ConnectionConfig:
         """What the provider adapter needs (no tenant, no sync policy)."""
@@ -411,6 +508,7 @@ class ConnectionSettings(_Section):
             api_key=self.api_key,
             account=self.account,
             webhook_secret=self.webhook_secret,
+            api_version=self.api_version,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             max_attempts=self.max_attempts,
@@ -437,6 +535,7 @@ class Settings(BaseSettings):
     subscriptions: SubscriptionSettings = SubscriptionSettings()
     webhooks: WebhookSettings = WebhookSettings()
     logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
     delivery: DeliverySettings = DeliverySettings()
     mutations: MutationSettings = MutationSettings()

@@ -12,7 +12,9 @@ every origin. ``"*"`` is meant for the demo only; a deployment lists its fronten
   from a listed origin, asking for GET or POST: ``204`` with
   ``Access-Control-Allow-Origin: <that origin>`` (echoed, never ``*``),
   ``Access-Control-Allow-Methods: GET, POST``, ``Access-Control-Allow-Headers`` naming
-  those of the requested headers that are in ``ALLOWED_HEADERS``, and
+  those of the requested headers that ``server.cors_allow_headers`` lists (by default
+  ``ALLOWED_HEADERS``: the API's own and Apollo Client's ``apollographql-client-name``
+  and ``apollographql-client-version``), and
   ``Access-Control-Max-Age: 600``. Any other preflight (origin not listed, another
   method): ``403`` without ``Access-Control-Allow-Origin``, so the browser refuses.
 - Any other request with ``Origin``: served as usual (CORS protects in the browser, the
@@ -36,7 +38,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from ordergraph.api.http import CACHE_HEADER
-from ordergraph.settings import ANY_ORIGIN
+from ordergraph.settings import ANY_ORIGIN, DEFAULT_CORS_HEADERS
 
 __all__ = [
     "ALLOWED_HEADERS",
@@ -49,10 +51,9 @@ __all__ = [
 
 GRAPHQL_PATH: Final = "/graphql"
 ALLOWED_METHODS: Final = ("GET", "POST")
-ALLOWED_HEADERS: Final = frozenset(
-    {"authorization", "content-type", "accept", "cache-control", "x-request-id"}
-)
-"""Request headers a cross-origin caller may send (besides the CORS-safelisted ones)."""
+ALLOWED_HEADERS: Final = frozenset(DEFAULT_CORS_HEADERS)
+"""Request headers a cross-origin caller may send by default (besides the CORS-safelisted
+ones); ``server.cors_allow_headers`` sets them."""
 EXPOSED_HEADERS: Final = (CACHE_HEADER,)
 MAX_AGE: Final = 600
 _PREFLIGHT_VARY: Final = (
@@ -65,10 +66,11 @@ _PREFLIGHT_VARY: Final = (
 class CorsPolicy:
     """Which origins may call, and the headers a request from one of them gets."""
 
-    def __init__(self, origins: Iterable[str]) -> None:
+    def __init__(self, origins: Iterable[str], headers: Iterable[str] = ALLOWED_HEADERS) -> None:
         listed = tuple(origins)
         self.any_origin = ANY_ORIGIN in listed
         self.origins = frozenset(o.lower() for o in listed if o != ANY_ORIGIN)
+        self.headers = frozenset(h.lower() for h in headers)
 
     def allows(self, origin: str) -> bool:
         return self.any_origin or origin.lower() in self.origins
@@ -84,7 +86,7 @@ class CorsPolicy:
             return response
         requested = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, "")
         names = [n.strip().lower() for n in requested.split(",") if n.strip()]
-        granted = [n for n in dict.fromkeys(names) if n in ALLOWED_HEADERS]
+        granted = [n for n in dict.fromkeys(names) if n in self.headers]
         response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
         response.headers[hdrs.ACCESS_CONTROL_ALLOW_METHODS] = ", ".join(ALLOWED_METHODS)
         if granted:
@@ -121,9 +123,9 @@ def _is_websocket(request: web.Request) -> bool:
     return request.headers.get(hdrs.UPGRADE, "").strip().lower() == "websocket"
 
 
-def cors_middleware(origins: Iterable[str]) -> Middleware:
-    """A middleware applying ``CorsPolicy(origins)`` to ``/graphql``."""
-    policy = CorsPolicy(origins)
+def cors_middleware(origins: Iterable[str], headers: Iterable[str] = ALLOWED_HEADERS) -> Middleware:
+    """A middleware applying ``CorsPolicy(origins, headers)`` to ``/graphql``."""
+    policy = CorsPolicy(origins, headers)
 
     @web.middleware
     async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:

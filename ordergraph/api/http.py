@@ -368,7 +368,10 @@ class GraphQLHTTPHandler:
         except CannotGetOperationTypeError as exc:
             # A GraphQL request error (no operation to run), reported like a
             # validation error: 400 or 200 depending on the media type.
-            return PreExecutionError(data=None, errors=[GraphQLError(exc.as_http_error_reason())])
+            error = GraphQLError(
+                exc.as_http_error_reason(), extensions={"code": "OPERATION_RESOLUTION_FAILURE"}
+            )
+            return PreExecutionError(data=None, errors=[error])
         except InvalidOperationTypeError as exc:
             # _check_operation refuses these first; this only guards against drift.
             return RequestRejectedError(

@@ -10,7 +10,9 @@ WebSocket; an unknown key or none is refused with 4403. An operation the key's s
 do not cover fails ``FORBIDDEN`` (``ordergraph.schema.access``).
 Cross-origin handshakes must come from ``server.cors_origins`` (the CORS allow-list),
 the server pings every ``keep_alive_interval`` seconds and drops peers that stop
-answering, and a socket runs at most ``max_per_connection`` operations. Every socket
+answering, and a socket runs at most ``max_per_connection`` operations. A tenant holds
+at most ``max_connections_per_tenant`` authenticated sockets in this process: one more
+is closed with 4429 and a reason saying so, before it is acknowledged. Every socket
 is registered in the application's ``OPEN_SOCKETS``, so a shutdown sends it a close
 frame (1001) instead of dropping it.
 """
@@ -18,8 +20,10 @@ frame (1001) instead of dropping it.
 from __future__ import annotations
 
 import socket
+import weakref
+from collections import defaultdict
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 from aiohttp import web
@@ -31,7 +35,7 @@ from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.response_cache import ResponseCache, schema_version
 from ordergraph.api.ws_messages import CheckedTransportWSHandler
 from ordergraph.auth import Principal, bearer_token, principal_for_key, principal_from_headers
-from ordergraph.graphiql import LocalGraphiQLView, add_graphiql_routes
+from ordergraph.graphiql import LocalGraphiQLView
 from ordergraph.logs import REQUEST_ID, REQUEST_ID_HEADER
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
@@ -41,6 +45,9 @@ __all__ = ["GRAPHQL_HTTP", "OrdergraphGraphQLView", "add_graphql_routes"]
 
 _AIOHTTP_WRITER_LIMIT = 2**18
 """aiohttp's default: bytes written to a WebSocket before it waits for the socket to drain."""
+
+TOO_MANY_SOCKETS: Final = 4429
+"""Close code of a socket over its tenant's ``max_connections_per_tenant``."""
 
 GRAPHQL_HTTP = web.AppKey("graphql_http", GraphQLHTTPHandler)
 """The application's HTTP handler (its response cache and stats), set by ``add_graphql_routes``."""
@@ -65,9 +72,15 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
             "connection_init_wait_timeout": timedelta(seconds=10),
             # "*" (the demo's "any origin") is understood by Strawberry as such.
             "allowed_origins": tuple(services.settings.server.cors_origins),
+            "graphiql": services.settings.server.graphiql,
         }
         super().__init__(schema, **(options | kwargs))
         self.services = services
+        # Each tenant's acknowledged sockets (closed ones are skipped when counting,
+        # collected ones drop out).
+        self.tenant_sockets: defaultdict[str, weakref.WeakSet[web.WebSocketResponse]] = defaultdict(
+            weakref.WeakSet
+        )
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse
@@ -119,7 +132,23 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
             raise ConnectionRejectionError(
                 {"message": 'authentication required: send {"authorization": "Bearer <api key>"}'}
             )
+        await self._admit(context.tenant, context.response)
         return await super().on_ws_connect(context)
+
+    async def _admit(self, tenant: str, ws: web.StreamResponse | None) -> None:
+        """Count ``ws`` against ``tenant``'s cap, or close it with 4429 and refuse it."""
+        if not isinstance(ws, web.WebSocketResponse):
+            return
+        cap = self.services.settings.subscriptions.max_connections_per_tenant
+        sockets = self.tenant_sockets[tenant]
+        # No await between counting and adding: two handshakes cannot both take the
+        # last place.
+        if sum(1 for open_ws in sockets if not open_ws.closed) < cap:
+            sockets.add(ws)
+            return
+        reason = f"too many open WebSockets for this tenant (at most {cap}); close one first"
+        await ws.close(code=TOO_MANY_SOCKETS, message=reason.encode())
+        raise ConnectionRejectionError({"message": reason})
 
 
 def _act_as(context: Context, principal: Principal | None) -> None:
@@ -144,7 +173,8 @@ def _limit_send_buffers(request: web.Request, limit: int) -> None:
 def add_graphql_routes(
     app: web.Application, *, schema: strawberry.Schema = default_schema
 ) -> OrdergraphGraphQLView:
-    """Serve ``/graphql`` and GraphiQL's assets on ``app`` (whose ``SERVICES`` must be set).
+    """Serve ``/graphql`` and GraphiQL's files (unless ``server.graphiql`` is off) on ``app``
+    (whose ``SERVICES`` must be set).
 
     The schema's limits are the app's settings (``limits``), read per request.
     """
@@ -159,9 +189,9 @@ def add_graphql_routes(
         if services.settings.server.response_cache
         else None
     )
-    handler = GraphQLHTTPHandler(
-        services, schema, render_ide=view.render_graphql_ide, response_cache=cache
-    )
+    # GraphiQL off (or unusable): a browser's GET is answered like any other client's.
+    render_ide = view.render_graphql_ide if view.graphql_ide is not None else None
+    handler = GraphQLHTTPHandler(services, schema, render_ide=render_ide, response_cache=cache)
 
     async def graphql(request: web.Request) -> web.StreamResponse:
         if view.is_websocket_request(request):
@@ -170,5 +200,5 @@ def add_graphql_routes(
 
     app.router.add_route("*", "/graphql", graphql)
     app[GRAPHQL_HTTP] = handler
-    add_graphiql_routes(app)
+    view.add_graphiql_routes(app)
     return view

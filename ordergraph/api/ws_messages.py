@@ -82,7 +82,8 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
             unknown = _unknown_operation(str(query), payload.get("operationName"), limits)
             if unknown is not None:
-                await self._send_error(message["id"], {"message": unknown})
+                coded = {"message": unknown, "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}
+                await self._send_error(message["id"], coded)
                 return
         await super().handle_message(cast("Message", message))
 

@@ -18,6 +18,7 @@ from strawberry import relay
 from ordergraph.errors import ConfigError
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.models import ProviderName
+from ordergraph.providers.stackone import LEGACY_API_VERSION
 from ordergraph.sandbox.core import Account
 from ordergraph.settings import Settings
 
@@ -132,6 +133,10 @@ def demo_connections(
             }
             if provider is ProviderName.KOMBO:
                 connection["poll_interval"] = KOMBO_POLL_INTERVAL
+            if provider is ProviderName.STACKONE:
+                # The simulator keeps the legacy order reads: the demo's activity and
+                # refreshOrders read StackOne orders back through them.
+                connection["api_version"] = LEGACY_API_VERSION
             connections.append(connection)
     return connections
 

@@ -37,6 +37,7 @@ from ordergraph.demo.config import (
 )
 from ordergraph.demo.orders import NewOrders, seed_stackone
 from ordergraph.errors import ConfigError, OrdergraphError
+from ordergraph.graphiql import GRAPHIQL_WELCOME, GraphiQLWelcome
 from ordergraph.logs import configure_logging, secrets_of
 from ordergraph.models import ProviderName
 from ordergraph.sandbox.app import SIMULATORS_KEY, create_sandbox_app
@@ -105,6 +106,21 @@ async def _wait_for_registrations(services: Services, stop: StopSignals) -> None
             logger.warning("Unified webhooks not registered yet for %s", ", ".join(pending))
             return
         await asyncio.sleep(0.1)
+
+
+def _graphiql_welcome(settings: Settings, demo_secrets: DemoSecrets) -> GraphiQLWelcome:
+    """The demo's page names where its keys are and starts with the first tenant's key
+    (the demo's own, printed keys; ``serve`` never puts a key in the page)."""
+    first = settings.tenants[0].name
+    others = ", ".join(t.name for t in settings.tenants[1:])
+    hint = (
+        f"Demo: the Headers tab below already holds the API key of tenant {first!r}. "
+        "Every tenant's key is printed in the terminal running `ordergraph demo` "
+        "(and written to its --info-file)"
+    )
+    hint += f"; try {others}'s to see another tenant." if others else "."
+    key = demo_secrets.api_keys[first]
+    return GraphiQLWelcome(key_hint=hint, headers={"Authorization": f"Bearer {key}"})
 
 
 def _banner(
@@ -184,6 +200,7 @@ class _Demo:
             secrets=secrets_of(settings),
         )
         gateway_app = await open_gateway(settings, auto_migrate=True)
+        gateway_app[GRAPHIQL_WELCOME] = _graphiql_welcome(settings, demo_secrets)
         self.gateway = await _start(gateway_app, gateway_sock)
         services = gateway_app[SERVICES]
 

@@ -87,6 +87,9 @@ class ConnectionConfig(BaseModel):
     api_key: SecretStr
     account: str
     webhook_secret: SecretStr | None = None
+    # The vendor API version the connection speaks, where the vendor has several
+    # (StackOne); None = the adapter's current one.
+    api_version: str | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     max_attempts: int = 4
@@ -205,6 +208,8 @@ class Provider(Protocol):
     async def create_order(self, order: NewOrder) -> CreatedOrder: ...
 
     def check_result(self, result: ResultSubmission) -> None: ...
+
+    def result_input_field(self, message: str) -> tuple[str, ...] | None: ...
 
     async def submit_result(
         self, remote_id: str, result: ResultSubmission
@@ -329,6 +334,13 @@ class BaseProvider:
         status it lacks): checked before a result is recorded for later delivery, so
         what can never be sent is refused at once. No I/O."""
         del result
+
+    def result_input_field(self, message: str) -> tuple[str, ...] | None:
+        """The result input field (a path below ``submitResult``'s ``input``) that a
+        refusal of a result names in the vendor's words (an error body's message, or a
+        ``check_result`` error); None when it names none this adapter knows."""
+        del message
+        return None
 
     async def submit_result(
         self, remote_id: str, result: ResultSubmission

@@ -27,13 +27,20 @@ What PROVIDERS.md leaves unconfirmed, and what this adapter does:
   NUMBER attributes are sent as TEXT; a SUB_RESULT needs a score and a max >= 1 (else
   it is sent as TEXT) and uses ``reference`` (or the label) as its id. Attachments are
   sent as ``data_url``; more than five is a ``ValueError`` (Kombo's limit).
+  ``result_url`` and each ``data_url`` must be absolute URIs (the spec's ``format:
+  uri``): anything else is a ``ValueError`` naming the field, before any request.
+* Refusals name Kombo's own field paths (``result_url``, ``attachments.0.data_url``,
+  ``status`` ...) in ``error.message``; ``result_input_field`` maps them back to the
+  result input's fields.
 * Packages: Kombo has no OTHER type; publishing a package whose type is OTHER or None
   (or without a name) is a ``ValueError``; an unknown type read back maps to OTHER.
 * Webhooks: ``X-Kombo-Signature`` is verified as HMAC-SHA256(webhook secret, raw body),
-  base64url with or without padding, compared in constant time. No secret configured
-  is a ``ConfigError`` (our mistake, not the sender's). A verified event for another
-  integration than this connection's is a ``WebhookPayloadError``; event types that
-  carry no order are accepted as a delivery without orders.
+  base64url with or without padding, compared in constant time, on the raw bytes
+  before any parse (``signature_matches``; the intake tries each configured secret).
+  No secret configured is a ``ConfigError`` (our mistake, not the sender's). A
+  verified event for another integration than this connection's is a
+  ``WebhookPayloadError``; event types that carry no order are accepted as a delivery
+  without orders.
 """
 
 from __future__ import annotations
@@ -97,7 +104,9 @@ __all__ = [
     "order_to_canonical",
     "package_to_canonical",
     "package_to_wire",
+    "result_input_field",
     "result_to_wire",
+    "signature_matches",
     "status_filter",
     "status_to_canonical",
     "verify_signature",
@@ -392,6 +401,17 @@ def _attachment_name(url: str, name: str | None, number: int) -> str:
     return PurePosixPath(urlparse(url).path).name or f"attachment-{number}"
 
 
+def _is_absolute_uri(value: str) -> bool:
+    """The spec's ``format: uri``: a scheme and a host, nothing that needs escaping."""
+    if any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlparse(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme) and bool(parts.netloc)
+
+
 def _attachments_to_wire(result: ResultSubmission) -> list[dict[str, Any]]:
     """Attachments by URL (Kombo fetches ``data_url`` at once); one without a URL has
     no content to send and is skipped."""
@@ -399,6 +419,10 @@ def _attachments_to_wire(result: ResultSubmission) -> list[dict[str, Any]]:
     if len(usable) > MAX_ATTACHMENTS:
         msg = f"Kombo takes at most {MAX_ATTACHMENTS} attachments per result, got {len(usable)}"
         raise ValueError(msg)
+    for index, attachment in enumerate(result.attachments):
+        if attachment.url and not _is_absolute_uri(attachment.url):
+            msg = f"attachments.{index}.data_url must be an absolute URI"
+            raise ValueError(msg)
     wire = []
     for number, (url, attachment) in enumerate(usable, start=1):
         item: dict[str, Any] = {
@@ -420,6 +444,9 @@ def result_to_wire(result: ResultSubmission, *, now: datetime | None = None) -> 
     status = _RESULT_STATUS.get(result.status)
     if status is None:
         msg = f"cannot send a result with status {result.status} to Kombo"
+        raise ValueError(msg)
+    if not _is_absolute_uri(result.url):
+        msg = "result_url must be an absolute URI"
         raise ValueError(msg)
     body: dict[str, Any] = {"status": status, "result_url": result.url}
     completed_at = result.completed_at
@@ -447,6 +474,38 @@ def result_to_wire(result: ResultSubmission, *, now: datetime | None = None) -> 
     if result.score_label:
         body["remote_fields"] = {"smartrecruiters": {"scoreLabel": result.score_label}}
     return body
+
+
+# Kombo's field paths, as its validation messages name them, to the result input's.
+_RESULT_FIELD = re.compile(
+    r"(?<![\w.])(?P<name>result_url|max_score|score|completed_at|status|remote_fields"
+    r"|attributes|attachments)(?:\.(?P<index>\d+))?(?:\.(?P<inner>\w+))?"
+)
+_RESULT_FIELD_NAMES = {
+    "result_url": ("url",),
+    "max_score": ("maxScore",),
+    "score": ("score",),
+    "completed_at": ("completedAt",),
+    "status": ("status",),
+    "remote_fields": ("scoreLabel",),
+}
+
+
+def result_input_field(message: str) -> tuple[str, ...] | None:
+    """The result input field a Kombo refusal (or our own check) names: the first of
+    Kombo's result fields in ``message`` (``attachments.0.data_url`` ->
+    ``("attachments", "0", "url")``); None when it names none."""
+    found = _RESULT_FIELD.search(message)
+    if found is None:
+        return None
+    name, index = found["name"], found["index"]
+    if name in _RESULT_FIELD_NAMES:
+        return _RESULT_FIELD_NAMES[name]
+    if index is None:
+        return (name,)
+    if name == "attachments" and found["inner"] == "data_url":
+        return (name, index, "url")
+    return (name, index)
 
 
 # --- mapping: packages ----------------------------------------------------------------
@@ -494,9 +553,10 @@ def package_to_wire(package: Package) -> dict[str, Any]:
 
 
 def webhook_integration_id(body: bytes) -> str | None:
-    """``data.integration_id`` of an unverified delivery, for routing it to a connection.
+    """``data.integration_id`` of a delivery, for routing it to a connection.
 
-    Only for choosing which connection verifies the delivery: never trusted otherwise.
+    Call it on a body whose signature already matched (``signature_matches``), and
+    whose nesting the caller has bounded: ``json.loads`` recurses per level.
     """
     try:
         payload = json.loads(body)
@@ -515,14 +575,20 @@ def _decode_signature(signature: str) -> bytes | None:
         return None
 
 
+def signature_matches(secret: str, body: bytes, signature: str) -> bool:
+    """Whether ``signature`` is base64url(HMAC-SHA256(secret, raw body)), compared in
+    constant time. Works on the raw bytes: nothing of the body is parsed."""
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    given = _decode_signature(signature)
+    return given is not None and hmac.compare_digest(given, expected)
+
+
 def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
     """Raise ``WebhookSignatureError`` unless ``signature`` is base64url(HMAC-SHA256)."""
     if not signature:
         msg = f"missing {SIGNATURE_HEADER} header"
         raise WebhookSignatureError(msg)
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    given = _decode_signature(signature)
-    if given is None or not hmac.compare_digest(given, expected):
+    if not signature_matches(secret, body, signature):
         msg = f"{SIGNATURE_HEADER} does not match the body"
         raise WebhookSignatureError(msg)
 
@@ -689,6 +755,9 @@ class KomboProvider(BaseProvider):
 
     def check_result(self, result: ResultSubmission) -> None:
         result_to_wire(result)
+
+    def result_input_field(self, message: str) -> tuple[str, ...] | None:
+        return result_input_field(message)
 
     async def submit_result(
         self, remote_id: str, result: ResultSubmission

@@ -1,4 +1,4 @@
-"""StackOne adapter: the ATS assessments API (spec 2025-12-03; two GETs from 2025-02).
+"""StackOne adapter: the ATS assessments API (spec 2025-12-03, or 2025-02-24 for reads).
 
 StackOne's flow is push-only: an order is created with ``POST …/assessments/orders``
 and a result written with ``PATCH …/orders/{id}/result``. There is no order list and
@@ -8,10 +8,13 @@ Choices where PROVIDERS.md (section 2) says "not found" or "not verified":
 
 - Auth: HTTP Basic with the API key as username and an empty password (StackOne's
   convention; the spec only says ``basic``). ``x-account-id`` carries the account.
-- ``get_orders`` uses the 2025-02 ``GET …/orders/{id}`` and ``GET …/orders/{id}/results``
-  (removed from the 2025-12 spec, still the only way to read an order back). A 404
-  means the order is absent. The order itself has no status: it is ``OPEN`` until a
-  result is written, then the result's status.
+- API version per connection (``ConnectionConfig.api_version``): ``2025-12-03`` (the
+  current one, the default) has no order read; ``2025-02-24`` (legacy) has
+  ``GET …/orders/{id}`` and ``GET …/orders/{id}/results``. The adapter never calls a
+  route its version lacks: on the current version it does not claim ``GET_ORDERS`` and
+  ``get_orders`` is an ``UnsupportedOperationError`` naming the connection, without a
+  request. On the legacy version a 404 means the order is absent. The order itself
+  has no status: it is ``OPEN`` until a result is written, then the result's status.
 - Package pages are requested with ``page_size=50`` (default 25, maximum not found).
 - Ids: the canonical ``remote_id`` of orders, packages, candidates, jobs and
   applications is StackOne's unified ``id`` (what its paths take), falling back to
@@ -22,27 +25,38 @@ Choices where PROVIDERS.md (section 2) says "not found" or "not verified":
   REJECTED (and UNKNOWN) have no StackOne word: they are sent as ``unmapped_value``
   with our name in ``source_value``; REJECTED is not ``failed`` because a rejected
   order is not a failed test.
-- Read back, ``passed`` is COMPLETED; ``unmapped_value`` and values we do not know
-  are UNKNOWN, with ``provider_status`` keeping the wire value (or the
-  ``source_value`` when the value is ``unmapped_value``/absent).
+- Read back, ``passed`` is COMPLETED. The word is the ``value``, or the ``source_value``
+  when the value is ``unmapped_value`` or absent (the 2025-02 enum lacks
+  ``initiated``/``in_progress``, so those arrive there): a StackOne word or one of our
+  own status names (REJECTED, written as ``unmapped_value``) maps back; anything else
+  is UNKNOWN, with ``provider_status`` keeping the word.
 - Scores are strings on the wire: integral floats are written without ``.0``
   ("100"), others in plain decimal notation ("87.5"), never in exponent form.
-- Attachments: MIME types map to ``text``/``pdf``/``video``; any other type is
-  ``other`` with the MIME type as ``source_value``. StackOne has no attachment name,
+- Attachments: MIME types map to ``text``/``pdf``/``video``, any other type to
+  ``other``; the MIME type itself always goes in ``source_value``, and is what a read
+  back reports (the word when no MIME type came back). StackOne has no attachment name,
   no result attributes, no candidate phone and no ``target_url``; those are not sent.
 - Hiring-team roles: StackOne has one ``role`` string; several roles are joined with
   ", " when writing, and a role read back is one role.
 - Absent values are omitted from requests rather than sent as ``null``: the spec is
   OpenAPI 3.1, where ``nullable: true`` does not admit ``null``.
 - Error bodies ``{statusCode, message, timestamp}`` carry no error code of their own,
-  so ``ErrorDetail.code`` is None and the error type's stable code applies.
+  so ``ErrorDetail.code`` is None and the error type's stable code applies. Their
+  ``message`` names the field at fault in StackOne's words (``score.value``,
+  ``attachments[0].url``); ``result_input_field`` maps those to the result input's.
+- A listed package without ``id`` and ``remote_id`` (the spec allows it) cannot be
+  ordered: it is left out with a WARNING, the rest of the list stands.
+- A create answered without any id is a ``ProviderResponseError`` that says the order
+  may exist at StackOne: the POST is not repeated (it could create the order twice).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,7 +65,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from ordergraph.errors import ProviderNotFoundError
+from ordergraph.errors import ProviderNotFoundError, UnsupportedOperationError
 from ordergraph.models import (
     Application,
     AssessmentResult,
@@ -81,6 +95,9 @@ from ordergraph.providers.base import (
 from ordergraph.providers.http import ErrorDetail, HttpClient
 
 __all__ = [
+    "API_VERSIONS",
+    "CURRENT_API_VERSION",
+    "LEGACY_API_VERSION",
     "PACKAGE_PAGE_SIZE",
     "StackOneProvider",
     "attachment_to_wire",
@@ -89,12 +106,19 @@ __all__ = [
     "order_to_canonical",
     "package_to_canonical",
     "parse_error",
+    "result_input_field",
     "result_status",
     "result_to_canonical",
     "result_to_wire",
 ]
 
+logger = logging.getLogger(__name__)
+
 PREFIX = "/unified/ats/assessments"
+CURRENT_API_VERSION = "2025-12-03"
+# The last version with order reads (GET …/orders/{id} and …/results).
+LEGACY_API_VERSION = "2025-02-24"
+API_VERSIONS = (CURRENT_API_VERSION, LEGACY_API_VERSION)
 PACKAGE_PAGE_SIZE = 50
 # How many order reads ``get_orders`` keeps in flight at once.
 READ_CONCURRENCY = 8
@@ -232,6 +256,7 @@ _APPLICATION_STATUSES = frozenset(
      "onboarding", "created", "accepted", "short_list", "approved"}
 )  # fmt: skip
 _UNMAPPED = "unmapped_value"
+_CANONICAL_WORDS = frozenset(status.value for status in OrderStatus)
 
 
 def result_status(
@@ -243,9 +268,16 @@ def result_status(
         return None, None
     if value is not None and value in _WIRE_TO_STATUS:
         return _WIRE_TO_STATUS[value], value
-    # unmapped_value, an absent value, or a word newer than this adapter.
-    provider_status = source if value in (None, _UNMAPPED) and source else value
-    return OrderStatus.UNKNOWN, provider_status
+    if value in (None, _UNMAPPED) and source:
+        # The word is in source_value: StackOne's own (the 2025-02 enum lacks some), or
+        # one of our status names sent as unmapped_value (REJECTED).
+        if source.lower() in _WIRE_TO_STATUS:
+            return _WIRE_TO_STATUS[source.lower()], source
+        if source.upper() in _CANONICAL_WORDS:
+            return OrderStatus(source.upper()), source
+        return OrderStatus.UNKNOWN, source
+    # unmapped_value without a source, or a word newer than this adapter.
+    return OrderStatus.UNKNOWN, value
 
 
 def _enum_word(pair: WireEnum | None) -> str | None:
@@ -356,14 +388,17 @@ _CONTENT_TYPE_WORDS = frozenset({"text", "pdf", "video", "other"})
 
 
 def attachment_to_wire(attachment: Attachment) -> dict[str, Any]:
-    """``{url, content_type: {value}}``; a MIME type StackOne has no word for is ``other``."""
+    """``{url, content_type: {value, source_value}}``: StackOne's word (``other`` when it
+    has none) and the MIME type itself, so a read back gives the MIME type again."""
     mime = attachment.content_type
     content_type: dict[str, Any] | None = None
     if mime:
         lowered = mime.lower()
-        value = lowered if lowered in _CONTENT_TYPE_WORDS else None
-        value = value or next((w for p, w in _CONTENT_TYPE_PREFIXES if lowered.startswith(p)), None)
-        content_type = {"value": value} if value else {"value": "other", "source_value": mime}
+        if lowered in _CONTENT_TYPE_WORDS:
+            content_type = {"value": lowered}  # a word, not a MIME type: nothing to keep
+        else:
+            value = next((w for p, w in _CONTENT_TYPE_PREFIXES if lowered.startswith(p)), None)
+            content_type = {"value": value or "other", "source_value": mime}
     return {"url": attachment.url, "content_type": content_type}
 
 
@@ -475,10 +510,17 @@ def result_to_canonical(result: WireResult) -> AssessmentResult:
         summary=result.summary,
         attributes=attributes,
         attachments=tuple(
-            Attachment(url=a.url, content_type=_enum_word(a.content_type))
+            Attachment(url=a.url, content_type=_content_type(a.content_type))
             for a in result.attachments or ()
         ),
     )
+
+
+def _content_type(pair: WireEnum | None) -> str | None:
+    """The MIME type we sent in ``source_value``; else StackOne's word."""
+    if pair is not None and isinstance(pair.source_value, str) and "/" in pair.source_value:
+        return pair.source_value
+    return _enum_word(pair)
 
 
 def _has_result(result: WireResult | None) -> bool:
@@ -546,6 +588,45 @@ def parse_error(status: int, body: object) -> ErrorDetail | None:
     return ErrorDetail(message=message)
 
 
+# StackOne's field paths, as its validation messages name them, to the result input's.
+_RESULT_FIELD = re.compile(
+    r"(?<![\w.\[])(?P<name>score\.(?:value|max|min|label)|score|start_date|submission_date"
+    r"|summary|result_url|result(?:\.(?:value|source_value))?"
+    r"|attachments(?:\[(?P<index>\d+)\](?:\.(?P<inner>url|content_type))?)?)(?![\w])"
+)
+_RESULT_FIELD_NAMES = {
+    "score.value": ("score",),
+    "score": ("score",),
+    "score.max": ("maxScore",),
+    "score.min": ("minScore",),
+    "score.label": ("scoreLabel",),
+    "start_date": ("startedAt",),
+    "submission_date": ("completedAt",),
+    "summary": ("summary",),
+    "result_url": ("url",),
+    "result": ("status",),
+    "result.value": ("status",),
+    "result.source_value": ("status",),
+}
+
+
+def result_input_field(message: str) -> tuple[str, ...] | None:
+    """The result input field a StackOne refusal names (``attachments[0].url`` ->
+    ``("attachments", "0", "url")``); None when it names none."""
+    found = _RESULT_FIELD.search(message)
+    if found is None:
+        return None
+    name = found["name"]
+    if name in _RESULT_FIELD_NAMES:
+        return _RESULT_FIELD_NAMES[name]
+    index, inner = found["index"], found["inner"]
+    if index is None:
+        return ("attachments",)
+    if inner is None:
+        return ("attachments", index)
+    return ("attachments", index, "url" if inner == "url" else "contentType")
+
+
 # --- the adapter --------------------------------------------------------------------------
 
 
@@ -575,8 +656,28 @@ class StackOneProvider(BaseProvider):
         http: HttpClient | None = None,
         page_size: int = PACKAGE_PAGE_SIZE,
     ) -> None:
+        api_version = config.api_version or CURRENT_API_VERSION
+        if api_version not in API_VERSIONS:
+            msg = f"connection {config.id!r}: StackOne api_version must be one of {API_VERSIONS}"
+            raise ValueError(msg)
         super().__init__(config, http=http)
         self.page_size = page_size
+        self.api_version = api_version
+
+    @property
+    def reads_orders(self) -> bool:
+        """Whether this connection's API version has the order reads (2025-02 only)."""
+        return self.api_version == LEGACY_API_VERSION
+
+    def supports(self, capability: Capability) -> bool:
+        # ``capabilities`` says what StackOne can do in some version; reading an order
+        # back needs the legacy version's GETs.
+        if capability is Capability.GET_ORDERS and not self.reads_orders:
+            return False
+        return super().supports(capability)
+
+    def result_input_field(self, message: str) -> tuple[str, ...] | None:
+        return result_input_field(message)
 
     def auth_headers(self) -> dict[str, SecretStr]:
         token = base64.b64encode(f"{self.config.api_key.get_secret_value()}:".encode()).decode()
@@ -616,11 +717,19 @@ class StackOneProvider(BaseProvider):
             if token:
                 params["next"] = token
             page = await self._read("GET", path, WirePackagePage, params=params)
-            try:
-                items = [package_to_canonical(p) for p in page.data]
-            except ValueError as exc:
-                raise self.http.bad_shape("GET", path, str(exc)) from exc
-            return Page(items, paginator.next_token(page.next, token, len(items)))
+            items = []
+            for wire in page.data:
+                if _first(wire.id, wire.remote_id) is None:
+                    # Allowed by the spec, but nothing can be ordered without an id.
+                    logger.warning(
+                        "connection %s: StackOne listed a package without id or remote_id "
+                        "(name %r); left out",
+                        self.config.id,
+                        wire.name,
+                    )
+                    continue
+                items.append(package_to_canonical(wire))
+            return Page(items, paginator.next_token(page.next, token, len(page.data)))
 
         return [package async for package in iterate_pages(fetch)]
 
@@ -633,7 +742,14 @@ class StackOneProvider(BaseProvider):
         created = await self._read("POST", path, WireCreated, json_body=body, idempotent=False)
         order_id = _first(created.id, created.remote_id)
         if order_id is None:
-            raise self.http.bad_shape("POST", path, "no id in the created order")
+            # Not retried, by us or the caller's automation: StackOne answered 2xx, so
+            # the order may well exist there, and a second POST would make another.
+            raise self.http.bad_shape(
+                "POST",
+                path,
+                "StackOne accepted the order but returned no id; the order may exist at "
+                "StackOne: check there before creating it again",
+            )
         canonical = order_to_canonical(
             WireOrder.model_validate(body), remote_id=order_id, test_url=created.test_url
         )
@@ -655,7 +771,17 @@ class StackOneProvider(BaseProvider):
         return (status or result.status), word
 
     async def get_orders(self, remote_ids: Sequence[str]) -> dict[str, Order]:
-        """Orders by id through the legacy 2025-02 GETs; absent ids are left out."""
+        """Orders by id through the legacy 2025-02 GETs; absent ids are left out.
+
+        ``UnsupportedOperationError`` (no request made) when the connection speaks the
+        current version, which has no order read."""
+        if not self.reads_orders:
+            raise UnsupportedOperationError(
+                f"StackOne API {self.api_version} has no order read (connection "
+                f"{self.config.id}; set api_version = {LEGACY_API_VERSION!r} to read orders)",
+                provider=self.name.value,
+                connection_id=self.config.id,
+            )
         limit = asyncio.Semaphore(READ_CONCURRENCY)
 
         async def one(remote_id: str) -> Order | None:

@@ -3,6 +3,9 @@ an order that carries it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.errors import PublicError
@@ -11,44 +14,67 @@ from ordergraph.store import (
     InvalidCursorError,
     OrderFilter,
     PaginationError,
-    SortOrder,
     StoredOrder,
 )
 
-__all__ = ["candidate_orders", "count_candidates", "job_order", "page_candidates"]
+__all__ = [
+    "candidate_order_filter",
+    "candidate_orders",
+    "count_candidates",
+    "job_order_filter",
+    "job_orders",
+    "page_candidates",
+]
 
 
-async def _latest(context: Context, where: OrderFilter) -> StoredOrder | None:
-    page = await context.services.store.orders.page(
-        context.require_tenant(), filter=where, first=1, order=SortOrder.DESC
-    )
-    return page.edges[0].node if page.edges else None
-
-
-async def candidate_orders(context: Context, node_id: str) -> StoredOrder | None:
+async def _candidate_order(context: Context, node_id: str) -> StoredOrder | None:
     """The newest order of the candidate behind ``node_id`` (``e:<email>`` or ``o:<order>``)."""
     kind, _, value = node_id.partition(":")
     if kind == "e" and value:
-        return await _latest(context, OrderFilter(candidate_email=value))
+        return await context.loaders.newest_order_by_candidate.load(value)
     if kind == "o" and value:
         return await context.loaders.order_by_id.load(value)
     return None
 
 
-async def job_order(context: Context, node_id: str) -> StoredOrder | None:
+async def _job_order(context: Context, node_id: str) -> StoredOrder | None:
     """The newest order for the job behind ``node_id`` (``j:<conn>:<job>`` or ``o:<order>``)."""
     kind, _, value = node_id.partition(":")
     if kind == "j":
         connection_id, _, job_remote_id = value.partition(":")
         if connection_id and job_remote_id:
-            return await _latest(
-                context,
-                OrderFilter(connection_ids=[connection_id], job_remote_id=job_remote_id),
-            )
+            return await context.loaders.newest_order_by_job.load((connection_id, job_remote_id))
         return None
     if kind == "o" and value:
         return await context.loaders.order_by_id.load(value)
     return None
+
+
+async def candidate_orders(context: Context, node_ids: Sequence[str]) -> list[StoredOrder | None]:
+    """For each candidate node key, the order the candidate is read from (or None); the
+    loads of all keys are batched (one query per kind of key)."""
+    return list(await asyncio.gather(*(_candidate_order(context, key) for key in node_ids)))
+
+
+async def job_orders(context: Context, node_ids: Sequence[str]) -> list[StoredOrder | None]:
+    """For each job node key, the order the job is read from (or None), batched."""
+    return list(await asyncio.gather(*(_job_order(context, key) for key in node_ids)))
+
+
+def candidate_order_filter(node_key: str, source_order: str) -> OrderFilter:
+    """The orders of a candidate: all of its email's, or only the one it was read from."""
+    if node_key.startswith("e:"):
+        return OrderFilter(candidate_email=node_key.removeprefix("e:"))
+    return OrderFilter(order_ids=[source_order])
+
+
+def job_order_filter(
+    connection_id: str, job_remote_id: str | None, source_order: str
+) -> OrderFilter:
+    """The orders for a job: all on its connection with its id, or only its own order."""
+    if job_remote_id:
+        return OrderFilter(connection_ids=[connection_id], job_remote_id=job_remote_id)
+    return OrderFilter(order_ids=[source_order])
 
 
 async def page_candidates(

@@ -9,8 +9,10 @@ from aiohttp import web
 from graphql import GraphQLError
 
 from ordergraph.keys import Scope
+from ordergraph.resolvers.connections import tenant_connection
 from ordergraph.resolvers.dataloaders import Loaders
 from ordergraph.server import Services
+from ordergraph.sync.connections import LiveConnection
 
 __all__ = ["Context", "MissingScopeError", "NotAuthenticatedError"]
 
@@ -63,6 +65,11 @@ class Context:
         self.require_tenant()
         if scope not in self.scopes:
             raise MissingScopeError(scope, what)
+
+    def connection(self, connection_id: str) -> LiveConnection | None:
+        """The tenant's live connection ``connection_id``; None for an unknown id and for
+        another tenant's connection alike."""
+        return tenant_connection(self.services.connections, self.require_tenant(), connection_id)
 
     @property
     def loaders(self) -> Loaders:

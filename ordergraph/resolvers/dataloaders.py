@@ -8,8 +8,10 @@ is down fails only its own keys).
 - ``PackagesByConnectionLoader``: a connection's package list, one provider call per
   connection per cache lifetime (never one call per order).
 - ``PackageByKeyLoader``: one package by (connection, package id), from the lists.
-- ``FreshOrderByKeyLoader``: orders read from the provider now, batched per connection
-  (Kombo: ``ids`` batches of 250).
+- ``EventsByOrderLoader``: a page of each order's events, one query for every order
+  asking with the same position and size.
+- ``NewestOrderByCandidateLoader`` / ``NewestOrderByJobLoader``: the order a candidate
+  or a job is read from, one query per batch.
 - ``ResultDeliveryByOrderLoader``: each order's newest result delivery, one query for
   every order of a request.
 """
@@ -25,11 +27,13 @@ from strawberry.dataloader import DataLoader
 
 from ordergraph.cache import GatewayCache
 from ordergraph.errors import ProviderError
-from ordergraph.models import Order, Package
+from ordergraph.models import Package
+from ordergraph.resolvers.connections import tenant_connection
 from ordergraph.store import (
     Delivery,
     DeliveryQueue,
     OrderStore,
+    StoredEvent,
     StoredOrder,
     SyncState,
     SyncStateStore,
@@ -37,8 +41,10 @@ from ordergraph.store import (
 from ordergraph.sync.connections import ConnectionRegistry
 
 __all__ = [
-    "FreshOrderByKeyLoader",
+    "EventsByOrderLoader",
     "Loaders",
+    "NewestOrderByCandidateLoader",
+    "NewestOrderByJobLoader",
     "OrderByIdLoader",
     "PackageByKeyLoader",
     "PackagesByConnectionLoader",
@@ -63,8 +69,8 @@ class PackagesByConnectionLoader(DataLoader[str, list[Package]]):
 
     def __init__(self, connections: ConnectionRegistry, cache: GatewayCache, tenant: str) -> None:
         async def load_one(connection_id: str) -> list[Package] | BaseException:
-            connection = connections.get(connection_id)
-            if connection is None or connection.tenant != tenant:
+            connection = tenant_connection(connections, tenant, connection_id)
+            if connection is None:
                 return []
             key = cache.key(tenant, "packages", connection_id)
             cached = await cache.get(key)
@@ -111,34 +117,48 @@ class PackageByKeyLoader(DataLoader[tuple[str, str], Package | None]):
         super().__init__(load_fn=load)
 
 
-class FreshOrderByKeyLoader(DataLoader[tuple[str, str], Order | None]):
-    """Orders read from their provider now, one batched call per connection."""
+# (order key, event id to read after, page size)
+EventPageKey = tuple[str, int | None, int]
 
-    def __init__(self, connections: ConnectionRegistry, tenant: str) -> None:
-        async def load_connection(
-            connection_id: str, remote_ids: list[str]
-        ) -> dict[str, Order] | BaseException:
-            connection = connections.get(connection_id)
-            if connection is None or connection.tenant != tenant:
-                return {}
-            try:
-                return await connection.provider.get_orders(remote_ids)
-            except ProviderError as exc:
-                return exc
 
-        async def load(keys: list[tuple[str, str]]) -> Sequence[Order | BaseException | None]:
-            grouped: defaultdict[str, list[str]] = defaultdict(list)
-            for connection_id, remote_id in keys:
-                grouped[connection_id].append(remote_id)
-            results = await asyncio.gather(
-                *(load_connection(c, list(dict.fromkeys(ids))) for c, ids in grouped.items())
-            )
-            by_connection = dict(zip(grouped, results, strict=True))
-            answers: list[Order | BaseException | None] = []
-            for connection_id, remote_id in keys:
-                found = by_connection[connection_id]
-                answers.append(found if isinstance(found, BaseException) else found.get(remote_id))
-            return answers
+class EventsByOrderLoader(DataLoader[EventPageKey, list[StoredEvent]]):
+    """Orders' events after a position, oldest first, at most a page size each."""
+
+    def __init__(self, orders: OrderStore, tenant: str) -> None:
+        async def load(keys: list[EventPageKey]) -> Sequence[list[StoredEvent]]:
+            windows: defaultdict[tuple[int | None, int], list[str]] = defaultdict(list)
+            for order_id, after_id, limit in keys:
+                windows[(after_id, limit)].append(order_id)
+            found: dict[EventPageKey, list[StoredEvent]] = {}
+            for (after_id, limit), order_ids in windows.items():
+                pages = await orders.events_of_orders(
+                    tenant, list(dict.fromkeys(order_ids)), after_id=after_id, limit=limit
+                )
+                for order_id, events in pages.items():
+                    found[(order_id, after_id, limit)] = events
+            return [found[key] for key in keys]
+
+        super().__init__(load_fn=load)
+
+
+class NewestOrderByCandidateLoader(DataLoader[str, StoredOrder | None]):
+    """The newest order of each candidate email (what a ``Candidate`` node is read from)."""
+
+    def __init__(self, orders: OrderStore, tenant: str) -> None:
+        async def load(emails: list[str]) -> Sequence[StoredOrder | None]:
+            found = await orders.newest_orders_by_candidate(tenant, emails)
+            return [found.get(email) for email in emails]
+
+        super().__init__(load_fn=load)
+
+
+class NewestOrderByJobLoader(DataLoader[tuple[str, str], StoredOrder | None]):
+    """The newest order of each (connection id, job remote id) (a ``Job`` node's)."""
+
+    def __init__(self, orders: OrderStore, tenant: str) -> None:
+        async def load(jobs: list[tuple[str, str]]) -> Sequence[StoredOrder | None]:
+            found = await orders.newest_orders_by_job(tenant, jobs)
+            return [found.get(job) for job in jobs]
 
         super().__init__(load_fn=load)
 
@@ -171,7 +191,9 @@ class Loaders:
     order_by_id: OrderByIdLoader
     packages_by_connection: PackagesByConnectionLoader
     package_by_key: PackageByKeyLoader
-    fresh_order_by_key: FreshOrderByKeyLoader
+    events_by_order: EventsByOrderLoader
+    newest_order_by_candidate: NewestOrderByCandidateLoader
+    newest_order_by_job: NewestOrderByJobLoader
     sync_state_by_connection: SyncStateByConnectionLoader
     result_delivery_by_order: ResultDeliveryByOrderLoader
 
@@ -191,7 +213,9 @@ class Loaders:
             order_by_id=OrderByIdLoader(orders, tenant),
             packages_by_connection=packages,
             package_by_key=PackageByKeyLoader(packages),
-            fresh_order_by_key=FreshOrderByKeyLoader(connections, tenant),
+            events_by_order=EventsByOrderLoader(orders, tenant),
+            newest_order_by_candidate=NewestOrderByCandidateLoader(orders, tenant),
+            newest_order_by_job=NewestOrderByJobLoader(orders, tenant),
             sync_state_by_connection=SyncStateByConnectionLoader(sync_state),
             result_delivery_by_order=ResultDeliveryByOrderLoader(deliveries, tenant),
         )

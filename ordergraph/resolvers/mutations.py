@@ -2,7 +2,9 @@
 
 ``createOrder``, ``publishPackages`` and ``refreshOrders`` go to the provider through
 its adapter first; what the provider confirmed is then ingested (one transaction,
-events, wake-up) so reads and subscriptions see it. ``submitResult`` records first
+events, wake-up) so reads and subscriptions see it. ``submitResult`` checks the result
+(ordergraph/resolvers/result_checks.py, then the adapter's ``check_result``: a broken
+rule is INVALID_INPUT on ``["input", <field>]`` and nothing is kept), then records first
 (the result on the order and its delivery, in one transaction) and then delivers
 (ordergraph/sync/deliverer.py): a provider that is down, slow or rate-limited delays
 the result, never loses it. The order's status stays what the provider holds until
@@ -41,6 +43,7 @@ from ordergraph.errors import (
     ProviderInputError,
     ProviderNotFoundError,
     ProviderRateLimitedError,
+    ProviderResponseError,
     UnsupportedOperationError,
 )
 from ordergraph.models import (
@@ -52,6 +55,8 @@ from ordergraph.models import (
 )
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.result_checks import check_submission
+from ordergraph.resolvers.user_errors import UserErrorCode
 from ordergraph.server import Services
 from ordergraph.store import EventSource, StoredOrder
 from ordergraph.store.types import as_utc, utcnow
@@ -72,16 +77,18 @@ __all__ = [
 class UserIssue:
     """Why a write did not happen, for ``UserError {code, message, field}``."""
 
-    code: str
+    code: UserErrorCode
     message: str
     field: tuple[str, ...] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "field": list(self.field or ())}
+        return {"code": self.code.value, "message": self.message, "field": list(self.field or ())}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> UserIssue:
-        return cls(raw["code"], raw["message"], tuple(raw.get("field") or ()) or None)
+        return cls(
+            UserErrorCode(raw["code"]), raw["message"], tuple(raw.get("field") or ()) or None
+        )
 
 
 @dataclass
@@ -111,24 +118,27 @@ class MutationOutcome:
         )
 
     @classmethod
-    def failed(cls, code: str, message: str, *path: str) -> MutationOutcome:
+    def failed(cls, code: UserErrorCode, message: str, *path: str) -> MutationOutcome:
         return cls(issues=[UserIssue(code, message, path or None)])
 
 
 def issue_for_provider_error(exc: ProviderError, *path: str) -> UserIssue:
     """A provider's refusal or failure, in words the caller can act on."""
     if isinstance(exc, UnsupportedOperationError):
-        code = "UNSUPPORTED_BY_PROVIDER"
+        code = UserErrorCode.UNSUPPORTED_BY_PROVIDER
     elif isinstance(exc, ProviderNotFoundError):
-        code = "NOT_FOUND"
+        code = UserErrorCode.NOT_FOUND
     elif isinstance(exc, ProviderInputError):
-        code = "PROVIDER_REJECTED"
+        code = UserErrorCode.PROVIDER_REJECTED
     elif isinstance(exc, ProviderRateLimitedError):
-        code = "PROVIDER_RATE_LIMITED"
+        code = UserErrorCode.PROVIDER_RATE_LIMITED
     elif isinstance(exc, ProviderAuthError):
-        code = "PROVIDER_AUTH_FAILED"
+        code = UserErrorCode.PROVIDER_AUTH_FAILED
+    elif isinstance(exc, ProviderResponseError):
+        # A success we cannot read: the write may have happened, so no "retry" code.
+        code = UserErrorCode.PROVIDER_BAD_RESPONSE
     else:
-        code = "PROVIDER_UNAVAILABLE"
+        code = UserErrorCode.PROVIDER_UNAVAILABLE
     # Named like a field's provider failure (schema/errors.py): with several orders of
     # several connections in one call, the caller must know whose provider failed.
     message = f"{exc.provider} could not answer for connection {exc.connection_id}: {exc.message}"
@@ -172,7 +182,9 @@ async def idempotent(
         return await perform()
     if not 1 <= len(key) <= 200:
         return MutationOutcome.failed(
-            "INVALID_INPUT", "idempotencyKey must be 1 to 200 characters", "idempotencyKey"
+            UserErrorCode.INVALID_INPUT,
+            "idempotencyKey must be 1 to 200 characters",
+            "idempotencyKey",
         )
     tenant = context.require_tenant()
     keys = context.services.store.idempotency
@@ -183,7 +195,7 @@ async def idempotent(
     record = await keys.put(tenant, key, operation=operation, request_hash=digest, response=pending)
     if record.operation != operation or record.request_hash != digest:
         return MutationOutcome.failed(
-            "IDEMPOTENCY_KEY_REUSED",
+            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
             "this idempotency key was used for a different request",
             "idempotencyKey",
         )
@@ -195,7 +207,7 @@ async def idempotent(
         and await keys.take_over(tenant, key, claim=str(stored.get("claim")), response=pending)
     ):
         return MutationOutcome.failed(
-            "IDEMPOTENCY_KEY_IN_USE",
+            UserErrorCode.IDEMPOTENCY_KEY_IN_USE,
             "a request with this idempotency key is still running; retry shortly",
             "idempotencyKey",
         )
@@ -216,10 +228,7 @@ async def idempotent(
 
 
 def _connection_for(context: Context, connection_id: str) -> LiveConnection | None:
-    connection = context.services.connections.get(connection_id)
-    if connection is None or connection.tenant != context.require_tenant():
-        return None
-    return connection
+    return context.connection(connection_id)
 
 
 def _forget(loader: DataLoader[Any, Any], key: Any) -> None:
@@ -230,13 +239,51 @@ def _forget(loader: DataLoader[Any, Any], key: Any) -> None:
 
 def _unsupported(connection: LiveConnection, what: str, *path: str) -> MutationOutcome:
     return MutationOutcome.failed(
-        "UNSUPPORTED_BY_PROVIDER",
+        UserErrorCode.UNSUPPORTED_BY_PROVIDER,
         f"{connection.provider_name.value} cannot {what}",
         *path,
     )
 
 
 # --- operations --------------------------------------------------------------------------
+
+
+# Where submitResult's issues point: its fields live below the ``input`` argument.
+_INPUT = "input"
+
+
+def _result_issue(exc: ProviderError, connection: LiveConnection) -> UserIssue:
+    """A delivery that ended for good, naming the input field the provider named (a
+    refusal's message, read by the adapter); a provider naming none points at no field."""
+    named = (
+        connection.provider.result_input_field(exc.message)
+        if isinstance(exc, ProviderInputError)
+        else None
+    )
+    return issue_for_provider_error(exc, *((_INPUT, *named) if named else ()))
+
+
+def _invalid_result(
+    connection: LiveConnection, submission: ResultSubmission
+) -> MutationOutcome | None:
+    """The first rule ``submission`` breaks, as INVALID_INPUT on its field; None if none.
+
+    The general rules first (ordergraph/resolvers/result_checks.py), then what the
+    provider alone cannot take (its ``check_result``): either way nothing is recorded.
+    """
+    problems = check_submission(submission)
+    if problems:
+        first = problems[0]
+        return MutationOutcome.failed(
+            UserErrorCode.INVALID_INPUT, first.message, _INPUT, *first.field
+        )
+    try:
+        connection.provider.check_result(submission)
+    except ValueError as exc:
+        message = str(exc)
+        field = connection.provider.result_input_field(message) or ("status",)
+        return MutationOutcome.failed(UserErrorCode.INVALID_INPUT, message, _INPUT, *field)
+    return None
 
 
 async def submit_result(
@@ -246,38 +293,46 @@ async def submit_result(
     *,
     idempotency_key: str | None = None,
 ) -> MutationOutcome:
-    """Record a result for the order and deliver it to the order's provider.
+    """Check a result, record it for the order and deliver it to the order's provider.
 
-    The answer names the order whenever the result was recorded, whatever the
-    delivery did; its ``resultDelivery`` tells where the delivery stands. When the first
-    attempt ends the delivery for good (the provider refused it, ``PROVIDER_REJECTED``,
-    or the attempts allowed are used up) that is an issue too.
+    A result that breaks a rule is refused before anything is stored or sent
+    (INVALID_INPUT on the field at fault). Otherwise the answer names the order
+    whenever the result was recorded, whatever the delivery did; its ``resultDelivery``
+    tells where the delivery stands. When the first attempt ends the delivery for good
+    (the provider refused it, ``PROVIDER_REJECTED`` on the field it named, or the
+    attempts allowed are used up) that is an issue too, and the order shows the result
+    the provider accepted before (ordergraph/store/results.py).
     """
 
     async def perform() -> MutationOutcome:
         stored = await context.loaders.order_by_id.load(order_key)
         if stored is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such order", "orderId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such order", _INPUT, "orderId"
+            )
         connection = _connection_for(context, stored.connection_id)
         if connection is None:
             return MutationOutcome.failed(
-                "NOT_FOUND", "the order's connection is no longer configured", "orderId"
+                UserErrorCode.NOT_FOUND,
+                "the order's connection is no longer configured",
+                _INPUT,
+                "orderId",
             )
         if not connection.provider.supports(Capability.SUBMIT_RESULT):
-            return _unsupported(connection, "take results", "orderId")
-        try:
-            # What the provider can never take is refused now, and nothing is kept.
-            connection.provider.check_result(submission)
-        except ValueError as exc:
-            return MutationOutcome.failed("INVALID_INPUT", str(exc), "status")
+            return _unsupported(connection, "take results", _INPUT, "orderId")
+        invalid = _invalid_result(connection, submission)
+        if invalid is not None:
+            return invalid
         submitted = await context.services.deliverer.submit(connection, order_key, submission)
         _forget(context.loaders.order_by_id, order_key)
         if submitted is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such order", "orderId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such order", _INPUT, "orderId"
+            )
         outcome = MutationOutcome(order_keys=[order_key])
         refusal = submitted.outcome.refusal if submitted.outcome else None
         if refusal is not None:
-            outcome.issues.append(issue_for_provider_error(refusal, "orderId"))
+            outcome.issues.append(_result_issue(refusal, connection))
         return outcome
 
     return await idempotent(
@@ -330,7 +385,9 @@ async def create_order(
     async def perform() -> MutationOutcome:
         connection = _connection_for(context, connection_id)
         if connection is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such connection", "connectionId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such connection", "connectionId"
+            )
         if not connection.provider.supports(Capability.CREATE_ORDER):
             return _unsupported(connection, "create orders", "connectionId")
         try:
@@ -338,7 +395,7 @@ async def create_order(
         except ProviderError as exc:
             return MutationOutcome(issues=[issue_for_provider_error(exc)])
         except ValueError as exc:
-            return MutationOutcome.failed("INVALID_INPUT", str(exc))
+            return MutationOutcome.failed(UserErrorCode.INVALID_INPUT, str(exc))
         return MutationOutcome(order_keys=[stored.id])
 
     return await idempotent(
@@ -362,7 +419,9 @@ async def publish_packages(
     async def perform() -> MutationOutcome:
         connection = _connection_for(context, connection_id)
         if connection is None:
-            return MutationOutcome.failed("NOT_FOUND", "no such connection", "connectionId")
+            return MutationOutcome.failed(
+                UserErrorCode.NOT_FOUND, "no such connection", "connectionId"
+            )
         if not connection.provider.supports(Capability.PUBLISH_PACKAGES):
             return _unsupported(connection, "publish packages", "connectionId")
         try:
@@ -370,7 +429,7 @@ async def publish_packages(
         except ProviderError as exc:
             return MutationOutcome(issues=[issue_for_provider_error(exc, "packages")])
         except ValueError as exc:
-            return MutationOutcome.failed("INVALID_INPUT", str(exc), "packages")
+            return MutationOutcome.failed(UserErrorCode.INVALID_INPUT, str(exc), "packages")
         finally:
             # Also after a failure: Unified publishes one package per request, so a
             # failed call may have changed some; the cached list must not hide that.
@@ -404,7 +463,9 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
     by_connection: dict[str, list[StoredOrder]] = {}
     for index, stored in enumerate(found):
         if stored is None:
-            outcome.issues.append(UserIssue("NOT_FOUND", "no such order", ("ids", str(index))))
+            outcome.issues.append(
+                UserIssue(UserErrorCode.NOT_FOUND, "no such order", ("ids", str(index)))
+            )
             continue
         by_connection.setdefault(stored.connection_id, []).append(stored)
     for connection_id, orders in by_connection.items():
@@ -412,10 +473,12 @@ async def refresh_orders(context: Context, order_keys: Sequence[str | None]) -> 
         if connection is None:
             continue
         if not connection.provider.supports(Capability.GET_ORDERS):
+            # Said, never answered with the stored copy as if it were fresh.
             outcome.issues.append(
                 UserIssue(
-                    "UNSUPPORTED_BY_PROVIDER",
-                    f"{connection.provider_name.value} cannot read orders back",
+                    UserErrorCode.UNSUPPORTED_BY_PROVIDER,
+                    f"{connection.provider_name.value} cannot read orders back on "
+                    f"connection {connection.id}; the stored orders were not refreshed",
                     ("ids",),
                 )
             )

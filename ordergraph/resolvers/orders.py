@@ -17,7 +17,17 @@ from ordergraph.store import (
     StoredOrder,
 )
 
-__all__ = ["PageRequest", "load_order", "order_events", "page_orders"]
+__all__ = [
+    "EventPage",
+    "PageRequest",
+    "count_orders",
+    "event_cursor",
+    "event_position",
+    "load_order",
+    "load_orders",
+    "order_events_page",
+    "page_orders",
+]
 
 
 @dataclass(frozen=True)
@@ -87,9 +97,42 @@ async def load_orders(context: Context, keys: Sequence[str]) -> list[StoredOrder
     return list(await context.loaders.order_by_id.load_many(list(keys)))
 
 
-async def order_events(
-    context: Context, order_key: str, *, after: int | None, limit: int
-) -> list[StoredEvent]:
-    return await context.services.store.orders.events_after(
-        context.require_tenant(), after, limit=limit, order_ids=[order_key]
+@dataclass(frozen=True)
+class EventPage:
+    """One page of an order's events, oldest first, each with its signed cursor."""
+
+    events: list[StoredEvent]
+    cursors: list[str]
+    has_next: bool
+
+
+def event_position(context: Context, cursor: str) -> int:
+    """The event id an event cursor of this tenant names; INVALID_CURSOR for a cursor of
+    another tenant, altered or made up."""
+    try:
+        return context.services.store.orders.event_position(context.require_tenant(), cursor)
+    except InvalidCursorError as exc:
+        raise PublicError("the event cursor is not valid", code="INVALID_CURSOR") from exc
+
+
+def event_cursor(context: Context, event: StoredEvent) -> str:
+    """The signed cursor of ``event`` (bound to the event's tenant)."""
+    return context.services.store.orders.event_cursor(event.tenant, event.id)
+
+
+async def order_events_page(
+    context: Context, order_key: str, *, first: int | None, after: str | None
+) -> EventPage:
+    """The page of ``order_key``'s events after the ``after`` cursor."""
+    cap = context.services.settings.limits.max_page_size
+    request = PageRequest(first=first, after=after).checked(cap)
+    size = request.first if request.first is not None else cap
+    after_id = event_position(context, after) if after is not None else None
+    # Batched: every order of a page asking for its events costs one query together.
+    events = await context.loaders.events_by_order.load((order_key, after_id, size + 1))
+    page = events[:size]
+    return EventPage(
+        events=page,
+        cursors=[event_cursor(context, event) for event in page],
+        has_next=len(events) > size,
     )

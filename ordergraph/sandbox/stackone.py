@@ -39,8 +39,11 @@ Choices where PROVIDERS.md (section 2) says "not found" or "not verified":
   OpenAPI 3.1, where ``nullable: true`` no longer admits ``null``.
 - The 2025-02 result enum lacks ``initiated``, ``in_progress`` and ``unmapped_value``
   and its attachment type enum has only ``text``/``unmapped_value``; the legacy GET
-  serves such values as ``source_value`` (without ``value``, resp. ``unmapped_value``)
-  so the legacy answer stays inside its own spec.
+  serves such values in ``source_value`` (without ``value``, resp. as
+  ``unmapped_value``) so the legacy answer stays inside its own spec. A
+  ``source_value`` the client wrote is served as written (StackOne keeps the source
+  word: a REJECTED sent as ``unmapped_value``, a MIME type beside ``pdf``); only where
+  none was written does the value itself move there.
 """
 
 from __future__ import annotations
@@ -516,7 +519,8 @@ def legacy_result(order: StoredOrder) -> dict[str, Any]:
     if isinstance(outcome, dict):
         value = outcome.get("value")
         if value is not None and value not in LEGACY_RESULT_VALUES:
-            outcome = {"source_value": value}
+            source = outcome.get("source_value")
+            outcome = {"source_value": source if source is not None else value}
         wire["result"] = outcome
     wire["attachments"] = [_legacy_attachment(a) for a in result.get("attachments") or [] if a]
     return wire
@@ -527,7 +531,11 @@ def _legacy_attachment(attachment: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(content_type, dict):
         value = content_type.get("value")
         if value is not None and value not in LEGACY_CONTENT_TYPE_VALUES:
-            content_type = {"value": "unmapped_value", "source_value": value}
+            source = content_type.get("source_value")
+            content_type = {
+                "value": "unmapped_value",
+                "source_value": source if source is not None else value,
+            }
     return {"url": attachment.get("url"), "content_type": content_type}
 
 

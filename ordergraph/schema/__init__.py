@@ -1,23 +1,32 @@
-"""The GraphQL schema: Strawberry types only; behaviour lives in ``ordergraph.resolvers``."""
+"""The GraphQL schema: Strawberry types only; behaviour lives in ``ordergraph.resolvers``.
+
+Types by domain: ``orders``, ``candidates``, ``jobs``, ``packages``, ``connections``
+(provider connections), ``events``, ``results``; every Relay connection is built by
+``connection.build_connection``. Roots: ``query``, ``mutation``, ``subscription``.
+"""
 
 from __future__ import annotations
 
-import strawberry
 from strawberry.extensions import MaskErrors
 
 from ordergraph.schema.access import OperationScopes
+from ordergraph.schema.candidates import Candidate
+from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.jobs import Job
 from ordergraph.schema.limits import LIMIT_EXTENSIONS
 from ordergraph.schema.metrics import OperationMetrics
 from ordergraph.schema.mutation import Mutation
+from ordergraph.schema.orders import Order
+from ordergraph.schema.packages import Package
 from ordergraph.schema.query import Query
+from ordergraph.schema.reporting import OrdergraphSchema
 from ordergraph.schema.subscription import Subscription
-from ordergraph.schema.types import Candidate, Job, Order, Package, ProviderConnection
 
 __all__ = ["build_schema", "schema"]
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema() -> OrdergraphSchema:
     """The schema with the abuse limits (``ordergraph.schema.limits``), parser and
     validation caches, error masking and operation metrics. Tracing, when enabled, is
     added by ``ordergraph.tracing.traced`` to a copy of this schema.
@@ -25,11 +34,11 @@ def build_schema() -> strawberry.Schema:
     Extensions are passed as classes or factories, not instances: Strawberry makes a
     fresh one per operation, and a shared instance would carry state across requests.
     Their order matters: the token limit before the parse, the limit rules before
-    ``ValidationCache`` (whose key they are part of), the cost after validation. The
+    the validation cache (whose key they are part of), the cost after validation. The
     limits are read per operation from the server's settings, so this is built once
     per process (Strawberry's ``relay.node`` fields cannot go into a second schema).
     """
-    return strawberry.Schema(
+    return OrdergraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

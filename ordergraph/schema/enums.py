@@ -9,6 +9,7 @@ import strawberry
 from ordergraph.models import AttributeType, OrderStatus, PackageType
 from ordergraph.models import ProviderName as Provider
 from ordergraph.providers.base import Capability
+from ordergraph.resolvers.user_errors import UserErrorCode
 from ordergraph.store import DeliveryState, EventSource
 
 __all__ = [
@@ -68,14 +69,6 @@ class OrderSortDirection(Enum):
     DESC = "DESC"
 
 
-@strawberry.enum(description="Why a mutation did not do what was asked.")
-class UserErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    INVALID_INPUT = "INVALID_INPUT"
-    UNSUPPORTED_BY_PROVIDER = "UNSUPPORTED_BY_PROVIDER"
-    PROVIDER_REJECTED = "PROVIDER_REJECTED"
-    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
-    PROVIDER_RATE_LIMITED = "PROVIDER_RATE_LIMITED"
-    PROVIDER_AUTH_FAILED = "PROVIDER_AUTH_FAILED"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
+strawberry.enum(
+    UserErrorCode, name="UserErrorCode", description="Why a mutation did not do what was asked."
+)

@@ -17,7 +17,9 @@ from ordergraph.resolvers import mutations
 from ordergraph.resolvers.mutations import MutationOutcome, UserIssue
 from ordergraph.schema.enums import UserErrorCode
 from ordergraph.schema.errors import PublicError
-from ordergraph.schema.types import GraphInfo, Order, Package
+from ordergraph.schema.info import GraphInfo
+from ordergraph.schema.orders import Order
+from ordergraph.schema.packages import Package
 
 __all__ = ["Mutation"]
 
@@ -30,12 +32,8 @@ class UserError:
 
     @classmethod
     def from_issue(cls, issue: UserIssue) -> UserError:
-        try:
-            code = UserErrorCode(issue.code)
-        except ValueError:
-            code = UserErrorCode.PROVIDER_UNAVAILABLE
         return cls(
-            code=code, message=issue.message, field=list(issue.field) if issue.field else None
+            code=issue.code, message=issue.message, field=list(issue.field) if issue.field else None
         )
 
 
@@ -280,7 +278,9 @@ class Mutation:
                 order=None,
                 errors=[
                     UserError(
-                        code=UserErrorCode.NOT_FOUND, message="no such order", field=["orderId"]
+                        code=UserErrorCode.NOT_FOUND,
+                        message="no such order",
+                        field=["input", "orderId"],
                     )
                 ],
             )

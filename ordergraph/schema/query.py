@@ -5,23 +5,18 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from ordergraph.errors import ProviderError
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers import packages as package_resolvers
 from ordergraph.resolvers.orders import PageRequest
-from ordergraph.schema.errors import PublicError, provider_failure
+from ordergraph.schema.candidates import CandidateConnection
+from ordergraph.schema.connections import ProviderConnection
+from ordergraph.schema.info import GraphInfo
 from ordergraph.schema.inputs import OrderFilterInput, OrderOrderInput, expect_id
 from ordergraph.schema.node_ids import UnknownNodeTypeIsInvalidId
-from ordergraph.schema.types import (
-    Candidate,
-    CandidateConnection,
-    CandidateEdge,
-    GraphInfo,
-    Order,
-    OrderConnection,
-    Package,
-    ProviderConnection,
-)
+from ordergraph.schema.nodes import resolve_nodes_each
+from ordergraph.schema.orders import Order, OrderConnection
+from ordergraph.schema.packages import Package
 from ordergraph.store import OrderFilter, SortOrder
 
 __all__ = ["Query"]
@@ -32,8 +27,9 @@ class Query:
     node: relay.Node | None = relay.node(
         description="Any object by its global id.", extensions=[UnknownNodeTypeIsInvalidId()]
     )
-    nodes: list[relay.Node | None] = relay.node(
-        description="Objects by their global ids.", extensions=[UnknownNodeTypeIsInvalidId()]
+    nodes: list[relay.Node | None] = strawberry.field(
+        resolver=resolve_nodes_each,
+        description="Objects by their global ids.",
     )
 
     @strawberry.field(description="Orders of every connection of your tenant, page by page.")
@@ -74,23 +70,7 @@ class Query:
             request=PageRequest(first=first, after=after, last=last, before=before),
         )
         stored = await order_resolvers.load_orders(context, [e.order_id for e in page.edges])
-        edges = [
-            CandidateEdge(
-                cursor=edge.cursor, node=Candidate.from_order(order, order.order.candidate)
-            )
-            for edge, order in zip(page.edges, stored, strict=True)
-            if order is not None and order.order.candidate is not None
-        ]
-        return CandidateConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=page.has_previous_page,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            search=search,
-        )
+        return CandidateConnection.from_page(page, stored, search)
 
     @strawberry.field(description="One order by its id; null when it does not exist.")
     async def order(self, info: GraphInfo, id: relay.GlobalID) -> Order | None:
@@ -100,15 +80,8 @@ class Query:
 
     @strawberry.field(description="The packages offered on one connection.")
     async def packages(self, info: GraphInfo, connection_id: relay.GlobalID) -> list[Package]:
-        context = info.context
         key = expect_id(connection_id, "ProviderConnection", "connectionId")
-        connection = context.services.connections.get(key)
-        if connection is None or connection.tenant != context.require_tenant():
-            raise PublicError("no such connection", code="NOT_FOUND")
-        try:
-            packages = await context.loaders.packages_by_connection.load(key)
-        except ProviderError as exc:
-            raise provider_failure(exc) from exc
+        packages = await package_resolvers.connection_packages(info.context, key)
         return [Package.from_model(key, p) for p in packages]
 
     @strawberry.field(description="Your tenant's connections to providers.")

@@ -14,10 +14,13 @@ from strawberry import relay
 
 from ordergraph.models import OrderStatus
 from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.subscriptions import EventFilter, event_stream, fresh_context
 from ordergraph.schema.errors import PublicError
+from ordergraph.schema.events import OrderEvent
+from ordergraph.schema.info import GraphInfo
 from ordergraph.schema.inputs import MAX_FILTER_VALUES, expect_id
-from ordergraph.schema.types import GraphInfo, OrderEvent, OrderEventConnection
+from ordergraph.store import StoredEvent
 
 __all__ = ["OrderEventFilter", "Subscription"]
 
@@ -56,6 +59,11 @@ class OrderEventFilter:
         )
 
 
+def _event(context: Context, stored: StoredEvent, event_context: Context) -> OrderEvent:
+    cursor = order_resolvers.event_cursor(context, stored)
+    return OrderEvent(stored=stored, signed_cursor=cursor, event_context=event_context)
+
+
 @strawberry.type(description="Live order events (GraphQL over WebSocket, graphql-transport-ws).")
 class Subscription:
     @strawberry.subscription(
@@ -73,9 +81,9 @@ class Subscription:
         context = info.context
         context.require_tenant()
         where = filter.to_filter() if filter is not None else EventFilter()
-        after_id = OrderEventConnection.decode_cursor(after) if after is not None else None
+        after_id = order_resolvers.event_position(context, after) if after is not None else None
         async for stored, event_context in event_stream(context, where, after_id):
-            yield OrderEvent(stored=stored, event_context=event_context)
+            yield _event(context, stored, event_context)
 
     @strawberry.subscription(
         description="Status changes of one order from now on (an Order id of this tenant)."
@@ -92,4 +100,4 @@ class Subscription:
         async for stored, event_context in event_stream(
             context, EventFilter(order_ids=[key]), None
         ):
-            yield OrderEvent(stored=stored, event_context=event_context)
+            yield _event(context, stored, event_context)

@@ -1,23 +1,78 @@
-"""Plain GraphQL value types, each built from its canonical model."""
+"""Plain GraphQL value types, each built from its canonical model, and the ``DateTime``
+scalar every input of ours is read with."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Final
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.schema.types.base_scalars import DateTimeDefinition
+from strawberry.types.scalar import ScalarDefinition
 
 from ordergraph import models
 from ordergraph.schema.enums import AttributeType, OrderStatus
 
 __all__ = [
+    "DATETIME_SCALAR",
     "Address",
     "Application",
     "AssessmentResult",
     "Attachment",
+    "DateTimeOutOfRangeError",
     "HiringTeamMember",
     "Location",
     "ResultAttribute",
+    "parse_datetime",
 ]
+
+
+class DateTimeOutOfRangeError(GraphQLError):
+    """A DateTime that names no instant a datetime can hold once put in UTC.
+
+    ``0001-01-01T00:00:00+14:00`` parses, but is in year 0 in UTC: converting it (to
+    compare it with stored times, or to store it) raised ``OverflowError`` inside the
+    store, which was masked as "Unexpected error." and logged with the SQL statement.
+    graphql-core keeps this error's code on the variable or argument error it becomes.
+    """
+
+    def __init__(self, value: str) -> None:
+        super().__init__(
+            f"{value} is outside the range of DateTime once converted to UTC "
+            "(0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)",
+            extensions={"code": "INVALID_ARGUMENT"},
+        )
+
+
+_PARSE_ISO: Final = DateTimeDefinition.parse_value
+
+
+def parse_datetime(value: object) -> datetime:
+    """Strawberry's ``DateTime`` parsing, refusing values that overflow in UTC."""
+    assert _PARSE_ISO is not None  # Strawberry's DateTime always has a parser
+    parsed = _PARSE_ISO(value)
+    if not isinstance(parsed, datetime):  # isoparse always returns one
+        raise DateTimeOutOfRangeError(str(value))
+    if parsed.tzinfo is not None:
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise DateTimeOutOfRangeError(str(value)) from None
+    return parsed
+
+
+DATETIME_SCALAR: Final = ScalarDefinition(
+    name=DateTimeDefinition.name,
+    description=DateTimeDefinition.description,
+    specified_by_url=DateTimeDefinition.specified_by_url,
+    serialize=DateTimeDefinition.serialize,
+    parse_value=parse_datetime,
+    parse_literal=None,
+    origin=datetime,
+)
+"""``DateTime`` as Strawberry defines it (same name, description and output), read
+with ``parse_datetime``: the schema uses it for every ``datetime`` (``scalar_overrides``)."""
 
 
 @strawberry.type(description="Where a job is.")

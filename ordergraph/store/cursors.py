@@ -5,6 +5,11 @@ the listing it came from. It is base64url of ``mac || payload`` where the payloa
 small versioned JSON array and the MAC is HMAC-SHA256 (truncated to 128 bits) over the
 listing, the tenant and the payload, so a cursor that was altered, made up, signed with
 another key, issued to another tenant or for another listing is refused.
+
+Event cursors (a position in a tenant's event log: the last event id seen) are signed
+the same way under their own listing, so one tenant's event cursor is refused for
+another tenant, and the gaps between a tenant's event ids (other tenants' activity)
+cannot be probed with made-up cursors.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from ordergraph.store.errors import InvalidCursorError
 from ordergraph.store.records import SortOrder
 from ordergraph.store.types import as_utc
 
-__all__ = ["CursorCodec", "OrderKey"]
+__all__ = ["MAX_EVENT_ID", "CursorCodec", "OrderKey"]
 
 _VERSION = 1
 _MAC_BYTES = 16
@@ -32,7 +37,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DOMAINS = {
     "orders": b"ordergraph.orders.cursor\x00",
     "candidates": b"ordergraph.candidates.cursor\x00",
+    "events": b"ordergraph.events.cursor\x00",
 }
+# Event ids are 64-bit integers in the store: a larger one is no cursor of ours (and
+# would overflow the database driver instead of matching nothing).
+MAX_EVENT_ID = 2**63 - 1
 _DIRECTION_CODES = {SortOrder.ASC: "a", SortOrder.DESC: "d"}
 
 
@@ -63,23 +72,13 @@ class CursorCodec:
         message = _DOMAINS[listing] + tenant.encode() + b"\x00" + payload
         return hmac.digest(self._key, message, "sha256")[:_MAC_BYTES]
 
-    def encode(
-        self, tenant: str, order: SortOrder, key: OrderKey, *, listing: str = "orders"
-    ) -> str:
-        """The cursor for ``key`` in ``tenant``'s ``listing`` sorted by ``order``."""
-        payload = json.dumps(
-            [_VERSION, _DIRECTION_CODES[order], _micros(key.created_at), key.id],
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
-        token = base64.urlsafe_b64encode(self._mac(tenant, payload, listing) + payload)
+    def _sign(self, tenant: str, payload: list[object], listing: str) -> str:
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        token = base64.urlsafe_b64encode(self._mac(tenant, data, listing) + data)
         return token.rstrip(b"=").decode("ascii")
 
-    def decode(
-        self, cursor: str, tenant: str, order: SortOrder, *, listing: str = "orders"
-    ) -> OrderKey:
-        """The position ``cursor`` names in ``listing``; raises ``InvalidCursorError`` for
-        anything else (including a cursor of another listing)."""
+    def _verified(self, cursor: str, tenant: str, listing: str) -> object:
+        """The payload of a cursor this codec signed for ``tenant`` and ``listing``."""
         if len(cursor) > _MAX_CURSOR_CHARS or not _BASE64URL.fullmatch(cursor):
             raise InvalidCursorError("not a cursor issued by this service")
         try:
@@ -93,9 +92,45 @@ class CursorCodec:
             raise InvalidCursorError("not a cursor issued by this service")
         # Signed by us, so the payload is ours; still check its shape defensively.
         try:
-            version, direction, micros, order_id = json.loads(payload)
+            return json.loads(payload)
         except (ValueError, TypeError) as exc:
             raise InvalidCursorError("malformed cursor") from exc
+
+    def encode_event(self, tenant: str, event_id: int) -> str:
+        """The cursor of ``tenant``'s event ``event_id`` (resume after it)."""
+        return self._sign(tenant, [_VERSION, event_id], "events")
+
+    def decode_event(self, cursor: str, tenant: str) -> int:
+        """The event id ``cursor`` names in ``tenant``'s log; raises ``InvalidCursorError``
+        for a cursor of another tenant or listing, or one altered or made up."""
+        payload = self._verified(cursor, tenant, "events")
+        if (
+            not isinstance(payload, list)
+            or len(payload) != 2
+            or payload[0] != _VERSION
+            or type(payload[1]) is not int
+            or not 0 <= payload[1] <= MAX_EVENT_ID
+        ):
+            raise InvalidCursorError("cursor from an incompatible version")
+        return payload[1]
+
+    def encode(
+        self, tenant: str, order: SortOrder, key: OrderKey, *, listing: str = "orders"
+    ) -> str:
+        """The cursor for ``key`` in ``tenant``'s ``listing`` sorted by ``order``."""
+        return self._sign(
+            tenant, [_VERSION, _DIRECTION_CODES[order], _micros(key.created_at), key.id], listing
+        )
+
+    def decode(
+        self, cursor: str, tenant: str, order: SortOrder, *, listing: str = "orders"
+    ) -> OrderKey:
+        """The position ``cursor`` names in ``listing``; raises ``InvalidCursorError`` for
+        anything else (including a cursor of another listing)."""
+        payload = self._verified(cursor, tenant, listing)
+        if not isinstance(payload, list) or len(payload) != 4:
+            raise InvalidCursorError("malformed cursor")
+        version, direction, micros, order_id = payload
         if version != _VERSION or not isinstance(micros, int) or not isinstance(order_id, str):
             raise InvalidCursorError("cursor from an incompatible version")
         if direction != _DIRECTION_CODES[order]:

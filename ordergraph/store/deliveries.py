@@ -15,6 +15,11 @@ Per order, only the newest result counts and results reach the provider in order
 
 ``attempt`` (the ``attempts`` count a claim returned) identifies one claim: finishing
 with it does nothing once the lease ran out and another worker claimed the delivery.
+
+Beside what is sent, a delivery's payload keeps (under ``"accepted"``) the result the
+provider had last accepted for the order when this one was recorded: the result the
+order shows again if this one fails for good (ordergraph/store/results.py). The key is
+never sent and is left out when deliveries are compared (``sent_part``).
 """
 
 from __future__ import annotations
@@ -39,11 +44,34 @@ __all__ = [
     "DeliveryMarks",
     "DeliveryQueue",
     "DeliveryState",
+    "accepted_payload",
     "delivery_marks_in",
+    "sent_part",
 ]
 
 _DUE_STATES = ("pending", "in_flight")
 _c = pending_deliveries.c
+# The payload key holding the last accepted result (never sent to a provider).
+_ACCEPTED = "accepted"
+
+
+def sent_part(payload: Any) -> Any:
+    """``payload`` without the accepted result it keeps: what reaches the provider."""
+    if isinstance(payload, dict):
+        return {key: value for key, value in payload.items() if key != _ACCEPTED}
+    return payload
+
+
+def accepted_payload(payload: Any, accepted: dict[str, Any] | None) -> dict[str, Any]:
+    """``payload`` keeping ``accepted`` (a result document, None for none) beside it."""
+    return {**sent_part(payload), _ACCEPTED: {"result": accepted}}
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedResult:
+    """The result the provider had accepted before a delivery (None: it had none)."""
+
+    result: dict[str, Any] | None
 
 
 class DeliveryState(StrEnum):
@@ -70,6 +98,16 @@ class Delivery:
     next_attempt_at: datetime
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def accepted(self) -> AcceptedResult | None:
+        """The last accepted result kept beside this one; None for a delivery recorded
+        before deliveries kept it (nothing is known then)."""
+        kept = self.payload.get(_ACCEPTED) if isinstance(self.payload, dict) else None
+        if not isinstance(kept, dict):
+            return None
+        result = kept.get("result")
+        return AcceptedResult(result if isinstance(result, dict) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,12 +381,52 @@ class DeliveryQueue:
         now: datetime | None = None,
     ) -> bool:
         """Record a failed attempt: due again at ``retry_at``, or given up when ``None``."""
+        async with write_transaction(self._engine) as conn:
+            return await self.fail_in(
+                conn, delivery_id, error, retry_at=retry_at, attempt=attempt, now=now
+            )
+
+    async def fail_in(
+        self,
+        conn: AsyncConnection,
+        delivery_id: int,
+        error: str,
+        *,
+        retry_at: datetime | None,
+        attempt: int | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """``fail`` inside the caller's write transaction."""
         state = DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
         values: dict[str, Any] = {"state": state.value, "last_error": error}
         if retry_at is not None:
             values["next_attempt_at"] = as_utc(retry_at)
-        async with write_transaction(self._engine) as conn:
-            return await self._finish(conn, delivery_id, attempt, values, now)
+        return await self._finish(conn, delivery_id, attempt, values, now)
+
+    async def set_accepted_in(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        order_id: str,
+        accepted: dict[str, Any] | None,
+        *,
+        newer_than: int,
+    ) -> int:
+        """Make ``accepted`` the last accepted result kept by the order's deliveries
+        recorded after ``newer_than`` (an older one was just delivered); returns how many."""
+        result = await conn.execute(
+            sa.select(_c.id, _c.payload).where(
+                _c.tenant == tenant, _c.order_id == order_id, _c.id > newer_than
+            )
+        )
+        rows = result.all()
+        for delivery_id, payload in rows:
+            await conn.execute(
+                pending_deliveries.update()
+                .where(_c.id == delivery_id)
+                .values(payload=accepted_payload(payload, accepted))
+            )
+        return len(rows)
 
     async def release(
         self, delivery_id: int, *, attempt: int | None = None, now: datetime | None = None

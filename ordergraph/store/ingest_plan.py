@@ -32,11 +32,18 @@ Status is the provider's; the question is only *when* a read was taken:
 - A read without ``read_at`` (a webhook: its body does not say when the provider took
   it) is applied as it comes; a provider ``updated_at`` older than the stored one is
   still skipped as stale (``_is_stale``).
+- A webhook order without a provider ``updated_at`` (Kombo's never carry one) cannot
+  show whether it is newer than the stored row: a replayed or late delivery would put
+  an old status back. The intake (``ordergraph/sync/confirm.py``) reads the orders
+  whose status it would change back from the provider and ingests that read instead;
+  the rest it names in ``status_if_new``: their status applies to a new row only, and
+  an existing row keeps its stored status (checked here, under the ingestion lock, so
+  an order that appeared or changed since the intake looked keeps what it has).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -140,6 +147,8 @@ def plan_ingest(
     now: datetime,
     *,
     read_at: datetime | None = None,
+    status_if_new: Collection[str] = frozenset(),
+    replace_result: bool = False,
 ) -> IngestPlan:
     """What to write for ``batch`` given the rows already ``stored`` (by order key).
 
@@ -150,8 +159,9 @@ def plan_ingest(
     stored one (compared and written with it), as does one whose stored result is
     still being delivered. With ``read_at`` (when the provider read
     of the batch began), an order whose last result delivery was recorded after it
-    keeps its stored status (module docstring). An order listed twice is applied in
-    list order.
+    keeps its stored status (module docstring); so does an existing order whose key is
+    in ``status_if_new`` (a delivery that cannot show it is newer). An order listed
+    twice is applied in list order.
     """
     plan = IngestPlan()
     working: dict[str, _Working] = {}
@@ -163,14 +173,20 @@ def plan_ingest(
                 f"order {prepared.id} belongs to another tenant; "
                 f"connection {prepared.columns['connection_id']} cannot serve two tenants"
             )
-        kept = _result_to_keep(prepared, current, source) if current is not None else None
+        # ``replace_result``: our own correction (a refused result giving way to the
+        # accepted one, ordergraph/store/results.py), applied as it is.
+        kept = (
+            _result_to_keep(prepared, current, source)
+            if current is not None and not replace_result
+            else None
+        )
         if kept is not None:
             prepared = with_kept_result(prepared, kept)
         if (
             current is not None
             and (prepared.status, prepared.columns["provider_status"])
             != (current.status, current.provider_status)
-            and _predates_delivery(read_at, current)
+            and (_predates_delivery(read_at, current) or prepared.id in status_if_new)
         ):
             prepared = with_kept_status(prepared, current.status, current.provider_status)
         provider_created = prepared.order.created_at

@@ -6,7 +6,7 @@ Every way an order arrives (webhook, poll, our own mutations) goes through
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from ordergraph.models import Order, OrderStatus
+from ordergraph.store.batch_reads import (
+    events_of_orders,
+    newest_orders_by_candidate,
+    newest_orders_by_job,
+)
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
 from ordergraph.store.deliveries import delivery_marks_in
@@ -159,6 +164,7 @@ class OrderStore:
         now: datetime | None = None,
         receipt: WebhookReceipt | None = None,
         read_at: datetime | None = None,
+        status_if_new: Collection[str] = (),
     ) -> IngestResult:
         """Upsert ``orders`` for ``connection_id`` and append their events, atomically.
 
@@ -182,6 +188,8 @@ class OrderStore:
         refresh; unknown for a webhook). An order whose last result delivery was
         recorded after it keeps its stored status: the read may predate the delivery
         (ordergraph/store/ingest_plan.py). An order without a result keeps its stored one.
+        The orders whose remote ids are in ``status_if_new`` take their status only
+        when new; a stored one keeps its own (a delivery that cannot prove it is newer).
         """
         at = as_utc(now) if now is not None else utcnow()
         # Serialise and hash before the transaction: bad input fails without a lock held.
@@ -199,7 +207,14 @@ class OrderStore:
             return IngestResult(0, 0, 0, 0, (), (), await self.data_version(tenant))
         async with write_transaction(self._engine) as conn:
             return await self._ingest_prepared(
-                conn, tenant, batch, source, at, receipt, as_utc(read_at) if read_at else None
+                conn,
+                tenant,
+                batch,
+                source,
+                at,
+                receipt,
+                as_utc(read_at) if read_at else None,
+                frozenset(p.id for p in batch if p.order.remote_id in status_if_new),
             )
 
     async def ingest_in(
@@ -211,12 +226,17 @@ class OrderStore:
         source: EventSource,
         *,
         now: datetime | None = None,
+        replace_result: bool = False,
     ) -> IngestResult:
         """``ingest`` inside the caller's write transaction (which commits it together
-        with whatever else it writes, e.g. a result delivery)."""
+        with whatever else it writes, e.g. a result delivery). ``replace_result``: the
+        orders' results replace the stored ones even when absent (a refused result of
+        ours giving way to the accepted one, ordergraph/store/results.py)."""
         at = as_utc(now) if now is not None else utcnow()
         batch = [prepare_order(connection_id, order) for order in orders]
-        return await self._ingest_prepared(conn, tenant, batch, source, at)
+        return await self._ingest_prepared(
+            conn, tenant, batch, source, at, replace_result=replace_result
+        )
 
     async def lock_tenant_in(
         self, conn: AsyncConnection, tenant: str, *, now: datetime | None = None
@@ -244,6 +264,9 @@ class OrderStore:
         at: datetime,
         receipt: WebhookReceipt | None = None,
         read_at: datetime | None = None,
+        status_if_new: frozenset[str] = frozenset(),
+        *,
+        replace_result: bool = False,
     ) -> IngestResult:
         version = await self._lock_tenant(conn, tenant, at)
         # After the tenant lock, so racing copies of one delivery queue on that lock
@@ -261,7 +284,16 @@ class OrderStore:
                 stored[order_id] = replace(
                     stored[order_id], delivered_at=marks.delivered_at, result_pending=marks.pending
                 )
-        plan = plan_ingest(tenant, batch, stored, source, at, read_at=read_at)
+        plan = plan_ingest(
+            tenant,
+            batch,
+            stored,
+            source,
+            at,
+            read_at=read_at,
+            status_if_new=status_if_new,
+            replace_result=replace_result,
+        )
         if plan.inserts:
             await conn.execute(orders_table.insert(), plan.inserts)
         if plan.updates:
@@ -476,6 +508,15 @@ class OrderStore:
 
     # -- event log ---------------------------------------------------------------------
 
+    def event_cursor(self, tenant: str, event_id: int) -> str:
+        """The opaque cursor of ``tenant``'s event ``event_id`` (signed, tenant-bound)."""
+        return self._cursors.encode_event(tenant, event_id)
+
+    def event_position(self, tenant: str, cursor: str) -> int:
+        """The event id an event cursor names; ``InvalidCursorError`` for a cursor not
+        issued to ``tenant`` (another tenant's, altered or made up)."""
+        return self._cursors.decode_event(cursor, tenant)
+
     async def events_after(
         self,
         tenant: str,
@@ -506,6 +547,25 @@ class OrderStore:
                 sa.select(order_events).where(*conditions).order_by(c.id).limit(limit)
             )
             return [stored_event(row) for row in result.mappings()]
+
+    async def events_of_orders(
+        self, tenant: str, order_ids: Sequence[str], *, after_id: int | None, limit: int
+    ) -> dict[str, list[StoredEvent]]:
+        """For each of ``tenant``'s orders, its first ``limit`` events above ``after_id``,
+        oldest first: one query for all of them."""
+        return await events_of_orders(self._engine, tenant, order_ids, after_id, limit)
+
+    async def newest_orders_by_candidate(
+        self, tenant: str, emails: Sequence[str]
+    ) -> dict[str, StoredOrder]:
+        """Each candidate email's newest order (one query); emails without one left out."""
+        return await newest_orders_by_candidate(self._engine, tenant, emails)
+
+    async def newest_orders_by_job(
+        self, tenant: str, jobs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredOrder]:
+        """Each (connection id, job remote id)'s newest order (one query)."""
+        return await newest_orders_by_job(self._engine, tenant, jobs)
 
     async def data_version(self, tenant: str) -> int:
         """A number that changes whenever any of ``tenant``'s orders changes (0 at first).

@@ -19,7 +19,9 @@ What a refusal means: ``ProviderInputError`` (the provider refused the content),
 ``ProviderNotFoundError`` (no such order there) and ``UnsupportedOperationError`` will
 not succeed on retry, so the delivery fails at once. Everything else (down, slow,
 429, unreadable answer, refused credentials that an operator may fix, an unexpected
-exception) is retried.
+exception) is retried. A delivery that fails for good puts the result the provider
+last accepted back on the order (``ResultLedger.failed``): ``Order.result`` never
+keeps a result the provider does not hold once ours is given up.
 
 ``lastError`` is the provider error's ``str()``, which names provider, connection,
 method, path and status but never a header or a key (ordergraph/errors.py); an
@@ -301,9 +303,15 @@ class ResultDeliverer:
                 delivery.attempts, self.settings, retry_after=retry_after, rng=self._rng
             )
             retry_at = at + timedelta(seconds=delay)
-        await self.store.deliveries.fail(
-            delivery.id, error, retry_at=retry_at, attempt=delivery.attempts, now=at
-        )
+        if give_up:
+            # Failed for good: the order shows the provider's last accepted result again
+            # (ordergraph/store/results.py), in the transaction that records the failure.
+            restored = await self.store.results.failed(delivery, error, now=at)
+            await self._publish(delivery.tenant, restored)
+        else:
+            await self.store.deliveries.fail(
+                delivery.id, error, retry_at=retry_at, attempt=delivery.attempts, now=at
+            )
         if give_up:
             logger.warning(
                 "gave up delivering result %s of order %s after %d attempts: %s",

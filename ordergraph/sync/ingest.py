@@ -8,7 +8,7 @@ wake-up only after the commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from ordergraph.broker import Broker
@@ -36,13 +36,22 @@ class Ingestor:
         *,
         receipt: WebhookReceipt | None = None,
         read_at: datetime | None = None,
+        status_if_new: Collection[str] = (),
     ) -> IngestResult:
         """Store ``orders``; with a webhook ``receipt``, at most once per receipt
         (``IngestResult.duplicate`` when it was taken before). ``read_at``: when the
         provider read that returned them began, so a read that predates a delivered
-        result cannot put the old status back (``OrderStore.ingest``)."""
+        result cannot put the old status back (``OrderStore.ingest``). ``status_if_new``:
+        remote ids whose status applies to a new order only (a delivery that cannot show
+        it is newer than the stored row; ordergraph/sync/confirm.py)."""
         result = await self.orders.ingest(
-            connection.tenant, connection.id, orders, source, receipt=receipt, read_at=read_at
+            connection.tenant,
+            connection.id,
+            orders,
+            source,
+            receipt=receipt,
+            read_at=read_at,
+            status_if_new=status_if_new,
         )
         if result.events:
             # After the commit: a subscriber woken now finds the events in the log.

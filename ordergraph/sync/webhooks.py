@@ -4,19 +4,41 @@ A delivery is answered 2xx only after its orders are committed, so a provider re
 whatever we did not keep. Refusals say why without saying too much:
 
 - 404 for an unknown connection: one body, byte for byte, whether the id does not
-  exist, belongs to another provider, or (Kombo) the integration is not configured;
-  it names no connection. (A known connection answers a bad signature with 401, so a
-  prober can tell an id exists: ids sit in the hook URLs vendors hold and guard
-  nothing; the secrets do, and no answer carries one.)
+  exist, belongs to another provider, or (Kombo) a verified delivery names an
+  integration that is not configured; it names no connection. (A known connection
+  answers a bad signature with 401, so a prober can tell an id exists: ids sit in the
+  hook URLs vendors hold and guard nothing; the secrets do, and no answer carries one.)
 - 413 for a body over the configured limit (read no further);
-- 401 for a missing or wrong signature, 400 for a body that is not the vendor's shape;
-- 503 when the store cannot take it right now (the vendor retries later).
+- 401 for a missing or wrong signature, 400 for a body that is not the vendor's shape
+  (not UTF-8 JSON, nested deeper than ``bounded_json.MAX_NESTING``, unbalanced);
+- 503 when the store, or the provider asked to confirm a status, cannot answer right
+  now (the vendor retries later), or when the connection has no webhook secret (ours
+  to fix; for Kombo only once another connection's secret verified the body).
+
+Whatever the body (size, nesting, encoding), the answer is a 2xx or a 4xx with a short
+JSON error, and a refusal logs one WARNING line without a traceback.
+
+Verify before parsing, wherever the vendor's scheme allows it. Kombo signs the raw
+body, so its signature is checked on the bytes before any JSON parse: the delivery
+names its integration only inside the body, so the body is checked against each
+distinct webhook secret of the Kombo connections (one HMAC per secret, usually one),
+and only a verified body is parsed to pick the connection. Unified signs the parsed
+``data`` (``JSON.stringify(data) + nonce``), so its body must be parsed first: it is
+bounded in size (``max_body_bytes``) and its nesting depth is checked by a linear scan
+of the bytes before ``json.loads`` (``ordergraph/sync/bounded_json.py``).
 
 Nothing is stored unless the signature verified and the whole delivery mapped.
 
+Old news: a verified delivery is still a claim about the past (a vendor's late retry,
+or a captured delivery replayed once its receipt was pruned). A status is applied
+only when it is newer than the index's: Unified orders carry ``updated_at`` and an
+older one is skipped as stale; an order without a time (Kombo) whose delivery would
+change the stored status is read back from the provider and what the provider says
+now is ingested instead (``ordergraph/sync/confirm.py``).
+
 Duplicates: a delivery's key (Unified ``nonce``, Kombo event ``id``, both covered by
-the signature) is recorded as a receipt in the transaction that stores its orders.
-A delivery whose receipt exists (a vendor re-sending what we took, or a replay) is
+the signature) is recorded as a receipt in the transaction that stores its orders,
+confirmed or not. A delivery whose receipt exists (a vendor re-sending what we took, or a replay) is
 answered 200 ``{"status": "duplicate"}`` and not ingested again; a vendor's retry of
 a delivery we never committed has no receipt and is ingested. Neither vendor signs a
 delivery time, so there is no age check: receipts are kept for
@@ -38,13 +60,16 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from ordergraph.errors import ConfigError, WebhookError
+from ordergraph.errors import ConfigError, ProviderError, WebhookError
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import WebhookDelivery
-from ordergraph.providers.kombo import webhook_integration_id
-from ordergraph.store import EventSource, StoreError, WebhookReceipt
+from ordergraph.providers.kombo import SIGNATURE_HEADER
+from ordergraph.store import EventSource, StoreError, WebhookReceipt, WebhookReceipts
+from ordergraph.sync.bounded_json import JsonBodyError
+from ordergraph.sync.confirm import confirm_statuses
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
+from ordergraph.sync.webhook_reading import integration_of, off_loop, read_delivery, verified_by
 
 __all__ = [
     "WEBHOOK_INTAKE",
@@ -68,6 +93,7 @@ class WebhookOutcome(enum.Enum):
     BAD_PAYLOAD = "bad_payload"  # 400
     NOT_CONFIGURED = "not_configured"  # 503: the connection has no webhook secret
     STORE_UNAVAILABLE = "store_unavailable"  # 503: the vendor retries later
+    PROVIDER_UNAVAILABLE = "provider_unavailable"  # 503: could not confirm; retried later
 
 
 # Called with the provider whose endpoint was hit and the outcome, after each answer.
@@ -125,11 +151,15 @@ class WebhookIntake:
         *,
         max_body_bytes: int,
         on_outcome: OutcomeObserver | None = None,
+        receipts: WebhookReceipts | None = None,
     ) -> None:
         self.connections = connections
         self.ingestor = ingestor
         self.max_body_bytes = max_body_bytes
         self.on_outcome = on_outcome
+        # Lets a copy of a delivery we hold skip the provider read its confirmation
+        # would cost (the receipt written at ingestion remains what decides).
+        self.receipts = receipts
         # Answers given since start, by outcome (duplicates included).
         self.outcomes: Counter[WebhookOutcome] = Counter()
 
@@ -154,10 +184,23 @@ class WebhookIntake:
             return None
 
     def _too_large(self, provider: ProviderName) -> web.Response:
+        logger.warning("refused %s webhook: body over %d bytes", provider, self.max_body_bytes)
         message = f"webhook body exceeds {self.max_body_bytes} bytes"
         return self._answer(
             provider, WebhookOutcome.TOO_LARGE, _error(413, "BODY_TOO_LARGE", message)
         )
+
+    def _refuse(
+        self, provider: ProviderName, status: int, reason: str, connection_id: str | None = None
+    ) -> web.Response:
+        """A 400/401 for the sender's body: one WARNING line, no traceback, no secret."""
+        where = f" for {connection_id}" if connection_id else ""
+        logger.warning("refused %s webhook%s: %s", provider, where, reason)
+        if status == 401:
+            outcome, code = WebhookOutcome.BAD_SIGNATURE, "BAD_SIGNATURE"
+        else:
+            outcome, code = WebhookOutcome.BAD_PAYLOAD, "BAD_PAYLOAD"
+        return self._answer(provider, outcome, _error(status, code, reason))
 
     async def unified(self, request: web.Request) -> web.Response:
         provider = ProviderName.UNIFIED
@@ -175,48 +218,90 @@ class WebhookIntake:
         body = await self._body(request)
         if body is None:
             return self._too_large(provider)
-        # Routing only: the integration id is trusted for nothing until the
-        # connection's secret has verified the signature over the whole body.
-        integration = webhook_integration_id(body)
+        candidates = self.connections.of_provider(provider)
+        if not candidates:
+            return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
+        # Kombo signs the raw body: verified on the bytes before any parse.
+        signature = request.headers.get(SIGNATURE_HEADER)
+        verified = await off_loop(body, verified_by, candidates, body, signature)
+        if not verified:
+            unconfigured = sum(c.settings.webhook_secret is None for c in candidates)
+            reason = f"missing or wrong {SIGNATURE_HEADER}"
+            if unconfigured:
+                # Ours to fix, but only a verified body may name its connection.
+                reason += f" ({unconfigured} Kombo connections have no webhook secret)"
+            return self._refuse(provider, 401, reason)
+        # Routing among the connections whose secret signed this very body.
+        try:
+            integration = await off_loop(body, integration_of, body)
+        except JsonBodyError as exc:
+            return self._refuse(provider, 400, str(exc))
         if integration is None:
-            return self._answer(
-                provider,
-                WebhookOutcome.BAD_PAYLOAD,
-                _error(400, "BAD_PAYLOAD", "Kombo webhook names no integration"),
-            )
-        connection = self.connections.by_account(provider, integration)
+            return self._refuse(provider, 400, "Kombo webhook names no integration")
+        connection = next((c for c in verified if c.settings.account == integration), None)
         if connection is None:
+            named = self.connections.by_account(provider, integration)
+            if named is not None and named.settings.webhook_secret is None:
+                # Signed with the secret of another of our Kombo connections, for one
+                # configured without: ours to fix, and worth Kombo's retry once fixed.
+                return self._not_configured(named)
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
         return await self._accept(connection, request, body)
+
+    def _not_configured(self, connection: LiveConnection) -> web.Response:
+        logger.error("connection %s has no webhook secret configured", connection.id)
+        return self._answer(
+            connection.provider_name,
+            WebhookOutcome.NOT_CONFIGURED,
+            _error(503, "NOT_CONFIGURED", "webhook endpoint is not configured"),
+        )
 
     async def _accept(
         self, connection: LiveConnection, request: web.Request, body: bytes
     ) -> web.Response:
         provider = connection.provider_name
         try:
-            delivery = connection.provider.parse_webhook(request.headers, body)
+            delivery = await off_loop(body, read_delivery, connection, request.headers, body)
         except WebhookError as exc:
-            logger.warning("refused %s webhook for %s: %s", provider, connection.id, exc)
-            if exc.http_status == 401:
-                outcome, code = WebhookOutcome.BAD_SIGNATURE, "BAD_SIGNATURE"
-            else:
-                outcome, code = WebhookOutcome.BAD_PAYLOAD, "BAD_PAYLOAD"
-            return self._answer(provider, outcome, _error(exc.http_status, code, str(exc)))
+            return self._refuse(provider, exc.http_status, str(exc), connection.id)
         except ConfigError:
-            logger.error("connection %s has no webhook secret configured", connection.id)
-            return self._answer(
-                provider,
-                WebhookOutcome.NOT_CONFIGURED,
-                _error(503, "NOT_CONFIGURED", "webhook endpoint is not configured"),
-            )
+            return self._not_configured(connection)
+        except JsonBodyError as exc:
+            return self._refuse(provider, 400, str(exc), connection.id)
+        except (ValueError, RecursionError):
+            # Whatever a body can still make a parser or a model raise is the body's
+            # fault: a 400, never a 500 with a traceback.
+            return self._refuse(provider, 400, "webhook body could not be read", connection.id)
         return await self._ingest(connection, delivery)
 
     async def _ingest(self, connection: LiveConnection, delivery: WebhookDelivery) -> web.Response:
         provider = connection.provider_name
         receipt = _receipt(connection, delivery)
         try:
+            if await self._held_already(receipt, delivery):
+                return self._duplicate(connection, delivery, receipt)
+            confirmed = await confirm_statuses(connection, delivery.orders, self.ingestor.orders)
             result = await self.ingestor.ingest(
-                connection, delivery.orders, EventSource.WEBHOOK, receipt=receipt
+                connection,
+                confirmed.orders,
+                EventSource.WEBHOOK,
+                receipt=receipt,
+                read_at=confirmed.read_at,
+                status_if_new=confirmed.status_if_new,
+            )
+        except ProviderError as exc:
+            # Not acknowledged and nothing written (not even the receipt): the vendor
+            # retries, and the status is confirmed then.
+            logger.warning(
+                "could not confirm a %s webhook for %s with the provider: %s",
+                provider,
+                connection.id,
+                exc,
+            )
+            return self._answer(
+                provider,
+                WebhookOutcome.PROVIDER_UNAVAILABLE,
+                _error(503, "PROVIDER_UNAVAILABLE", "could not confirm the delivery; retry later"),
             )
         except (StoreError, SQLAlchemyError, OSError):
             # Not acknowledged: the vendor keeps the delivery and retries.
@@ -226,23 +311,54 @@ class WebhookIntake:
                 WebhookOutcome.STORE_UNAVAILABLE,
                 _error(503, "STORE_UNAVAILABLE", "could not store the delivery; retry later"),
             )
-        if result.duplicate:
-            # Answered 2xx so the vendor stops re-sending: we have this delivery already.
+        if confirmed.confirmed:
             logger.info(
-                "duplicate %s webhook for %s ignored (%s, key %s)",
+                "%s webhook for %s: %d orders confirmed with the provider (%d unknown to it)",
                 provider,
                 connection.id,
-                delivery.kind,
-                _printable(receipt.key if receipt else ""),
+                confirmed.confirmed,
+                confirmed.unknown_to_provider,
             )
-            outcome, status = WebhookOutcome.DUPLICATE, "duplicate"
-        else:
-            outcome, status = WebhookOutcome.ACCEPTED, "ok"
+        if result.duplicate:
+            return self._duplicate(connection, delivery, receipt)
+        return self._taken(provider, WebhookOutcome.ACCEPTED, delivery, len(result.events))
+
+    async def _held_already(
+        self, receipt: WebhookReceipt | None, delivery: WebhookDelivery
+    ) -> bool:
+        """Whether a delivery that would need confirming is one we hold already (so a
+        replay inside the window costs no provider read)."""
+        if receipt is None or self.receipts is None:
+            return False
+        if all(order.updated_at is not None for order in delivery.orders):
+            return False  # nothing to confirm: the ingestion's own check suffices
+        return await self.receipts.contains(receipt)
+
+    def _duplicate(
+        self, connection: LiveConnection, delivery: WebhookDelivery, receipt: WebhookReceipt | None
+    ) -> web.Response:
+        # Answered 2xx so the vendor stops re-sending: we have this delivery already.
+        logger.info(
+            "duplicate %s webhook for %s ignored (%s, key %s)",
+            connection.provider_name,
+            connection.id,
+            delivery.kind,
+            _printable(receipt.key if receipt else ""),
+        )
+        return self._taken(connection.provider_name, WebhookOutcome.DUPLICATE, delivery, 0)
+
+    def _taken(
+        self,
+        provider: ProviderName,
+        outcome: WebhookOutcome,
+        delivery: WebhookDelivery,
+        events: int,
+    ) -> web.Response:
         payload: dict[str, Any] = {
-            "status": status,
+            "status": "duplicate" if outcome is WebhookOutcome.DUPLICATE else "ok",
             "kind": delivery.kind,
             "orders": len(delivery.orders),
-            "events": len(result.events),
+            "events": events,
         }
         return self._answer(
             provider,

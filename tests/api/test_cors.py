@@ -26,7 +26,7 @@ EVIL = "https://evil.example.net"
 ORDERS = "query { orders(first: 2) { totalCount } }"
 AUTH = {"Authorization": f"Bearer {KEYS['acme']}"}
 
-Gateway = Callable[[Sequence[str]], Awaitable[Api]]
+Gateway = Callable[..., Awaitable[Api]]
 
 
 def _with_server(settings: Settings, **changes: Any) -> Settings:
@@ -40,10 +40,9 @@ async def gateway(api: Api) -> AsyncIterator[Gateway]:
     """Another gateway over ``api``'s services, with ``server.cors_origins`` set."""
     servers: list[TestServer] = []
 
-    async def start(origins: Sequence[str]) -> Api:
-        services = dataclasses.replace(
-            api.services, settings=_with_server(api.services.settings, cors_origins=origins)
-        )
+    async def start(origins: Sequence[str], **server: Any) -> Api:
+        settings = _with_server(api.services.settings, cors_origins=origins, **server)
+        services = dataclasses.replace(api.services, settings=settings)
         app = create_app(services, background=False)
         add_graphql_routes(app)
         server = TestServer(app, host="127.0.0.1")
@@ -297,3 +296,43 @@ def test_vary_keeps_what_the_handler_set() -> None:
     CorsPolicy([APP]).decorate(response, EVIL)
     assert response.headers["Vary"] == "Accept, Origin"
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# --- allowed request headers -------------------------------------------------------------
+
+
+async def test_apollo_client_headers_are_allowed_by_default(cors_api: Api) -> None:
+    # Apollo Client sends these on every request once its name and version are set
+    asked = "authorization, content-type, apollographql-client-name, apollographql-client-version"
+    status, headers = await preflight(cors_api, APP, headers=asked)
+    assert status == 204
+    assert headers["Access-Control-Allow-Headers"] == asked
+    # and the actual request with them is answered with the CORS headers
+    async with cors_api.session.post(
+        cors_api.url + "/graphql",
+        json={"query": ORDERS},
+        headers={
+            **AUTH,
+            "Origin": APP,
+            "apollographql-client-name": "dashboard",
+            "apollographql-client-version": "1.2.3",
+        },
+    ) as response:
+        assert response.status == 200
+        assert response.headers["Access-Control-Allow-Origin"] == APP
+        assert "errors" not in await response.json()
+
+
+async def test_the_allowed_request_headers_are_configurable(gateway: Gateway) -> None:
+    api = await gateway((APP,), cors_allow_headers=("Authorization", "Content-Type", "X-Tenant"))
+    status, headers = await preflight(
+        api, APP, headers="x-tenant, authorization, apollographql-client-name, content-type"
+    )
+    assert status == 204
+    assert headers["Access-Control-Allow-Headers"] == "x-tenant, authorization, content-type"
+
+
+def test_settings_refuse_what_is_not_a_header_name() -> None:
+    with pytest.raises(ValueError, match="not an HTTP header name"):
+        ServerSettings(cors_allow_headers=("x-ok", "bad header"))
+    assert ServerSettings(cors_allow_headers=(" X-A ", "x-a")).cors_allow_headers == ("x-a",)

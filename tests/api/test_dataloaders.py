@@ -4,6 +4,7 @@ many orders costs the store a constant number of queries, not one per order."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -151,3 +152,71 @@ async def test_candidate_pages_cost_the_same_store_queries_at_any_size(
         queries.append(len(seen))
     # then both cost the same number of store queries
     assert queries[0] == queries[1] <= 4
+
+
+@contextmanager
+def _event_queries(api: Api) -> Iterator[list[str]]:
+    """Statements that read the event log while the block runs."""
+    seen: list[str] = []
+    engine = api.services.store.engine.sync_engine
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM order_events" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_page_of_orders_reads_all_their_events_in_one_query(
+    api: Api, sandbox: Sandbox
+) -> None:
+    # given acme's orders, each with its creation event
+    await fill_index(api, sandbox)
+    query = """query($n: Int!) { orders(first: $n) { edges { node { id
+        events(first: 5) { edges { cursor node { newStatus } } pageInfo { hasNextPage } }
+    } } } }"""
+    await api.query(query, {"n": 1})  # warm the connection pool
+    counts = []
+    for size in (2, 25):
+        # when a small and a large page asks for every order's events
+        with _event_queries(api) as seen:
+            body = await api.query(query, {"n": size})
+        assert "errors" not in body, body
+        edges = body["data"]["orders"]["edges"]
+        assert len(edges) == size
+        assert all(e["node"]["events"]["edges"] for e in edges)
+        counts.append(len(seen))
+    # then the events of the whole page are one query, whatever its size
+    assert counts == [1, 1]
+
+
+async def test_candidates_and_jobs_by_id_cost_one_store_query_per_kind(
+    api: Api, sandbox: Sandbox
+) -> None:
+    # given acme's candidates and jobs (those with an email and a job id)
+    await fill_index(api, sandbox)
+    everything = await _dashboard(api, 50)
+    listed = """{ orders(first: 50) { edges { node { candidate { id } job { id } } } } }"""
+    body = await api.query(listed)
+    nodes = [e["node"] for e in body["data"]["orders"]["edges"]]
+    candidates = list(dict.fromkeys(n["candidate"]["id"] for n in nodes if n["candidate"]))
+    jobs = list(dict.fromkeys(n["job"]["id"] for n in nodes if n["job"]))
+    assert len(candidates) > 5, (len(candidates), len(everything))
+    assert len(jobs) > 5, (len(jobs), len(everything))
+    query = """query($ids: [ID!]!) { nodes(ids: $ids) { id
+        ... on Candidate { emails } ... on Job { title } } }"""
+    await api.query(query, {"ids": candidates[:1]})  # warm the connection pool
+
+    for chosen in (candidates[:2], candidates, jobs[:2], jobs, candidates + jobs):
+        # when they are resolved by id, few then many (then both kinds at once)
+        with _order_queries(api) as seen:
+            body = await api.query(query, {"ids": chosen})
+        assert "errors" not in body, body
+        assert [n["id"] for n in body["data"]["nodes"]] == chosen
+        kinds = {base64.b64decode(i).decode().split(":")[1] for i in chosen}
+        # then each kind of key is one store query, however many ids it holds
+        assert len(seen) == len(kinds), (kinds, len(seen))

@@ -102,9 +102,14 @@ async def test_acme_never_sees_globex_objects_by_id(api: Api, sandbox: Sandbox) 
                 assert body["data"]["node"] is None
                 assert error_codes(body) == ["INVALID_ID"]
 
-        # and all at once through nodes(ids:), all null
+        # and all at once through nodes(ids:), all null, each NOT_FOUND at its own index
+        # (as a missing id is: nothing tells that globex holds them)
         body = await api.query("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": foreign})
-        assert body == {"data": {"nodes": [None] * len(foreign)}}, body
+        assert body["data"] == {"nodes": [None] * len(foreign)}, body
+        assert sorted(e["path"] for e in body["errors"]) == [
+            ["nodes", i] for i in range(len(foreign))
+        ]
+        assert set(error_codes(body)) == {"NOT_FOUND"}
 
 
 async def test_a_shared_candidate_shows_each_tenant_only_its_own_orders(

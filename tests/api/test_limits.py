@@ -242,7 +242,8 @@ async def test_each_limit_lets_a_request_at_the_limit_through(
     status, body = await gateway.post(document, variables)
     assert status == 200, body
     assert body.get("data") is not None, body
-    assert "errors" not in body, body
+    # Only "node ids" may answer with errors: its made-up ids are each NOT_FOUND.
+    assert {e["extensions"]["code"] for e in body.get("errors", [])} <= {"NOT_FOUND"}, body
 
 
 async def test_an_unknown_fragment_is_a_validation_error_not_a_crash(

@@ -11,11 +11,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 
+from ordergraph.errors import ProviderRateLimitedError, ProviderUnavailableError
 from ordergraph.logs import JsonFormatter, Redactor, TextFormatter, secrets_of
 from ordergraph.sandbox.core import SandboxContext
-from tests.api.conftest import KEYS, Api
-from tests.api.helpers import DASHBOARD, fill_index
+from ordergraph.schema.errors import PublicError, provider_failure
+from ordergraph.schema.reporting import summarise_errors
+from tests.api.conftest import KEYS, NO_PII_KEY, Api
+from tests.api.helpers import DASHBOARD, error_codes, fill_index
+from tests.api.mutation_support import index_unified
 from tests.conftest import Sandbox
 
 
@@ -180,3 +185,118 @@ def test_the_redactor_masks_secrets_wherever_they_appear() -> None:
     # secrets too short to mask safely are left alone (they would mask words)
     assert redact("a short word") == "a short word"
     assert redact_basic(f"Authorization: Basic {basic}") == "Authorization: Basic [REDACTED]"
+
+
+# --- error logging is bounded ------------------------------------------------------------
+
+
+def _graphql_records(captured: Captured) -> list[dict[str, Any]]:
+    """What a request logged besides its one ``ordergraph.requests`` line."""
+    return [r for r in captured.records() if r["logger"] != "ordergraph.requests"]
+
+
+_MANY_ALIASES = {"max_aliases": 600, "max_tokens": 5000, "max_cost": 100_000}
+
+
+@pytest.mark.parametrize("api", [_MANY_ALIASES], indirect=True)
+async def test_500_forbidden_pii_fields_write_one_record_without_traceback(
+    api: Api, sandbox: Sandbox, json_logs: Captured
+) -> None:
+    # given four candidates and a key without pii
+    await index_unified(sandbox, api, count=4)
+    pii = " ".join(f"d{n}: dateOfBirth" for n in range(125))
+    document = f"{{ candidates(first: 4) {{ edges {{ node {{ name {pii} }} }} }} }}"
+    json_logs.stream.truncate(0)
+    json_logs.stream.seek(0)
+    # when it selects 125 pii fields on each (500 FORBIDDEN errors)
+    body = await api.query(document, key=NO_PII_KEY)
+    # then the answer has them all, and the log one INFO record without a traceback
+    assert error_codes(body) == ["FORBIDDEN"] * 500
+    records = _graphql_records(json_logs)
+    assert [(r["level"], r["logger"]) for r in records] == [("INFO", "ordergraph.graphql")]
+    assert "exception" not in records[0]
+    assert records[0]["error_codes"] == {"FORBIDDEN": 500}
+
+
+@pytest.mark.parametrize("api", [_MANY_ALIASES], indirect=True)
+async def test_bad_ids_and_cursors_and_invalid_documents_log_a_bounded_number_of_records(
+    api: Api, json_logs: Captured
+) -> None:
+    bad_ids = " ".join(f'n{n}: node(id: "garbage{n}") {{ id }}' for n in range(200))
+    bad_cursors = " ".join(f'o{n}: orders(after: "nope{n}") {{ totalCount }}' for n in range(50))
+    cases = {
+        bad_ids: "INVALID_ID",
+        bad_cursors: "INVALID_CURSOR",
+        "{ " + " ".join(f"x{n}: nothing" for n in range(300)) + " }": "GRAPHQL_VALIDATION_FAILED",
+        "{ connections { id ": "GRAPHQL_PARSE_FAILED",
+    }
+    for document, code in cases.items():
+        json_logs.stream.truncate(0)
+        json_logs.stream.seek(0)
+        query = document if document.startswith("{") else "{ " + document + " }"
+        body = await api.query(query)
+        assert set(error_codes(body)) == {code}, body["errors"][:2]
+        records = _graphql_records(json_logs)
+        assert len(records) == 1, records
+        assert records[0]["level"] == "INFO"
+        assert "exception" not in records[0]
+
+
+def test_unexpected_errors_log_once_at_error_with_one_traceback() -> None:
+    # given a request whose 50 fields each failed unexpectedly, plus 10 client errors
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(Redactor()))
+    log = logging.getLogger("ordergraph.graphql")
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    errors: list[GraphQLError] = []
+    for n in range(50):
+        try:
+            raise RuntimeError(f"bug {n}")
+        except RuntimeError as exc:
+            errors.append(GraphQLError(f"bug {n}", path=["orders", n], original_error=exc))
+    errors += [PublicError("bad", code="INVALID_ARGUMENT") for _ in range(10)]
+    try:
+        # when they are summarised
+        summarise_errors(errors, "Dashboard")
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    # then one INFO summary and one ERROR with the first traceback only
+    assert [r["level"] for r in records] == ["INFO", "ERROR"]
+    assert records[0]["error_codes"] == {"INVALID_ARGUMENT": 10}
+    assert "50 unexpected errors" in records[1]["message"]
+    assert "orders.0" in records[1]["message"]
+    assert records[1]["exception"].count("Traceback") == 1
+    assert "bug 0" in records[1]["exception"]
+    assert "bug 1" not in records[1]["exception"]
+
+
+def test_provider_refusals_log_once_at_warning_without_traceback() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(Redactor()))
+    log = logging.getLogger("ordergraph.graphql")
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
+    down = ProviderUnavailableError(
+        "503 from the provider", provider="kombo", connection_id="acme-kombo", status=503
+    )
+    limited = ProviderRateLimitedError("slow down", provider="unified", retry_after=3)
+    errors: list[GraphQLError] = []
+    for n in range(40):
+        failure = provider_failure(down if n % 2 else limited)
+        errors.append(GraphQLError(failure.message, path=["orders", n], original_error=failure))
+    try:
+        summarise_errors(errors, None)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [r["level"] for r in records] == ["WARNING"]
+    assert records[0]["error_codes"] == {"PROVIDER_UNAVAILABLE": 20, "PROVIDER_RATE_LIMITED": 20}
+    assert "exception" not in records[0]

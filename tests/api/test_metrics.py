@@ -11,11 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from ordergraph.metrics import MAX_OPERATION_NAMES, Metrics
 from ordergraph.providers.registry import ADAPTERS
 from ordergraph.sandbox.core import SandboxContext
+from ordergraph.server import create_metrics_app
+from ordergraph.settings import MetricsSettings
 from ordergraph.store import SyncState
 from tests.api.conftest import KEYS, Api
 from tests.api.helpers import DASHBOARD, fill_index
@@ -29,8 +33,21 @@ def sandbox_context() -> SandboxContext:
     return SandboxContext(seed=7, orders_per_account=6)
 
 
+METRICS_TOKEN = "metrics-token-0123456789"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+@pytest.fixture
+def api(api: Api) -> Api:
+    """The gateway with a metrics token: the API port serves ``/metrics`` only with one."""
+    api.services.settings = api.services.settings.model_copy(
+        update={"metrics": MetricsSettings(token=SecretStr(METRICS_TOKEN))}
+    )
+    return api
+
+
 async def _scrape(api: Api) -> tuple[str, Samples]:
-    async with api.session.get(api.url + "/metrics") as response:
+    async with api.session.get(api.url + "/metrics", headers=SCRAPER) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain")
         text = await response.text()
@@ -241,3 +258,76 @@ def test_two_applications_in_one_process_count_apart() -> None:
     assert b'route="/healthz"' in first.render()
     assert b'route="/healthz"' not in second.render()
     assert re.search(rb"ordergraph_http_requests_total\{", second.render()) is None
+
+
+# --- who may scrape ------------------------------------------------------------------------
+
+
+async def _get(api: Api, url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    async with api.session.get(url, headers=headers or {}) as response:
+        return response.status, await response.text()
+
+
+def _configure(api: Api, **metrics: Any) -> None:
+    api.services.settings = api.services.settings.model_copy(
+        update={"metrics": MetricsSettings(**metrics)}
+    )
+
+
+async def test_the_api_port_serves_metrics_only_to_the_token(api: Api) -> None:
+    url = api.url + "/metrics"
+    # with the token: served
+    status, text = await _get(api, url, SCRAPER)
+    assert status == 200
+    assert "acme" in text  # what the metrics name, which is why they are guarded
+    # without it, with another one, or with the token under another scheme: refused
+    for headers in (
+        None,
+        {"Authorization": "Bearer metrics-token-0123456788"},
+        {"Authorization": f"Basic {METRICS_TOKEN}"},
+        {"Authorization": f"Bearer {KEYS['acme']}"},  # an API key is no metrics token
+    ):
+        status, text = await _get(api, url, headers)
+        assert status == 401, headers
+        assert "acme" not in text
+        assert METRICS_TOKEN not in text
+
+
+async def test_without_token_or_listen_the_api_port_refuses_metrics(api: Api) -> None:
+    _configure(api)
+    status, text = await _get(api, api.url + "/metrics")
+    assert status == 403
+    assert "[metrics] token" in text
+    assert "acme" not in text
+
+
+async def test_metrics_on_an_address_of_their_own(api: Api) -> None:
+    # given [metrics] listen: the API port no longer serves them
+    _configure(api, listen="127.0.0.1:0")
+    status, _ = await _get(api, api.url + "/metrics", SCRAPER)
+    assert status == 404
+    # and the metrics application does, over the same services
+    server = TestServer(create_metrics_app(api.services), host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = str(server.make_url("/metrics"))
+        status, text = await _get(api, url)
+        assert status == 200
+        assert "ordergraph_http_requests_total" in text
+        # with a token as well, that listener wants it too
+        _configure(api, listen="127.0.0.1:0", token=SecretStr(METRICS_TOKEN))
+        assert (await _get(api, url))[0] == 401
+        assert (await _get(api, url, SCRAPER))[0] == 200
+        # and only /metrics is there
+        assert (await _get(api, str(server.make_url("/graphql"))))[0] == 404
+    finally:
+        await server.close()
+
+
+def test_metrics_settings_are_checked() -> None:
+    assert MetricsSettings(listen="[::1]:9100").address() == ("::1", 9100)
+    for listen in ("9100", "localhost", "host:port", "h:70000"):
+        with pytest.raises(ValueError, match="not host:port"):
+            MetricsSettings(listen=listen)
+    with pytest.raises(ValueError, match="at least 16"):
+        MetricsSettings(token=SecretStr("short"))

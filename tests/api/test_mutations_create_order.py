@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
 from tests.api.conftest import Api
+from tests.api.gateway_support import gateway_with
 from tests.api.mutation_support import (
     CREATE_ORDER,
     connection_gid,
@@ -170,3 +174,41 @@ async def test_a_package_the_account_does_not_offer_is_rejected_by_stackone(
     ]
     assert await truth(sandbox, api, "acme-stackone") == {}
     assert await _listed(api, "acme-stackone") == []
+
+
+async def test_a_stackone_create_answered_without_an_id_is_a_bad_response_sent_once(
+    sandbox: Sandbox, fresh_store_url: str
+) -> None:
+    # given: acme's StackOne connection points at a StackOne that takes the order (200)
+    # but answers without an id
+    posts: list[dict[str, Any]] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        posts.append(await request.json())
+        return web.json_response({"test_url": "https://assessments.example.com/take/x"})
+
+    app = web.Application()
+    app.router.add_post("/unified/ats/assessments/orders", answer)
+    stackone = TestServer(app, host="127.0.0.1")
+    await stackone.start_server()
+
+    def at_this_stackone(connection: dict[str, Any]) -> dict[str, Any]:
+        if connection["id"] != "acme-stackone":
+            return connection
+        return {**connection, "base_url": str(stackone.make_url("")).rstrip("/")}
+
+    try:
+        async with gateway_with(sandbox, fresh_store_url, at_this_stackone) as api:
+            # when
+            payload = await _create(api, new_order_input("acme-stackone", "pkg-1"))
+
+            # then: not "unavailable" (which invites a retry): the order may exist there
+            assert payload["order"] is None
+            assert [e["code"] for e in payload["errors"]] == ["PROVIDER_BAD_RESPONSE"]
+            assert "may exist at StackOne" in payload["errors"][0]["message"]
+            assert "acme-stackone" in payload["errors"][0]["message"]
+            # and it was sent once, and nothing was indexed
+            assert len(posts) == 1
+            assert await _listed(api, "acme-stackone") == []
+    finally:
+        await stackone.close()

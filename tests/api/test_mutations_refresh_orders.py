@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.conftest import Api
+from tests.api.gateway_support import gateway_with, stackone_api_version
 from tests.api.mutation_support import (
     REFRESH_ORDERS,
     SUBMIT_RESULT,
@@ -96,26 +97,58 @@ async def test_refreshing_a_kombo_order_keeps_the_result_we_wrote(
     assert written["result"]["score"] == 87.5
 
 
-async def test_stackone_declares_get_orders_and_refresh_reads_its_result(
+async def test_a_legacy_stackone_connection_reads_orders_back_and_refresh_reads_its_result(
+    sandbox: Sandbox, fresh_store_url: str
+) -> None:
+    legacy = stackone_api_version("2025-02-24")
+    async with gateway_with(sandbox, fresh_store_url, legacy) as api:
+        # given: StackOne's 2025-02 API reads orders back through its GETs
+        body = await api.query(CAPABILITIES)
+        capabilities = {c["provider"]: set(c["capabilities"]) for c in body["data"]["connections"]}
+        assert "GET_ORDERS" in capabilities["STACKONE"]
+        assert "LIST_ORDERS" not in capabilities["STACKONE"]
+        # and an order created through ordergraph, then in progress at StackOne (a
+        # status the 2025-02 enum lacks: it arrives in source_value)
+        created = (await create_order(api, "acme-stackone"))["order"]
+        await _set_status(sandbox, api, "acme-stackone", created["remoteId"], "in_progress")
+
+        # when
+        payload = await _refresh(api, [created["id"]])
+
+        # then
+        assert payload["errors"] == []
+        assert [o["status"] for o in payload["orders"]] == ["IN_PROGRESS"]
+        assert events(payload["orders"][0]) == [
+            (None, "OPEN", "CREATE"),
+            ("OPEN", "IN_PROGRESS", "POLL"),
+        ]
+        route = "GET /unified/ats/assessments/orders/{id}"
+        assert await route_count(sandbox, "stackone", route) == 1
+
+
+async def test_a_current_stackone_connection_says_it_cannot_refresh_and_sends_nothing(
     api: Api, sandbox: Sandbox
 ) -> None:
-    # given: StackOne reads orders back through its legacy GETs
+    # given: the default StackOne connection (API 2025-12-03, which has no order read)
     body = await api.query(CAPABILITIES)
     capabilities = {c["provider"]: set(c["capabilities"]) for c in body["data"]["connections"]}
-    assert "GET_ORDERS" in capabilities["STACKONE"]
-    assert "LIST_ORDERS" not in capabilities["STACKONE"]
-    # and an order created through ordergraph, then completed at StackOne
+    assert "GET_ORDERS" not in capabilities["STACKONE"]
     created = (await create_order(api, "acme-stackone"))["order"]
     await _set_status(sandbox, api, "acme-stackone", created["remoteId"], "completed")
+    before = (await sandbox.stats())["requests"].get("stackone", {})
 
     # when
     payload = await _refresh(api, [created["id"]])
 
-    # then
-    assert payload["errors"] == []
-    assert [o["status"] for o in payload["orders"]] == ["COMPLETED"]
-    assert events(payload["orders"][0]) == [(None, "OPEN", "CREATE"), ("OPEN", "COMPLETED", "POLL")]
-    assert await route_count(sandbox, "stackone", "GET /unified/ats/assessments/orders/{id}") == 1
+    # then: a coded error naming the connection, not the stored copy passed off as fresh
+    assert payload["orders"] == []
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("UNSUPPORTED_BY_PROVIDER", ["ids"])
+    ]
+    assert "acme-stackone" in payload["errors"][0]["message"]
+    # and StackOne saw no request
+    assert (await sandbox.stats())["requests"].get("stackone", {}) == before
+    assert (await read_order(api, created["id"]))["status"] == "OPEN"
 
 
 async def test_ids_that_are_not_the_tenants_orders_are_not_found_at_their_index(

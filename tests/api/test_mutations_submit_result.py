@@ -106,9 +106,10 @@ async def test_kombo_refuses_a_status_change_once_the_order_left_open(
     # when: a second result would change its status
     payload = await _submit(api, result_input(gid, "CANCELLED"))
 
-    # then: Kombo's refusal is a user error on orderId, and the delivery FAILED visibly
+    # then: Kombo's refusal is a user error on the field Kombo named, and the delivery
+    # FAILED visibly
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
-        ("PROVIDER_REJECTED", ["orderId"])
+        ("PROVIDER_REJECTED", ["input", "status"])
     ]
     assert "OPEN" in payload["errors"][0]["message"]
     order = payload["order"]
@@ -126,8 +127,11 @@ async def test_kombo_refuses_a_status_change_once_the_order_left_open(
     assert after["status"] == before["status"] == "COMPLETED"
     assert after["events"] == before["events"]
     assert len(before["events"]["edges"]) == 2
-    # the result shown is the one submitted last (resultDelivery says it did not land)
-    assert after["result"]["status"] == "CANCELLED"
+    # the result shown is the one Kombo accepted, not the one it refused
+    assert after["result"] == before["result"]
+    assert after["result"]["status"] == "COMPLETED"
+    shown = payload["order"]["result"]
+    assert {key: shown[key] for key in before["result"]} == before["result"]
 
 
 async def test_kombo_cannot_take_an_unknown_status_and_nothing_is_sent(
@@ -143,7 +147,9 @@ async def test_kombo_cannot_take_an_unknown_status_and_nothing_is_sent(
 
     # then
     assert payload["order"] is None
-    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID_INPUT", ["status"])]
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("INVALID_INPUT", ["input", "status"])
+    ]
     assert await provider_writes(sandbox) == writes
 
 
@@ -203,7 +209,9 @@ async def test_unified_cannot_take_a_cancelled_result_and_nothing_is_sent(
 
     # then
     assert payload["order"] is None
-    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID_INPUT", ["status"])]
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("INVALID_INPUT", ["input", "status"])
+    ]
     assert "CANCELLED" in payload["errors"][0]["message"]
     assert await provider_writes(sandbox) == writes
     assert (
@@ -268,7 +276,7 @@ async def test_unknown_foreign_and_wrong_type_ids_are_not_found_and_send_nothing
         payload = await _submit(api, result_input(gid))
         assert payload["order"] is None, label
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [
-            ("NOT_FOUND", ["orderId"])
+            ("NOT_FOUND", ["input", "orderId"])
         ], label
 
     # when: globex names acme's order

@@ -216,3 +216,43 @@ async def test_an_id_of_the_wrong_type_is_invalid_id(
 async def test_too_many_filter_values_are_refused(api: Api) -> None:
     body = await api.query(LIST, {"filter": {"statuses": ["OPEN"] * 101}})
     assert error_codes(body) == ["INVALID_ARGUMENT"]
+
+
+EVENTS = """
+query Events($id: ID!, $after: String) {
+  order(id: $id) { events(first: 10, after: $after) {
+    edges { cursor node { newStatus } } pageInfo { hasNextPage endCursor } } }
+}
+"""
+
+
+async def test_event_cursors_are_bound_to_their_tenant(api: Api) -> None:
+    # given an order of each tenant, acme's with two events
+    t0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    for status, minute in (("OPEN", 0), ("COMPLETED", 5)):
+        order = unified_order(
+            "ev-1", created_at=t0, status=status, updated_at=t0.replace(minute=minute)
+        )
+        await deliver_unified(api, "acme-unified", [order])
+    await deliver_unified(api, "globex-unified", [unified_order("ev-g", created_at=t0)])
+    acme_order = gid("Order", "acme-unified:ev-1")
+    globex_order = gid("Order", "globex-unified:ev-g")
+
+    # when acme pages its order's events
+    body = await api.query(EVENTS, {"id": acme_order})
+    events = body["data"]["order"]["events"]
+    first_cursor = events["edges"][0]["cursor"]
+    # then the second page starts after the first event, by acme's own cursor
+    body = await api.query(EVENTS, {"id": acme_order, "after": first_cursor})
+    assert [e["node"]["newStatus"] for e in body["data"]["order"]["events"]["edges"]] == [
+        "COMPLETED"
+    ]
+
+    # when globex replays acme's event cursor, or acme a tampered one
+    body = await api.query(EVENTS, {"id": globex_order, "after": first_cursor}, tenant="globex")
+    # then: INVALID_CURSOR, and nothing of either log
+    assert error_codes(body) == ["INVALID_CURSOR"]
+    assert body["data"]["order"] is None
+    tampered = first_cursor[:-2] + ("AA" if not first_cursor.endswith("AA") else "BB")
+    body = await api.query(EVENTS, {"id": acme_order, "after": tampered})
+    assert error_codes(body) == ["INVALID_CURSOR"]

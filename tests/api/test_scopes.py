@@ -8,11 +8,23 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from graphql import parse
+
 from ordergraph.api.http import CACHE_HEADER
 from ordergraph.models import Order
+from ordergraph.schema import schema
+from ordergraph.schema.access import payload_fields_needing_read
 from tests.api.conftest import KEYS, NO_PII_KEY, READ_ONLY_KEY, WRITE_ONLY_KEY, Api
 from tests.api.helpers import deliver_unified, error_codes, gid, unified_order
-from tests.api.mutation_support import REFRESH_ORDERS, index_unified, live
+from tests.api.mutation_support import (
+    REFRESH_ORDERS,
+    connection_gid,
+    index_unified,
+    live,
+    new_order_input,
+    offered_package,
+    result_input,
+)
 from tests.api.ws_client import connect
 from tests.conftest import Sandbox
 
@@ -199,3 +211,138 @@ async def test_subscription_events_hide_pii_without_the_scope(api: Api) -> None:
     assert error_codes(hidden) == ["FORBIDDEN"]
     assert hidden["errors"][0]["path"] == ["orderEvents", "order", "candidate", "dateOfBirth"]
     assert hidden["errors"][0]["extensions"]["requiredScope"] == "pii"
+
+
+# --- mutation payloads without read ------------------------------------------------------
+
+_USER_ERRORS = "errors { code message field }"
+
+
+async def _write_only(
+    api: Api,
+    field: str,
+    selection: str,
+    variables: dict[str, Any],
+    argument: str = "input",
+    fragments: str = "",
+) -> tuple[int, Any]:
+    kind = {"input": None, "ids": "[ID!]!"}.get(argument)
+    input_type = (
+        kind
+        or {
+            "submitResult": "SubmitResultInput!",
+            "createOrder": "CreateOrderInput!",
+            "publishPackages": "PublishPackagesInput!",
+        }[field]
+    )
+    document = (
+        f"mutation M(${argument}: {input_type}) {{ {field}({argument}: ${argument}) "
+        f"{{ {selection} }} }} {fragments}"
+    )
+    status, _, body = await post(api, document, WRITE_ONLY_KEY, variables)
+    return status, body
+
+
+async def _refused_before_running(
+    api: Api, sandbox: Sandbox, field: str, selection: str, variables: dict[str, Any], **kw: Any
+) -> None:
+    before = (await sandbox.stats())["total"]
+    _, body = await _write_only(api, field, selection, variables, **kw)
+    assert "data" not in body, body
+    assert [e["extensions"] for e in body["errors"]] == [forbidden("read")], body
+    assert "order data in a mutation payload" in body["errors"][0]["message"]
+    assert (await sandbox.stats())["total"] == before  # nothing was sent to a provider
+
+
+async def test_a_write_only_key_sees_ids_and_errors_of_every_mutation_payload(
+    api: Api, sandbox: Sandbox
+) -> None:
+    # given an indexed Unified order, a StackOne package and a Kombo connection
+    [remote_id] = await index_unified(sandbox, api, count=1)
+    order_id = gid("Order", f"acme-unified:{remote_id}")
+    package = await offered_package(api, "acme-stackone")
+    new_order = {"input": new_order_input("acme-stackone", package)}
+    result = {"input": result_input(order_id)}
+    packages = {
+        "input": {
+            "connectionId": connection_gid("acme-kombo"),
+            "packages": [{"remoteId": "og-wo", "name": "Write only", "type": "SKILLS_TEST"}],
+        }
+    }
+
+    # when a write-only key selects what it may: ids, errors and warnings
+    status, body = await _write_only(
+        api, "refreshOrders", f"__typename orders {{ id __typename }} {_USER_ERRORS}",
+        {"ids": [order_id]}, argument="ids",
+    )  # fmt: skip
+    # then each mutation runs and answers them
+    assert status == 200
+    assert body == {"data": {"refreshOrders": {
+        "__typename": "RefreshOrdersPayload",
+        "orders": [{"id": order_id, "__typename": "Order"}], "errors": [],
+    }}}  # fmt: skip
+    _, body = await _write_only(api, "submitResult", f"order {{ id }} {_USER_ERRORS}", result)
+    assert body == {"data": {"submitResult": {"order": {"id": order_id}, "errors": []}}}, body
+    _, body = await _write_only(api, "createOrder", f"order {{ id }} {_USER_ERRORS}", new_order)
+    created = body["data"]["createOrder"]
+    assert created["errors"] == [], body
+    assert created["order"]["id"], body
+    _, body = await _write_only(
+        api, "publishPackages", f"packages {{ id }} warnings {_USER_ERRORS}", packages
+    )
+    published = body["data"]["publishPackages"]
+    assert published["errors"] == [], body
+    assert [p["id"] for p in published["packages"]], body
+    # and user errors are shown whole
+    _, body = await _write_only(
+        api, "refreshOrders", f"orders {{ id }} {_USER_ERRORS}",
+        {"ids": [gid("Order", "acme-unified:no-such-order")]}, argument="ids",
+    )  # fmt: skip
+    assert [e["code"] for e in body["data"]["refreshOrders"]["errors"]] == ["NOT_FOUND"], body
+
+
+async def test_a_write_only_key_cannot_read_orders_through_a_mutation_payload(
+    api: Api, sandbox: Sandbox
+) -> None:
+    [remote_id] = await index_unified(sandbox, api, count=1)
+    order_id = gid("Order", f"acme-unified:{remote_id}")
+    package = await offered_package(api, "acme-stackone")
+    # the attacker's request, and every payload's order data, directly, through an
+    # inline fragment and through a (nested) named fragment
+    await _refused_before_running(
+        api, sandbox, "refreshOrders", "orders { id candidate { name emails } }",
+        {"ids": [order_id]}, argument="ids",
+    )  # fmt: skip
+    await _refused_before_running(
+        api, sandbox, "submitResult", "order { ... on Order { status } } errors { code }",
+        {"input": result_input(order_id)},
+    )  # fmt: skip
+    await _refused_before_running(
+        api, sandbox, "createOrder", "order { ...Outer } errors { code }",
+        {"input": new_order_input("acme-stackone", package)},
+        fragments="fragment Outer on Order { id ...Inner } fragment Inner on Order { remoteId }",
+    )  # fmt: skip
+    await _refused_before_running(
+        api, sandbox, "publishPackages", "packages { id name } errors { code }",
+        {"input": {"connectionId": connection_gid("acme-kombo"), "packages": []}},
+    )  # fmt: skip
+    # a key with read as well sees the order data
+    status, _, body = await post(
+        api, "mutation M($ids: [ID!]!) { refreshOrders(ids: $ids) { orders { status } } }",
+        NO_PII_KEY, {"ids": [order_id]},
+    )  # fmt: skip
+    assert status == 200
+    assert body["data"]["refreshOrders"]["orders"][0]["status"], body
+
+
+def test_the_payload_check_walks_each_fragment_once() -> None:
+    # given fragments that spread each other 2**30 times if walked once per spread
+    levels = 30
+    fragments = [
+        f"fragment F{n} on Order {{ id ...F{n + 1} ...F{n + 1} }}" for n in range(levels)
+    ] + [f"fragment F{levels} on Order {{ id status }}"]
+    document = parse(
+        "mutation { refreshOrders(ids: []) { orders { ...F0 } } }\n" + "\n".join(fragments)
+    )
+    # then the walk ends at once and names the one field that needs read
+    assert payload_fields_needing_read(schema._schema, document, None) == ["Order.status"]

@@ -64,5 +64,10 @@ async def test_an_unknown_operation_name_is_an_error_message(api: Api) -> None:
         assert message == {
             "id": "1",
             "type": "error",
-            "payload": [{"message": "the document has no operation named '0'"}],
+            "payload": [
+                {
+                    "message": "the document has no operation named '0'",
+                    "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"},
+                }
+            ],
         }

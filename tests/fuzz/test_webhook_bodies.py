@@ -165,3 +165,112 @@ async def test_signed_kombo_events_of_any_shape_keep_the_store_readable(
     _check_reply(reply)
     if reply.status == 200:
         await _store_reads_back(fuzzed, "acme-kombo")
+
+
+# --- nesting and size -------------------------------------------------------------------
+
+_KEYS = st.text(st.sampled_from(list('ab[]{}"\\')), max_size=4)
+# Values of any shape, recursively: lists and objects inside each other, strings that
+# hold brackets, quotes and backslashes (what a depth scan could mistake for nesting).
+_NESTED: st.SearchStrategy[Any] = st.recursive(
+    st.none() | st.integers() | _KEYS,
+    lambda inner: (
+        inner.map(lambda v: [v])
+        | inner.map(lambda v: {"k": v})
+        | st.lists(inner, max_size=3)
+        | st.dictionaries(_KEYS, inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+_OPENERS = st.sampled_from([("[", "]"), ('{"a":', "}"), ('["]",', "]"), ('{"[":', "}")])
+MAX_NESTING = 64
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@st.composite
+def nested_texts(draw: st.DrawFn) -> tuple[str, int]:
+    """A JSON text and its depth: a recursive value wrapped in up to 100,000 more levels
+    (as text: Python's encoder would recurse as deep)."""
+    inner = draw(_NESTED)
+    opener, closer = draw(_OPENERS)
+    levels = draw(st.sampled_from([0, 1, 30, 63]) | st.integers(0, 100_000))
+    text = opener * levels + json.dumps(inner) + closer * levels
+    return text, levels + _depth(inner)
+
+
+@fuzz_settings(examples=60)
+@given(nested=nested_texts(), signed=st.booleans())
+async def test_nested_kombo_bodies_are_refused_or_taken_cleanly(
+    fuzzed: Fuzzed, nested: tuple[str, int], signed: bool
+) -> None:
+    text, depth = nested
+    secret, _ = _secret(fuzzed, "acme-kombo")
+    body = text.encode()
+    headers = {"Content-Type": "application/json"}
+    if signed:
+        headers["X-Kombo-Signature"] = kombo_sign(secret, body)
+    reply = await fuzzed.probe.send("POST", ENDPOINTS[2], headers=headers, data=body)
+    _check_reply(reply)
+    if not signed:
+        assert reply.status == 401, reply.text  # refused on the raw bytes, unparsed
+    elif depth > MAX_NESTING:
+        assert (reply.status, reply.json()["error"]["code"]) == (400, "BAD_PAYLOAD")
+
+
+@fuzz_settings(examples=60)
+@given(nested=nested_texts(), where=st.sampled_from(["body", "data", "item"]))
+async def test_nested_unified_bodies_are_refused_or_taken_cleanly(
+    fuzzed: Fuzzed, nested: tuple[str, int], where: str
+) -> None:
+    text, depth = nested
+    secret, account = _secret(fuzzed, "acme-unified")
+    if where == "body":
+        body = text
+    else:
+        # Nested inside the signed data (signed when shallow enough to serialise).
+        data = f"[{text}]" if where == "data" else f'[{{"id": "fz_n", "raw": {text}}}]'
+        depth += 2 if where == "data" else 3
+        sig = webhook_signature(secret, json.loads(data), "n") if depth < 500 else "x"
+        webhook = {"connection_id": account, "object_type": "assessment_order", "event": "x"}
+        body = (
+            f'{{"data": {data}, "webhook": {json.dumps(webhook)}, "nonce": "n", '
+            f'"sig": {json.dumps(sig)}, "type": "VIRTUAL"}}'
+        )
+        depth += 1
+    reply = await fuzzed.probe.send(
+        "POST", ENDPOINTS[0], headers={"Content-Type": "application/json"}, data=body.encode()
+    )
+    _check_reply(reply)
+    if depth > MAX_NESTING:
+        assert (reply.status, reply.json()["error"]["code"]) == (400, "BAD_PAYLOAD")
+
+
+# The probe posts raw bytes; aiohttp's advice to stream megabytes is about the client.
+@pytest.mark.filterwarnings("ignore:Sending a large body directly:ResourceWarning")
+@fuzz_settings(examples=12)
+@given(
+    path=st.sampled_from(ENDPOINTS),
+    size=st.sampled_from([1_500_000, 2 * 1024 * 1024 - 100, 2 * 1024 * 1024 + 1]),
+    filler=st.sampled_from([b" ", b"[", b"[]", b'"x",', b"\xff"]),
+    signed=st.booleans(),
+)
+async def test_huge_bodies_are_refused_cleanly(
+    fuzzed: Fuzzed, path: str, size: int, filler: bytes, signed: bool
+) -> None:
+    body = (b'{"data": [' + filler * size)[:size]
+    headers = {"Content-Type": "application/json"}
+    if signed:
+        headers["X-Kombo-Signature"] = kombo_sign(_secret(fuzzed, "acme-kombo")[0], body)
+    reply = await fuzzed.probe.send("POST", path, headers=headers, data=body)
+    _check_reply(reply)
+    assert reply.status >= 400
+    if size > 2 * 1024 * 1024:
+        assert reply.status in (404, 413), reply.text
+    assert len(reply.text) < 300

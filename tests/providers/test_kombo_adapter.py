@@ -299,6 +299,70 @@ async def test_open_only_rule_and_unknown_order(sandbox: Sandbox, provider: Komb
     sandbox.recorder.validate_all("kombo")
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"url": "not a url"}, ("url",)),
+        ({"url": "/results/42"}, ("url",)),
+        ({"url": "https://vendor.example.com/r 42"}, ("url",)),
+        (
+            {"attachments": (Attachment(url="https://files.example.com/a.pdf"),
+                             Attachment(url="not a url"))},
+            ("attachments", "1", "url"),
+        ),
+    ],
+)  # fmt: skip
+async def test_result_url_and_data_url_must_be_absolute_uris_and_nothing_is_sent(
+    sandbox: Sandbox, provider: KomboProvider, change: dict[str, Any], field: tuple[str, ...]
+) -> None:
+    # given: an OPEN order, and a result whose URL is not a URI (the spec's format: uri)
+    rows = await truth(sandbox, provider.config.account)
+    order_id = next(r["id"] for r in rows if r["status"] == "OPEN")
+    bad = RESULT.model_copy(update=change)
+
+    # when / then: refused before sending, in Kombo's words, which map back to the field
+    with pytest.raises(ValueError, match="absolute URI") as caught:
+        provider.check_result(bad)
+    assert provider.result_input_field(str(caught.value)) == field
+    with pytest.raises(ValueError, match="absolute URI"):
+        await provider.submit_result(order_id, bad)
+    assert await route_count(sandbox, "PUT /assessment/orders/{assessment_order_id}/result") == 0
+
+
+async def test_kombos_refusals_name_the_result_input_field(
+    sandbox: Sandbox, provider: KomboProvider
+) -> None:
+    # given: an order no longer OPEN
+    rows = await truth(sandbox, provider.config.account)
+    order_id = next(r["id"] for r in rows if r["status"] == "OPEN")
+    await sandbox.control(
+        "PATCH", "orders",
+        {"provider": "kombo", "account": provider.config.account, "id": order_id,
+         "status": "COMPLETED"},
+    )  # fmt: skip
+
+    # when: a status change Kombo refuses
+    with pytest.raises(ProviderInputError) as caught:
+        await provider.submit_result(
+            order_id, RESULT.model_copy(update={"status": OrderStatus.CANCELLED})
+        )
+
+    # then: the refusal's message names the field at fault
+    assert provider.result_input_field(caught.value.message) == ("status",)
+    # and Kombo's validation messages (``<path>: <reason>``) map the same way
+    for message, field in [
+        ("result_url: Value error, must be an absolute URI", ("url",)),
+        ("attachments.0.data_url: Value error, must be an absolute URI",
+         ("attachments", "0", "url")),
+        ("max_score: Input should be a valid number", ("maxScore",)),
+        ("completed_at: String should match pattern", ("completedAt",)),
+        ("attributes.2.score.max: Input should be greater than or equal to 1",
+         ("attributes", "2")),
+        ("The X-Integration-Id header is required.", None),
+    ]:  # fmt: skip
+        assert provider.result_input_field(message) == field, message
+
+
 async def test_publish_packages_replaces_all(
     sandbox: Sandbox, make_provider: ProviderFactory
 ) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ordergraph.errors import (
+    ConfigError,
     ProviderAuthError,
     ProviderError,
     ProviderInputError,
@@ -22,6 +23,7 @@ from ordergraph.errors import (
     ProviderRateLimitedError,
     ProviderResponseError,
     ProviderUnavailableError,
+    UnsupportedOperationError,
 )
 from ordergraph.models import (
     Application,
@@ -35,9 +37,14 @@ from ordergraph.models import (
     ProviderName,
     ResultSubmission,
 )
-from ordergraph.providers.base import ConnectionConfig
+from ordergraph.providers.base import Capability, ConnectionConfig
 from ordergraph.providers.http import RetryPolicy
-from ordergraph.providers.stackone import StackOneProvider
+from ordergraph.providers.stackone import (
+    CURRENT_API_VERSION,
+    LEGACY_API_VERSION,
+    StackOneProvider,
+)
+from ordergraph.settings import load_settings
 from tests.conftest import Sandbox
 
 PREFIX = "/unified/ats/assessments"
@@ -52,12 +59,14 @@ class MakeProvider(Protocol):
         api_key: str = ...,
         account: str = ...,
         page_size: int = ...,
+        api_version: str | None = ...,
     ) -> StackOneProvider: ...
 
 
 @pytest.fixture
 async def make_provider() -> AsyncIterator[MakeProvider]:
-    """Adapters with fast retries whose waits are recorded in ``provider.waits``."""
+    """Adapters with fast retries whose waits are recorded in ``provider.waits``;
+    they speak the legacy API version (which reads orders back) unless told otherwise."""
     made: list[StackOneProvider] = []
 
     def make(
@@ -66,6 +75,7 @@ async def make_provider() -> AsyncIterator[MakeProvider]:
         api_key: str = "v1.eu1.test-key",
         account: str = "45355976281015164504",
         page_size: int = 50,
+        api_version: str | None = LEGACY_API_VERSION,
     ) -> StackOneProvider:
         config = ConnectionConfig(
             id="conn-stackone",
@@ -73,6 +83,7 @@ async def make_provider() -> AsyncIterator[MakeProvider]:
             base_url=base_url,
             api_key=api_key,
             account=account,
+            api_version=api_version,
         )
         provider = StackOneProvider(config, page_size=page_size)
         provider.http.retry = RetryPolicy(
@@ -228,6 +239,77 @@ async def test_submit_result_lands_as_strings_and_reads_back(
     assert order.result.url == RESULT.url
 
 
+async def test_statuses_and_mime_types_in_source_value_read_back(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    # given: orders on a legacy connection, results written with statuses the 2025-02
+    # enum lacks (served in source_value) and attachments with MIME types
+    provider = await sandbox_provider(sandbox, make_provider)
+    package = (await provider.list_packages())[0]
+    attachments = (
+        Attachment(url="https://files.example.com/report.pdf", content_type="application/pdf"),
+        Attachment(url="https://files.example.com/run.json", content_type="application/json"),
+        Attachment(url="https://files.example.com/notes.txt", content_type="text/plain"),
+    )
+    written: dict[str, OrderStatus] = {}
+    for status in (OrderStatus.IN_PROGRESS, OrderStatus.OPEN, OrderStatus.REJECTED):
+        created = await provider.create_order(new_order(package.remote_id))
+        result = RESULT.model_copy(update={"status": status, "attachments": attachments})
+        assert (await provider.submit_result(created.remote_id, result))[0] is status
+        written[created.remote_id] = status
+
+    # when
+    read = await provider.get_orders(list(written))
+
+    # then: each status reads back as written, with StackOne's word beside it
+    assert {i: (o.status, o.provider_status) for i, o in read.items()} == {
+        i: (s, {"IN_PROGRESS": "in_progress", "OPEN": "initiated", "REJECTED": "REJECTED"}[s])
+        for i, s in written.items()
+    }
+    # and the MIME types come back as sent
+    for order in read.values():
+        assert order.result is not None
+        assert [a.content_type for a in order.result.attachments] == [
+            "application/pdf", "application/json", "text/plain"
+        ]  # fmt: skip
+
+
+async def test_the_current_api_version_never_calls_the_order_reads(
+    sandbox: Sandbox, make_provider: MakeProvider
+) -> None:
+    # given: a connection speaking the current version, with an order created
+    provider = await sandbox_provider(sandbox, make_provider, api_version=CURRENT_API_VERSION)
+    assert provider.api_version == CURRENT_API_VERSION
+    package = (await provider.list_packages())[0]
+    created = await provider.create_order(new_order(package.remote_id))
+    before = counts(await sandbox.stats())
+
+    # when / then: reading it is unsupported, says why and names the connection
+    assert not provider.supports(Capability.GET_ORDERS)
+    with pytest.raises(UnsupportedOperationError) as caught:
+        await provider.get_orders([created.remote_id])
+    assert "conn-stackone" in str(caught.value)
+    assert LEGACY_API_VERSION in str(caught.value)
+    # and no request went out
+    assert counts(await sandbox.stats()) == before
+    assert provider.supports(Capability.SUBMIT_RESULT)
+
+
+async def test_the_default_api_version_is_the_current_one() -> None:
+    config = ConnectionConfig(
+        id="c", provider=ProviderName.STACKONE, base_url="http://127.0.0.1:9", api_key="k",
+        account="a",
+    )  # fmt: skip
+    provider = StackOneProvider(config)
+    try:
+        assert provider.api_version == CURRENT_API_VERSION
+        assert not provider.supports(Capability.GET_ORDERS)
+        with pytest.raises(ValueError, match="api_version"):
+            StackOneProvider(config.model_copy(update={"api_version": "2024-01-01"}))
+    finally:
+        await provider.close()
+
+
 async def test_unknown_order(sandbox: Sandbox, make_provider: MakeProvider) -> None:
     provider = await sandbox_provider(sandbox, make_provider)
     with pytest.raises(ProviderNotFoundError) as caught:
@@ -379,7 +461,6 @@ async def test_wrong_shape_and_non_json_are_response_errors(
     cases: list[tuple[str, Responder]] = [
         (f"GET {PREFIX}/packages", _json({"data": "not a list"})),
         (f"GET {PREFIX}/packages", _json({"data": [{"id": 5}]})),
-        (f"GET {PREFIX}/packages", _json({"data": [{"name": "no id"}]})),
         (f"GET {PREFIX}/packages", _json(None)),
         (f"GET {PREFIX}/packages", lambda _r: web.Response(text="<html>ok</html>")),
     ]
@@ -391,8 +472,46 @@ async def test_wrong_shape_and_non_json_are_response_errors(
     provider = make_provider(
         await fake_stackone({f"POST {PREFIX}/orders": _json({"test_url": "t"})})
     )
-    with pytest.raises(ProviderResponseError, match="no id"):
+    with pytest.raises(ProviderResponseError, match="may exist at StackOne"):
         await provider.create_order(new_order("p"))
+
+
+async def test_a_package_without_any_id_is_left_out_with_a_warning(
+    fake_stackone: Any, make_provider: MakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given: a page where one package has neither id nor remote_id (the spec allows it)
+    page = {"data": [{"id": "p1", "name": "One"}, {"name": "Nameless"}, {"remote_id": "r3"}]}
+    provider = make_provider(await fake_stackone({f"GET {PREFIX}/packages": _json(page)}))
+
+    # when
+    with caplog.at_level("WARNING", logger="ordergraph.providers.stackone"):
+        packages = await provider.list_packages()
+
+    # then: the others stand; the one left out is logged, naming the connection
+    assert [p.remote_id for p in packages] == ["p1", "r3"]
+    (record,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "conn-stackone" in record.getMessage()
+    assert "Nameless" in record.getMessage()
+
+
+async def test_a_create_answered_without_an_id_is_sent_once_and_says_the_order_may_exist(
+    fake_stackone: Any, make_provider: MakeProvider
+) -> None:
+    # given: StackOne answers 200 to the POST but with no id
+    posts: list[str] = []
+
+    def answer(request: web.Request) -> web.Response:
+        posts.append(request.path)
+        return web.json_response({"id": None, "remote_id": None, "test_url": "https://t/1"})
+
+    provider = make_provider(await fake_stackone({f"POST {PREFIX}/orders": answer}))
+
+    # when / then: a bad response (not "unavailable", which invites a retry), sent once
+    with pytest.raises(ProviderResponseError) as caught:
+        await provider.create_order(new_order("p"))
+    assert caught.value.code == "PROVIDER_BAD_RESPONSE"
+    assert "may exist at StackOne" in str(caught.value)
+    assert posts == [f"{PREFIX}/orders"]
 
 
 async def test_unknown_result_value_is_unknown_with_raw_kept(
@@ -516,3 +635,28 @@ async def test_sessions_close(sandbox: Sandbox, make_provider: MakeProvider) -> 
     assert isinstance(session, aiohttp.ClientSession)
     await provider.close()
     assert session.closed
+
+
+def _settings_with(connection: dict[str, Any]) -> Any:
+    return load_settings(
+        environ={},
+        overrides={
+            "store": {"cursor_secret": "s" * 32},
+            "tenants": [{"name": "acme"}],
+            "connections": [
+                {"id": "c", "tenant": "acme", "base_url": "https://api.example.com",
+                 "api_key": "k", "account": "a", **connection}
+            ],
+        },
+    )  # fmt: skip
+
+
+def test_the_api_version_setting_reaches_the_adapter_and_is_checked() -> None:
+    legacy = _settings_with({"provider": "stackone", "api_version": LEGACY_API_VERSION})
+    assert legacy.connections[0].adapter_config().api_version == LEGACY_API_VERSION
+    default = _settings_with({"provider": "stackone"})
+    assert default.connections[0].adapter_config().api_version is None
+    with pytest.raises(ConfigError, match="api_version must be one of"):
+        _settings_with({"provider": "stackone", "api_version": "2024-01-01"})
+    with pytest.raises(ConfigError, match="api_version is a StackOne setting"):
+        _settings_with({"provider": "kombo", "api_version": LEGACY_API_VERSION})

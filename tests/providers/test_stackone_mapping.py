@@ -33,6 +33,7 @@ from ordergraph.providers.stackone import (
     order_to_canonical,
     package_to_canonical,
     parse_error,
+    result_input_field,
     result_status,
     result_to_canonical,
     result_to_wire,
@@ -140,9 +141,18 @@ def test_result_to_wire_writes_strings_lowercase_status_and_utc_dates() -> None:
     assert wire["summary"] == "Strong SQL, weaker on window functions."
     assert wire["result_url"] == "https://vendor.example.com/report/1"
     assert wire["attachments"] == [
-        {"url": "https://vendor.example.com/r", "content_type": {"value": "pdf"}},
-        {"url": "https://vendor.example.com/v.mp4", "content_type": {"value": "video"}},
-        {"url": "https://vendor.example.com/n.txt", "content_type": {"value": "text"}},
+        {
+            "url": "https://vendor.example.com/r",
+            "content_type": {"value": "pdf", "source_value": "application/pdf"},
+        },
+        {
+            "url": "https://vendor.example.com/v.mp4",
+            "content_type": {"value": "video", "source_value": "video/mp4"},
+        },
+        {
+            "url": "https://vendor.example.com/n.txt",
+            "content_type": {"value": "text", "source_value": "text/plain"},
+        },
         {
             "url": "https://vendor.example.com/x.zip",
             "content_type": {"value": "other", "source_value": "application/zip"},
@@ -224,7 +234,14 @@ def test_attachment_already_in_stackone_words_passes_through() -> None:
         ("unmapped_value", "Needs review", (OrderStatus.UNKNOWN, "Needs review")),
         ("unmapped_value", None, (OrderStatus.UNKNOWN, "unmapped_value")),
         ("graded", "Graded", (OrderStatus.UNKNOWN, "graded")),
-        (None, "in_progress", (OrderStatus.UNKNOWN, "in_progress")),
+        # The 2025-02 enum lacks these: they arrive in source_value alone.
+        (None, "in_progress", (OrderStatus.IN_PROGRESS, "in_progress")),
+        (None, "initiated", (OrderStatus.OPEN, "initiated")),
+        ("unmapped_value", "in_progress", (OrderStatus.IN_PROGRESS, "in_progress")),
+        # Our own words, sent as unmapped_value (REJECTED has no StackOne word).
+        (None, "REJECTED", (OrderStatus.REJECTED, "REJECTED")),
+        ("unmapped_value", "REJECTED", (OrderStatus.REJECTED, "REJECTED")),
+        (None, "Needs review", (OrderStatus.UNKNOWN, "Needs review")),
         (None, None, (None, None)),
     ],
 )
@@ -318,6 +335,10 @@ def test_result_to_canonical_reads_strings_back() -> None:
                 {"url": "https://r/a",
                  "content_type": {"value": "unmapped_value", "source_value": "pdf"}},
                 {"url": "https://r/b", "content_type": {"value": "text"}},
+                {"url": "https://r/c",
+                 "content_type": {"value": "unmapped_value", "source_value": "application/zip"}},
+                {"url": "https://r/d",
+                 "content_type": {"value": "video", "source_value": "video/mp4"}},
             ],
         }
     )  # fmt: skip
@@ -327,7 +348,10 @@ def test_result_to_canonical_reads_strings_back() -> None:
     assert result.attributes[0].type is AttributeType.TEXT
     assert (result.attributes[0].label, result.attributes[0].value) == ("Grade", "B+")
     assert result.completed_at == datetime(2026, 1, 5, 10, 30, 15, 250000, tzinfo=UTC)
-    assert [a.content_type for a in result.attachments] == ["pdf", "text"]
+    # The MIME type we sent in source_value comes back; else StackOne's word.
+    assert [a.content_type for a in result.attachments] == [
+        "pdf", "text", "application/zip", "video/mp4"
+    ]  # fmt: skip
 
 
 def test_result_round_trip_keeps_score_status_and_dates() -> None:
@@ -397,6 +421,32 @@ def test_auth_headers_basic_with_key_as_username_and_account_header() -> None:
     assert base64.b64decode(token).decode() == "v1.eu1.secret-key:"
     assert headers["x-account-id"].get_secret_value() == "45355976281015164504"
     assert "secret-key" not in repr(provider) + repr(headers) + repr(provider.http)
-    assert provider.supports(Capability.GET_ORDERS)
+    # The current API version (the default) has no order read.
+    assert not provider.supports(Capability.GET_ORDERS)
+    assert provider.supports(Capability.SUBMIT_RESULT)
     assert not provider.supports(Capability.LIST_ORDERS)
     assert not provider.supports(Capability.RECEIVE_WEBHOOKS)
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ("score.value must be a string", ("score",)),
+        ("score.max must be a string", ("maxScore",)),
+        ("score.min must be a string", ("minScore",)),
+        ("score.label must be a string", ("scoreLabel",)),
+        ("submission_date must be a valid ISO 8601 date string", ("completedAt",)),
+        ("start_date must be a valid ISO 8601 date string", ("startedAt",)),
+        ("result.value must be one of the following values: cancelled", ("status",)),
+        ("result_url must be a string", ("url",)),
+        ("attachments[2].url must be a string", ("attachments", "2", "url")),
+        ("attachments[0].content_type.value must be one of", ("attachments", "0", "contentType")),
+        ("attachments must be an array", ("attachments",)),
+        ("x-account-id header is required", None),
+        ("Assessment order o1 not found", None),
+    ],
+)
+def test_a_refusal_names_the_result_input_field_stackone_named(
+    message: str, field: tuple[str, ...] | None
+) -> None:
+    assert result_input_field(message) == field

@@ -277,6 +277,40 @@ async def test_patch_result_validates_and_stores(sandbox: Sandbox) -> None:
     assert_responses_match_spec(sandbox)
 
 
+async def test_the_legacy_get_serves_the_source_value_the_client_wrote(sandbox: Sandbox) -> None:
+    # given: a result written as unmapped_value with our word, and MIME types beside
+    # StackOne's content-type words
+    headers = (await _account(sandbox))["headers"]
+    created = await _create(sandbox, headers)
+    result = {
+        "result": {"value": "unmapped_value", "source_value": "REJECTED"},
+        "attachments": [
+            {"url": "https://r/a.pdf",
+             "content_type": {"value": "pdf", "source_value": "application/pdf"}},
+            {"url": "https://r/b.zip",
+             "content_type": {"value": "other", "source_value": "application/zip"}},
+            {"url": "https://r/c.txt", "content_type": {"value": "text"}},
+        ],
+    }  # fmt: skip
+    status, _ = await call(
+        sandbox, "PATCH", f"/orders/{created['id']}/result", headers=headers, json=result
+    )
+    assert status == 200
+
+    # when
+    status, body = await call(sandbox, "GET", f"/orders/{created['id']}/results", headers=headers)
+
+    # then: the words the client wrote come back in source_value, inside the 2025-02 enums
+    assert status == 200
+    assert body["data"]["result"] == {"source_value": "REJECTED"}
+    assert [a["content_type"] for a in body["data"]["attachments"]] == [
+        {"value": "unmapped_value", "source_value": "application/pdf"},
+        {"value": "unmapped_value", "source_value": "application/zip"},
+        {"value": "text"},
+    ]
+    assert_responses_match_spec(sandbox)
+
+
 # --- control API ---------------------------------------------------------------------------
 
 

@@ -89,3 +89,45 @@ async def test_store_refuses_bad_cursors(
         await foreign.page(tenant, first=1, after=page.end_cursor)
     with pytest.raises(InvalidCursorError):
         await store.page(f"{tenant}-other", first=1, after=page.end_cursor)
+
+
+def test_event_cursor_round_trip_is_exact() -> None:
+    codec = CursorCodec("secret")
+    cursor = codec.encode_event("acme", 4242)
+
+    assert codec.decode_event(cursor, "acme") == 4242
+
+
+def test_event_cursor_of_another_tenant_secret_or_listing_is_refused() -> None:
+    codec = CursorCodec("secret")
+    cursor = codec.encode_event("acme", 7)
+
+    with pytest.raises(InvalidCursorError):
+        codec.decode_event(cursor, "globex")  # the gaps of acme's log are not globex's
+    with pytest.raises(InvalidCursorError):
+        CursorCodec("other").decode_event(cursor, "acme")
+    with pytest.raises(InvalidCursorError):
+        codec.decode(cursor, "acme", SortOrder.ASC)  # an event cursor is no page cursor
+    with pytest.raises(InvalidCursorError):
+        codec.decode_event(codec.encode("acme", SortOrder.ASC, KEY), "acme")
+
+
+@pytest.mark.parametrize("position", [0, 5, 16, -1])
+def test_event_cursor_with_a_flipped_bit_is_refused(position: int) -> None:
+    codec = CursorCodec("secret")
+    with pytest.raises(InvalidCursorError):
+        codec.decode_event(_flip(codec.encode_event("acme", 7), position), "acme")
+
+
+@pytest.mark.parametrize("event_id", [-1, 2**63, 2**70])
+def test_event_cursor_outside_the_id_range_is_refused(event_id: int) -> None:
+    # Even when signed by us: an id the database could not hold is no position.
+    codec = CursorCodec("secret")
+    with pytest.raises(InvalidCursorError):
+        codec.decode_event(codec.encode_event("acme", event_id), "acme")
+
+
+def test_the_unsigned_event_cursors_of_before_are_refused() -> None:
+    old = base64.urlsafe_b64encode(b"event:12").decode()
+    with pytest.raises(InvalidCursorError):
+        CursorCodec("secret").decode_event(old, "acme")

@@ -118,20 +118,28 @@ async def test_a_newer_result_supersedes_a_pending_one_and_waits_behind_one_in_f
     # and the third waits while the first is in flight under its lease
     assert await queue.claim(now=minutes(2.5), lease=LEASE) == []
 
-    # when: the first is delivered
+    # when: the first is delivered (the order carrying it, with the provider's status)
     done = await fresh_store.results.delivered(
-        first.delivery, update=lambda o: o.model_copy(update={"status": OrderStatus.COMPLETED})
+        first.delivery,
+        update=lambda o: _with_score(1)(o).model_copy(update={"status": OrderStatus.COMPLETED}),
     )
 
-    # then: it does not overwrite the order, which holds the third result
-    assert done is None
+    # then: the order takes the status the provider now holds, but keeps showing the
+    # third result, whose delivery follows
+    assert done is not None
+    assert [(e.previous_status, e.new_status) for e in done.events] == [
+        (OrderStatus.OPEN, OrderStatus.COMPLETED)
+    ]
     stored = (await fresh_store.orders.get("acme", [KEY]))[KEY]
     assert stored.order.result is not None
     assert stored.order.result.score == 3
-    assert stored.order.status is OrderStatus.OPEN
-    # and the third goes next
+    assert stored.order.status is OrderStatus.COMPLETED
+    # and the third goes next, keeping the first as the accepted result to fall back to
     [claimed] = await queue.claim(now=minutes(2.5), lease=LEASE)
     assert claimed.id == third.delivery.id
+    assert claimed.accepted is not None
+    assert claimed.accepted.result is not None
+    assert claimed.accepted.result["score"] == 1
 
 
 async def test_an_older_claim_whose_worker_died_is_dropped_for_the_newer(
@@ -200,3 +208,83 @@ async def test_an_idempotency_claim_is_taken_over_exactly_once(fresh_store: Stor
     assert record is not None
     assert record.response["claim"] in {f"c{i}" for i in range(5)}
     assert not await keys.take_over("acme", "k", claim="dead", response={"claim": "late"})
+
+
+async def test_a_delivery_failed_for_good_puts_the_accepted_result_back(
+    fresh_store: Store,
+) -> None:
+    await _indexed(fresh_store)
+    # given: a first result the provider took
+    first = await fresh_store.results.record(
+        "acme", "c", KEY, {"score": 1}, update=_with_score(1), lease=LEASE, now=minutes(1)
+    )
+    assert first is not None
+    assert first.delivery.accepted is not None
+    assert first.delivery.accepted.result is None  # the order had none before
+    assert await fresh_store.results.delivered(first.delivery, update=lambda o: o) is not None
+    # and a second one, shown while it is on its way
+    second = await fresh_store.results.record(
+        "acme", "c", KEY, {"score": 2}, update=_with_score(2), lease=LEASE, now=minutes(2)
+    )
+    assert second is not None
+    assert second.claimed
+    shown = (await fresh_store.orders.get("acme", [KEY]))[KEY].order.result
+    assert shown is not None
+    assert shown.score == 2
+
+    # when: the provider refuses the second
+    ingest = await fresh_store.results.failed(second.delivery, "refused", now=minutes(3))
+
+    # then: failed, and the order shows the first again, without a status event
+    assert ingest is not None
+    assert ingest.events == ()
+    [_, failed] = await fresh_store.deliveries.list("acme")
+    assert (failed.state, failed.last_error) == (DeliveryState.FAILED, "refused")
+    shown = (await fresh_store.orders.get("acme", [KEY]))[KEY].order.result
+    assert shown is not None
+    assert shown.score == 1
+    # and the same claim cannot fail twice
+    assert await fresh_store.results.failed(second.delivery, "again") is None
+
+
+async def test_a_first_result_failed_for_good_leaves_the_order_without_one(
+    fresh_store: Store,
+) -> None:
+    await _indexed(fresh_store)
+    recorded = await fresh_store.results.record(
+        "acme", "c", KEY, {"score": 1}, update=_with_score(1), lease=LEASE, now=minutes(1)
+    )
+    assert recorded is not None
+
+    assert await fresh_store.results.failed(recorded.delivery, "refused") is not None
+
+    assert (await fresh_store.orders.get("acme", [KEY]))[KEY].order.result is None
+    # and resubmitting it after FAILED queues it anew, on top of no accepted result
+    again = await fresh_store.results.record(
+        "acme", "c", KEY, {"score": 1}, update=_with_score(1), lease=LEASE, now=minutes(2)
+    )
+    assert again is not None
+    assert not again.repeated
+    assert again.delivery.accepted is not None
+    assert again.delivery.accepted.result is None
+
+
+async def test_an_identical_resubmission_is_a_repeat_whatever_accepted_result_it_keeps(
+    fresh_store: Store,
+) -> None:
+    await _indexed(fresh_store)
+    first = await fresh_store.results.record(
+        "acme", "c", KEY, {"score": 1}, update=_with_score(1), lease=LEASE, now=minutes(1)
+    )
+    assert first is not None
+    assert await fresh_store.results.delivered(first.delivery, update=lambda o: o) is not None
+
+    # the order now holds the delivered result, so a new delivery would keep another
+    # accepted result than the first did; the payloads sent are still the same
+    again = await fresh_store.results.record(
+        "acme", "c", KEY, {"score": 1}, update=_with_score(1), lease=LEASE, now=minutes(2)
+    )
+
+    assert again is not None
+    assert again.repeated
+    assert len(await fresh_store.deliveries.list("acme")) == 1

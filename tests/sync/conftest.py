@@ -116,6 +116,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
         background: bool = True,
         max_body_bytes: int = 256 * 1024,
         webhooks: dict[str, Any] | None = None,
+        extra_connections: list[dict[str, Any]] | None = None,
     ) -> Any:
         port = free_port()
         settings = load_settings(
@@ -129,7 +130,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
                 },
                 "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
                 "tenants": tenant_entries({TENANT: "k-acme"}),
-                "connections": await connection_settings(sandbox),
+                "connections": await connection_settings(sandbox) + (extra_connections or []),
                 "webhooks": webhooks or {},
             },
         )

@@ -66,5 +66,11 @@ def kombo_signed(
     gateway: Gateway, event: dict[str, Any], connection_id: str = "acme-kombo"
 ) -> tuple[bytes, dict[str, str]]:
     """A Kombo event's body and its ``X-Kombo-Signature`` header."""
-    body = json.dumps(event).encode()
+    return kombo_signed_bytes(gateway, json.dumps(event).encode(), connection_id)
+
+
+def kombo_signed_bytes(
+    gateway: Gateway, body: bytes, connection_id: str = "acme-kombo"
+) -> tuple[bytes, dict[str, str]]:
+    """Any bytes, signed as Kombo signs a body (the raw bytes, whatever they hold)."""
     return body, {"X-Kombo-Signature": kombo_sign(_secret(gateway, connection_id), body)}

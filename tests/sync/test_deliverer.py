@@ -262,13 +262,14 @@ async def test_retries_give_up_visibly_after_max_attempts(
         # when: the second (last) attempt fails too
         await deliver_due(api, payload["order"]["resultDelivery"])
 
-        # then: FAILED, with the last error, nothing more due; the result is still shown
+        # then: FAILED, with the last error, nothing more due; the order no longer shows
+        # the result Kombo never took (it had accepted none)
         order = await read_delivery(api, gid)
         assert order["resultDelivery"]["state"] == "FAILED"
         assert order["resultDelivery"]["attempts"] == 2
         assert "HTTP 503" in order["resultDelivery"]["lastError"]
         assert order["resultDelivery"]["nextAttemptAt"] is None
-        assert order["result"]["score"] == 87.5
+        assert order["result"] is None
         assert await api.services.deliverer.deliver_due() == []
         await sandbox.faults({})
         assert (await truth(sandbox, api, "acme-kombo"))[remote_id]["status"] == "OPEN"
@@ -285,11 +286,40 @@ async def test_retries_give_up_visibly_after_max_age(gateway: Gateway, sandbox: 
 
         # then: given up at once, visibly, and said so in the payload
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [
-            ("PROVIDER_UNAVAILABLE", ["orderId"])
+            ("PROVIDER_UNAVAILABLE", None)
         ]
         assert payload["order"]["resultDelivery"]["state"] == "FAILED"
         assert payload["order"]["resultDelivery"]["attempts"] == 1
         assert "HTTP 503" in payload["order"]["resultDelivery"]["lastError"]
+
+
+async def test_a_result_refused_behind_a_delivered_one_gives_way_to_that_one(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    async with gateway(background=True, inline_timeout=0.1) as api:
+        # given: a first result (scoring 60) still in flight to a slow Kombo
+        remote_id, gid = await _open_kombo_order(api, sandbox)
+        await sandbox.faults({"kombo": {"latency_ms": [600, 600]}})
+        first = await _submit(api, result_input(gid, score=60.0))
+        assert first["order"]["resultDelivery"]["state"] == "IN_FLIGHT"
+        # and a second one, CANCELLED, waiting behind it (Kombo will refuse it: once the
+        # first has COMPLETED the order, its status can no longer change)
+        second = await _submit(api, result_input(gid, "CANCELLED", score=10.0))
+        assert second["errors"] == []
+        assert second["order"]["resultDelivery"]["state"] == "PENDING"
+        assert second["order"]["result"]["score"] == 10.0
+        await sandbox.faults({})
+
+        # when: the background delivers the first, then tries the second
+        order = await _until_state(api, gid, "FAILED")
+
+        # then: the order shows the first, which Kombo accepted after the second was
+        # recorded, not the refused one and not the nothing that was there before
+        assert "OPEN" in order["resultDelivery"]["lastError"]
+        assert (order["status"], order["result"]["status"]) == ("COMPLETED", "COMPLETED")
+        assert order["result"]["score"] == 60.0
+        kombo = (await truth(sandbox, api, "acme-kombo"))[remote_id]
+        assert (kombo["status"], kombo["result"]["score"]) == ("COMPLETED", 60.0)
 
 
 async def test_a_clean_stop_hands_a_claim_in_flight_back(

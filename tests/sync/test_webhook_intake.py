@@ -4,15 +4,19 @@ which stores them; bad deliveries are refused with a clear status and store noth
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
+
+import aiohttp
+import pytest
 
 from ordergraph.sandbox.kombo import sign as kombo_sign
 from ordergraph.store import EventSource, OrderFilter
 from tests.conftest import Sandbox
 from tests.kombo_events import order_received
 from tests.sync.conftest import TENANT, Gateway, eventually
-from tests.sync.signed import unified_body, unified_order
+from tests.sync.signed import kombo_signed_bytes, unified_body, unified_order
 
 
 async def _truth(sandbox: Sandbox, provider: str, account: str) -> list[dict[str, Any]]:
@@ -178,10 +182,15 @@ async def test_unknown_connections_are_not_found_without_saying_more(gateway: Ga
 
 
 async def test_malformed_bodies_are_refused(gateway: Gateway) -> None:
-    for path in ("/webhooks/unified/acme-unified", "/webhooks/kombo"):
-        status, answer = await gateway.post(path, b"{not json")
-        assert status == 400, path
-        assert answer["error"]["code"] == "BAD_PAYLOAD"
+    status, answer = await gateway.post("/webhooks/unified/acme-unified", b"{not json")
+    assert (status, answer["error"]["code"]) == (400, "BAD_PAYLOAD")
+    # Kombo's signature is checked on the raw bytes first: unsigned is a 401 unparsed ...
+    status, answer = await gateway.post("/webhooks/kombo", b"{not json")
+    assert (status, answer["error"]["code"]) == (401, "BAD_SIGNATURE")
+    # ... and a correctly signed body that is not JSON a 400.
+    body, headers = kombo_signed_bytes(gateway, b"{not json")
+    status, answer = await gateway.post("/webhooks/kombo", body, headers)
+    assert (status, answer["error"]["code"]) == (400, "BAD_PAYLOAD")
     await _assert_nothing_stored(gateway)
 
 
@@ -231,3 +240,36 @@ async def test_health_and_readiness(gateway: Gateway) -> None:
     async with gateway.session.get(gateway.url + "/readyz") as response:
         assert response.status == 200
         assert (await response.json())["checks"]["store"] == "ok"
+
+
+async def test_a_kombo_connection_without_a_secret_is_not_configured(
+    gateway_factory: Callable[..., Any], sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    second = (await sandbox.accounts("kombo"))[1]
+    unsecured = {
+        "id": "acme-kombo-2",
+        "tenant": TENANT,
+        "provider": "kombo",
+        "base_url": sandbox.base("kombo"),
+        "api_key": "k",
+        "account": second["account"],
+        "poll_interval": 3600,
+    }
+    server, services = await gateway_factory(background=False, extra_connections=[unsecured])
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = str(server.make_url("")).rstrip("/")
+            gateway = Gateway(url, services, session, sandbox, server.app)
+            event = order_received(second["account"], "ko_1", event_id="evt_unsecured")
+            # Signed with the secret of acme-kombo, for the integration without one.
+            body, headers = kombo_signed_bytes(gateway, json.dumps(event).encode())
+            with caplog.at_level(logging.WARNING, logger="ordergraph.sync.webhooks"):
+                status, answer = await gateway.post("/webhooks/kombo", body, headers)
+                unsigned = await gateway.post("/webhooks/kombo", body)
+            assert (status, answer["error"]["code"]) == (503, "NOT_CONFIGURED")
+            assert unsigned[0] == 401
+            assert "1 Kombo connections have no webhook secret" in caplog.text
+            assert await gateway.order_count() == 0
+    finally:
+        await server.close()
+        await services.close()

@@ -1,0 +1,107 @@
+"""Provider connections: one customer account at one provider, and its sync state.
+
+A ``ProviderConnection``'s node key is the connection id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from ordergraph import models
+from ordergraph.models import ProviderName
+from ordergraph.providers.base import Capability
+from ordergraph.resolvers.context import Context
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
+
+__all__ = ["ProviderConnection", "SyncStatus"]
+
+
+@strawberry.type(description="How a connection's synchronisation stands.")
+class SyncStatus:
+    last_synced_at: datetime | None = strawberry.field(
+        description="When the last poll or registration succeeded."
+    )
+    last_error: str | None = strawberry.field(description="The last failure, if any.")
+    webhook_registered: bool = strawberry.field(
+        description="True when ordergraph registered its webhook with the provider."
+    )
+
+
+@strawberry.type(description="One customer account at one provider.")
+class ProviderConnection(relay.Node):
+    # Plain fields, set once (see ``ordergraph.schema.orders``); the rest resolve.
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    provider: ProviderName = strawberry.field(description="The provider.")
+    account: str | None = strawberry.field(
+        description="The provider-side account id (Unified connection, StackOne account, "
+        "Kombo integration)."
+    )
+    key: strawberry.Private[str]
+    capability_set: strawberry.Private[frozenset[Capability]]
+
+    @classmethod
+    def _of(
+        cls,
+        connection_id: str,
+        provider: ProviderName,
+        account: str | None,
+        capabilities: frozenset[Capability],
+    ) -> ProviderConnection:
+        return cls(
+            id=relay.GlobalID("ProviderConnection", connection_id),
+            provider=provider,
+            account=account,
+            key=connection_id,
+            capability_set=capabilities,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: ProviderConnection, *, info: GraphInfo) -> str:
+        return root.key
+
+    @classmethod
+    def for_id(
+        cls, context: Context, connection_id: str, order: models.Order | None = None
+    ) -> ProviderConnection:
+        live = context.services.connections.get(connection_id)
+        if live is not None:
+            return cls._of(
+                connection_id,
+                live.provider_name,
+                live.settings.account,
+                # What this connection can do (a StackOne connection's API version
+                # decides whether it reads orders back), not its provider in general.
+                frozenset(c for c in live.provider.capabilities if live.provider.supports(c)),
+            )
+        # A connection removed from the settings: its orders remain readable.
+        provider = order.provider if order else ProviderName.UNIFIED
+        return cls._of(connection_id, provider, None, frozenset())
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
+    ) -> list[ProviderConnection | None]:
+        context = context_of(info)
+        return [
+            cls.for_id(context, node_id) if context.connection(node_id) is not None else None
+            for node_id in node_ids
+        ]
+
+    @strawberry.field(description="What the provider lets ordergraph do on this connection.")
+    def capabilities(self) -> list[Capability]:
+        return sorted(self.capability_set, key=lambda c: c.value)
+
+    @strawberry.field(description="Synchronisation state (polling, webhook registration).")
+    async def sync_status(self, info: GraphInfo) -> SyncStatus:
+        state = await context_of(info).loaders.sync_state_by_connection.load(self.key)
+        details: dict[str, Any] = dict(state.details) if state else {}
+        return SyncStatus(
+            last_synced_at=state.last_synced_at if state else None,
+            last_error=state.last_error if state else None,
+            webhook_registered=bool(details.get("webhook_ids")),
+        )

@@ -1,0 +1,89 @@
+"""Jobs of a customer's ATS, read from the orders for them.
+
+A ``Job``'s node key is ``j:<connection id>:<job remote id>``, or ``o:<order key>``
+for a job without a remote id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from ordergraph import models
+from ordergraph.resolvers import candidates as candidate_resolvers
+from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers.orders import PageRequest
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
+from ordergraph.schema.values import HiringTeamMember, Location
+from ordergraph.store import StoredOrder
+
+if TYPE_CHECKING:
+    from ordergraph.schema.orders import OrderConnection
+
+__all__ = ["Job"]
+
+
+@strawberry.type(description="A job in a customer's ATS.")
+class Job(relay.Node):
+    # Plain fields, set once (see ``ordergraph.schema.orders``); ``orders`` resolves.
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    remote_id: str | None = strawberry.field(description="The job's id in the ATS.")
+    title: str | None = strawberry.field(description="Job title.")
+    code: str | None = strawberry.field(description="The ATS's job code or requisition number.")
+    description: str | None = strawberry.field(description="Job description (often HTML).")
+    location: Location | None = strawberry.field(description="Where the job is.")
+    hiring_team: list[HiringTeamMember] = strawberry.field(description="The job's hiring team.")
+    key: strawberry.Private[str]
+    model: strawberry.Private[models.Job]
+    connection_id: strawberry.Private[str]
+    source_order: strawberry.Private[str]
+
+    @classmethod
+    def from_order(cls, stored: StoredOrder, job: models.Job) -> Job:
+        key = f"j:{stored.connection_id}:{job.remote_id}" if job.remote_id else f"o:{stored.id}"
+        return cls(
+            id=relay.GlobalID("Job", key),
+            remote_id=job.remote_id,
+            title=job.title,
+            code=job.code,
+            description=job.description,
+            location=Location.from_model(job.location) if job.location else None,
+            hiring_team=[HiringTeamMember.from_model(m) for m in job.hiring_team],
+            key=key,
+            model=job,
+            connection_id=stored.connection_id,
+            source_order=stored.id,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: Job, *, info: GraphInfo) -> str:
+        return root.key
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
+    ) -> list[Job | None]:
+        found = await candidate_resolvers.job_orders(context_of(info), list(node_ids))
+        return [
+            cls.from_order(stored, stored.order.job)
+            if stored is not None and stored.order.job is not None
+            else None
+            for stored in found
+        ]
+
+    @strawberry.field(description="Orders for this job.")
+    async def orders(
+        self, info: GraphInfo, first: int | None = None, after: str | None = None
+    ) -> Annotated[OrderConnection, strawberry.lazy("ordergraph.schema.orders")]:
+        from ordergraph.schema.orders import OrderConnection  # a cycle: Order.job
+
+        where = candidate_resolvers.job_order_filter(
+            self.connection_id, self.model.remote_id, self.source_order
+        )
+        page = await order_resolvers.page_orders(
+            context_of(info), where=where, request=PageRequest(first=first, after=after)
+        )
+        return OrderConnection.from_page(page, where)

@@ -1,0 +1,194 @@
+"""Orders: the ``Order`` node and its Relay connection.
+
+An ``Order``'s global id is the Relay ``GlobalID`` of ``<connection id>:<remote id>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from ordergraph.models import OrderStatus, ProviderName
+from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers.deliveries import delivery_view
+from ordergraph.schema.candidates import Candidate
+from ordergraph.schema.connection import build_connection
+from ordergraph.schema.connections import ProviderConnection
+from ordergraph.schema.events import OrderEventConnection
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
+from ordergraph.schema.jobs import Job
+from ordergraph.schema.packages import Package
+from ordergraph.schema.results import ResultDelivery
+from ordergraph.schema.values import (
+    Application,
+    AssessmentResult,
+    HiringTeamMember,
+)
+from ordergraph.store import OrderFilter, OrderPage, StoredOrder
+
+__all__ = ["Order", "OrderConnection", "OrderEdge"]
+
+
+# The fields that load something or need the context. Module functions rather than
+# methods, so each keeps its place among the plain fields (the SDL's field order).
+
+
+def _connection(root: Order, info: GraphInfo) -> ProviderConnection:
+    return ProviderConnection.for_id(context_of(info), root.stored.connection_id, root.stored.order)
+
+
+async def _result_delivery(root: Order, info: GraphInfo) -> ResultDelivery | None:
+    view = await delivery_view(context_of(info), root.stored.id)
+    return ResultDelivery.from_view(view) if view else None
+
+
+async def _events(
+    root: Order, info: GraphInfo, first: int | None = None, after: str | None = None
+) -> OrderEventConnection:
+    page = await order_resolvers.order_events_page(
+        context_of(info), root.stored.id, first=first, after=after
+    )
+    return OrderEventConnection.from_page(page)
+
+
+# Every field whose value the stored order already holds is a plain attribute, set once
+# when the node is built: graphql-core reads it without Strawberry's per-field resolver
+# wrapping (an Info object, argument conversion, extension chain), which cost several
+# times the read itself. Only fields that load something (or need the context) resolve.
+@strawberry.type(description="An assessment order from one connection's ATS.")
+class Order(relay.Node):
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    remote_id: str = strawberry.field(description="The order's id at the provider.")
+    provider: ProviderName = strawberry.field(description="The provider the order came through.")
+
+    connection: ProviderConnection = strawberry.field(
+        resolver=_connection,
+        description="The connection (customer account) the order belongs to.",
+    )
+
+    status: OrderStatus = strawberry.field(description="Canonical status.")
+    provider_status: str | None = strawberry.field(
+        description="The provider's own status word, unmapped."
+    )
+    created_at: datetime = strawberry.field(
+        description="When the order was created: the provider's time, or when ordergraph "
+        "first saw it if the provider does not say (Kombo, StackOne)."
+    )
+    created_at_from_provider: bool = strawberry.field(
+        description="True when `createdAt` is the provider's own time."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the provider last changed the order, if it says."
+    )
+    ingested_at: datetime = strawberry.field(
+        description="When ordergraph last stored a change to the order."
+    )
+    candidate: Candidate | None = strawberry.field(
+        description="The candidate taking the assessment."
+    )
+    job: Job | None = strawberry.field(description="The job applied to.")
+    application: Application | None = strawberry.field(
+        description="The candidate's application in the ATS."
+    )
+    package: Package | None = strawberry.field(description="The package (assessment) ordered.")
+    requester: HiringTeamMember | None = strawberry.field(
+        description="The recruiter who ordered, where the provider says."
+    )
+    result: AssessmentResult | None = strawberry.field(description="The result, once there is one.")
+
+    result_delivery: ResultDelivery | None = strawberry.field(
+        resolver=_result_delivery,
+        description="How the delivery of the newest submitted result to the provider "
+        "stands; null when no result was submitted through ordergraph. Never served from "
+        "the response cache.",
+    )
+
+    test_url: str | None = strawberry.field(
+        description="Where the candidate takes the test (StackOne)."
+    )
+    target_url: str | None = strawberry.field(
+        description="Where to send the candidate after the assessment."
+    )
+    redirect_url: str | None = strawberry.field(
+        description="Where the candidate is redirected after the result."
+    )
+
+    events: OrderEventConnection = strawberry.field(
+        resolver=_events, description="Status changes of this order, oldest first."
+    )
+
+    stored: strawberry.Private[StoredOrder]
+
+    @classmethod
+    def wrap(cls, stored: StoredOrder) -> Order:
+        """The node of a stored order, every plain field computed once."""
+        order = stored.order
+        return cls(
+            id=relay.GlobalID("Order", stored.id),
+            remote_id=order.remote_id,
+            provider=order.provider,
+            status=order.status,
+            provider_status=order.provider_status,
+            created_at=stored.created_at,
+            created_at_from_provider=order.created_at is not None,
+            updated_at=order.updated_at,
+            ingested_at=stored.ingested_at,
+            candidate=Candidate.from_order(stored, order.candidate) if order.candidate else None,
+            job=Job.from_order(stored, order.job) if order.job else None,
+            application=Application.from_model(order.application) if order.application else None,
+            package=Package.from_ref(stored.connection_id, order.package)
+            if order.package
+            else None,
+            requester=HiringTeamMember.from_model(order.requester) if order.requester else None,
+            result=AssessmentResult.from_model(order.result) if order.result else None,
+            test_url=order.test_url,
+            target_url=order.target_url,
+            redirect_url=order.redirect_url,
+            stored=stored,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: Order, *, info: GraphInfo) -> str:
+        return root.stored.id
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
+    ) -> list[Order | None]:
+        found = await order_resolvers.load_orders(context_of(info), list(node_ids))
+        return [cls.wrap(s) if s is not None else None for s in found]
+
+
+@strawberry.type(description="An order in a list, with its cursor.")
+class OrderEdge:
+    cursor: str = strawberry.field(description="Opaque cursor of this position.")
+    node: Order = strawberry.field(description="The order.")
+
+
+@strawberry.type(description="A page of orders.")
+class OrderConnection:
+    edges: list[OrderEdge] = strawberry.field(description="The orders of this page.")
+    page_info: relay.PageInfo = strawberry.field(description="Where this page stands.")
+    where: strawberry.Private[OrderFilter]
+
+    @classmethod
+    def from_page(cls, page: OrderPage, where: OrderFilter) -> OrderConnection:
+        edges = [OrderEdge(cursor=e.cursor, node=Order.wrap(e.node)) for e in page.edges]
+        return build_connection(
+            cls,
+            edges,
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            where=where,
+        )
+
+    @strawberry.field(description="How many orders match, over all pages.")
+    async def total_count(self, info: GraphInfo) -> int:
+        return await order_resolvers.count_orders(context_of(info), self.where)
+
+    @strawberry.field(description="The orders of this page, without edges.")
+    def nodes(self) -> list[Order]:
+        return [edge.node for edge in self.edges]

@@ -1,0 +1,92 @@
+"""Assessment packages offered on a connection.
+
+A ``Package``'s node key is ``<connection id>:<package remote id>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+from strawberry import relay
+
+from ordergraph import models
+from ordergraph.models import PackageType
+from ordergraph.resolvers import packages as package_resolvers
+from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
+
+__all__ = ["Package"]
+
+
+@strawberry.type(description="An assessment package offered on a connection.")
+class Package(relay.Node):
+    # Plain fields, set once (see ``ordergraph.schema.orders``); the rest may need the
+    # connection's package list and resolve.
+    id: relay.GlobalID = strawberry.field(description=NODE_ID_DESCRIPTION)
+    remote_id: str = strawberry.field(description="The package's id at the provider.")
+    key: strawberry.Private[str]
+    connection_id: strawberry.Private[str]
+    ref: strawberry.Private[models.PackageRef | None]
+    loaded: strawberry.Private[models.Package | None]
+
+    @classmethod
+    def from_ref(cls, connection_id: str, ref: models.PackageRef) -> Package:
+        key = f"{connection_id}:{ref.remote_id}"
+        return cls(
+            id=relay.GlobalID("Package", key),
+            remote_id=ref.remote_id,
+            key=key,
+            connection_id=connection_id,
+            ref=ref,
+            loaded=None,
+        )
+
+    @classmethod
+    def from_model(cls, connection_id: str, package: models.Package) -> Package:
+        key = f"{connection_id}:{package.remote_id}"
+        return cls(
+            id=relay.GlobalID("Package", key),
+            remote_id=package.remote_id,
+            key=key,
+            connection_id=connection_id,
+            ref=None,
+            loaded=package,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: Package, *, info: GraphInfo) -> str:
+        return root.key
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
+    ) -> list[Package | None]:
+        found = await package_resolvers.packages_by_node_keys(context_of(info), list(node_ids))
+        return [cls.from_model(*pair) if pair else None for pair in found]
+
+    async def _details(self, info: GraphInfo) -> models.Package | None:
+        if self.loaded is not None:
+            return self.loaded
+        assert self.ref is not None
+        return await package_resolvers.package_details(
+            context_of(info), self.connection_id, self.ref.remote_id
+        )
+
+    @strawberry.field(description="Package name (from the provider's package list).")
+    async def name(self, info: GraphInfo) -> str | None:
+        if self.ref is not None and self.ref.name:
+            return self.ref.name
+        details = await self._details(info)
+        return details.name if details else None
+
+    @strawberry.field(description="Package description.")
+    async def description(self, info: GraphInfo) -> str | None:
+        if self.ref is not None and self.ref.description:
+            return self.ref.description
+        details = await self._details(info)
+        return details.description if details else None
+
+    @strawberry.field(description="Kind of package.")
+    async def type(self, info: GraphInfo) -> PackageType | None:
+        details = await self._details(info)
+        return details.type if details else None

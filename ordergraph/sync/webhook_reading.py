@@ -1,0 +1,66 @@
+"""Reading a webhook body off the wire: which connection's secret signed it, its
+bounds, and where the work runs (ordergraph/sync/webhooks.py decides the answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from ordergraph.providers.base import WebhookDelivery
+from ordergraph.providers.kombo import signature_matches, webhook_integration_id
+from ordergraph.sync.bounded_json import check_nesting
+from ordergraph.sync.connections import LiveConnection
+
+__all__ = ["OFF_LOOP_BYTES", "integration_of", "off_loop", "read_delivery", "verified_by"]
+
+_T = TypeVar("_T")
+# Bodies from this size on are read (parsed, verified, mapped) in a worker thread.
+OFF_LOOP_BYTES = 64 * 1024
+
+
+async def off_loop(body: bytes, work: Callable[..., _T], *args: Any) -> _T:
+    """``work(*args)``, in a worker thread when ``body`` is large: parsing, hashing and
+    re-serialising a body of megabytes would stall every other request for as long.
+    (The GIL still serialises Python code, but the loop gets its turn every switch
+    interval instead of waiting for the whole body.) Small bodies stay on the loop,
+    where a thread hop would cost more than the work."""
+    if len(body) < OFF_LOOP_BYTES:
+        return work(*args)
+    return await asyncio.to_thread(work, *args)
+
+
+def integration_of(body: bytes) -> str | None:
+    """The integration a verified Kombo body names; its nesting bounded first."""
+    check_nesting(body)
+    return webhook_integration_id(body)
+
+
+def read_delivery(
+    connection: LiveConnection, headers: Mapping[str, str], body: bytes
+) -> WebhookDelivery:
+    """Verify and map a delivery through its adapter, nesting bounded before any parse
+    (Unified must parse before it can verify; a Kombo body was verified already)."""
+    check_nesting(body)
+    return connection.provider.parse_webhook(headers, body)
+
+
+def verified_by(
+    candidates: list[LiveConnection], body: bytes, signature: str | None
+) -> list[LiveConnection]:
+    """The Kombo connections whose webhook secret signed the raw ``body``: one HMAC per
+    distinct secret (the connections of one Kombo workspace share theirs)."""
+    if not signature:
+        return []
+    by_secret: dict[str, list[LiveConnection]] = {}
+    for connection in candidates:
+        secret = connection.settings.webhook_secret
+        if secret is not None:
+            by_secret.setdefault(secret.get_secret_value(), []).append(connection)
+    return [
+        connection
+        for secret, connections in by_secret.items()
+        if signature_matches(secret, body, signature)
+        for connection in connections
+    ]
