@@ -38,10 +38,11 @@ List lengths come from the document or, for a variable, from the request's varia
 (the variable's default when it is not sent); a single value given for a list counts
 as one item, as GraphQL's input coercion makes it a list of one. ``CostPlan.id_arguments``
 names every id a request looks up (``node``, ``nodes``, ``order``, ``refreshOrders``),
-so ``limits.max_node_ids`` bounds them per request, across aliases and lists, and an
-id is decoded here exactly as the resolvers decode it (``decode_global_id``): one they
-could not decode is refused before anything runs. (``refreshOrders`` also takes at
-most 250 ids per list, Kombo's batch, checked by its resolver.)
+so ``limits.max_node_ids`` bounds them per request, across aliases and lists, and a
+``refreshOrders`` id is decoded here exactly as the resolver decodes it
+(``decode_global_id``): one it could not decode is refused before anything runs.
+(``refreshOrders`` also takes at most 250 ids per list, Kombo's batch, checked by its
+resolver.)
 
 The plan is made in time linear in the document: each fragment is read once and its
 reads combined where it is spread, never expanded (``ordergraph.schema.document_walk``).
@@ -82,6 +83,7 @@ __all__ = [
     "ID_ARGUMENTS",
     "LOADED_PACKAGES",
     "PACKAGE_READS",
+    "PRICED_IDS",
     "REFRESH_CALLS",
     "WRITES",
     "ArgumentValue",
@@ -172,8 +174,14 @@ ID_ARGUMENTS: Final[Mapping[tuple[str, str], str]] = {
     ("Query", "order"): "id",
     ("Mutation", REFRESH_FIELD): "ids",
 }
-"""Arguments whose ids a request looks up: bounded together by ``limits.max_node_ids``
-and decoded before anything runs (an id that does not decode is ``INVALID_ID``)."""
+"""Arguments whose ids a request looks up: bounded together by ``limits.max_node_ids``."""
+
+PRICED_IDS: Final[frozenset[tuple[str, str]]] = frozenset({("Mutation", REFRESH_FIELD)})
+"""Id arguments the estimate prices id by id: an id there that does not decode is
+refused before anything runs (``INVALID_ID``), as its cost cannot be known. Elsewhere
+(``node``, ``nodes``, ``order``) an id costs no provider call of its own, and the
+resolvers answer a bad one with ``INVALID_ID`` where it stands (``nodes`` answers
+every other id)."""
 
 
 def decode_global_id(value: object) -> GlobalID | None:
@@ -232,6 +240,8 @@ class IdArgument:
     field: str
     argument: str
     value: ArgumentValue
+    # In PRICED_IDS: an id that does not decode is refused before anything runs.
+    priced: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,7 +282,7 @@ class CostPlan:
         execution's input coercion, which refuses them itself.
         """
         given = {**self.defaults, **(variables or {})}
-        for ids in self.id_arguments:
+        for ids in (ids for ids in self.id_arguments if ids.priced):
             for index, value in enumerate(ids.value.items(given)):
                 coercible = isinstance(value, str | int) and not isinstance(value, bool)
                 if coercible and decode_global_id(value) is None:
@@ -429,7 +439,8 @@ def _field(
     if argument is not None:
         value = _argument(node, (argument,))
         if value.node is not None:
-            reads.ids[id(value.node)] = IdArgument(_response_name(node), argument, value)
+            priced = (parent.name, name) in PRICED_IDS
+            reads.ids[id(value.node)] = IdArgument(_response_name(node), argument, value, priced)
     if (parent.name, name) in LOADED_PACKAGES:
         return None
     named: GraphQLNamedType = get_named_type(definition.type)
