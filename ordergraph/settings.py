@@ -310,12 +310,21 @@ class LimitSettings(_Section):
     # is about 180; the dashboard query about 70.
     max_tokens: int = Field(default=2000, ge=100)
     # Aliased fields (``a: orders ... b: orders ...``): each alias repeats its field.
+    # Counted with fragments expanded, as are fields.
     max_aliases: int = Field(default=30, ge=0)
+    # Field selections in the document once its fragments are expanded (a fragment
+    # spread twice counts twice). The full introspection query selects about 230, the
+    # dashboard query 24.
+    max_fields: int = Field(default=1000, ge=1)
+    # Bytes (UTF-8) of the document, checked before it is parsed, over HTTP (GET and
+    # POST) and WebSocket alike; no cache keeps a document it refused.
+    max_document_bytes: int = Field(default=65536, ge=1024)
     # Upstream provider calls one operation could cause, as ordergraph.schema.cost
     # estimates them (worst case over the providers, first attempts). 200 lets a
     # backend job refresh a full page of orders of any provider in one request.
     max_cost: int = Field(default=200, ge=1)
-    # Ids ``nodes(ids)`` takes in one request (``refreshOrders`` has its own 250).
+    # Ids one request looks up, across all its aliases and lists: ``node``, ``nodes``,
+    # ``order`` and ``refreshOrders`` (which also takes at most 250 per list).
     max_node_ids: int = Field(default=250, ge=1)
     # Schema introspection (``__schema``, ``__type``). Off by default: a deployment
     # shows its schema only when it chooses to. GraphiQL's docs and completion need it,

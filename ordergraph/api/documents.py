@@ -5,16 +5,20 @@ subscription over HTTP with 400, and only queries may be answered from the respo
 cache), and whether the operation selects a field whose value the tenant's data
 version does not cover (such a response must not be cached).
 
-Facts are computed once per (document, operation name) and kept in an LRU, so a
-polling client pays for the parse only once; Strawberry's ``ParserCache`` keeps its
-own parse for execution.
+Facts are computed once per (document, operation name) and kept in an LRU bounded by
+memory (``ordergraph.schema.document_cache``), so a polling client pays for the parse
+only once; execution keeps its own parse. A document over ``limits.max_document_bytes``
+is not parsed, and nothing about it is kept.
+
+The walk is graphql-core's ``visit`` with ``TypeInfo``: it is iterative and visits each
+definition once, never following a fragment spread into its fragment, so it is linear
+in the document however its fragments would expand (``tests/api/test_limits_linear.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
 import strawberry
@@ -34,6 +38,10 @@ from graphql import (
     visit,
 )
 from strawberry.types.base import StrawberryObjectDefinition
+
+from ordergraph.schema.document_cache import DocumentCache
+from ordergraph.schema.document_walk import WALK
+from ordergraph.schema.limits import document_size_error
 
 __all__ = [
     "NO_RESPONSE_CACHE",
@@ -78,6 +86,7 @@ class _FieldCollector(Visitor):
         self.fields: set[tuple[str, str]] = set()
 
     def enter_field(self, node: FieldNode, *_: object) -> None:
+        WALK.visits += 1
         parent = self.type_info.get_parent_type()
         if parent is not None:
             self.fields.add((parent.name, node.name.value))
@@ -119,14 +128,28 @@ class DocumentAnalyzer:
         uncacheable: Iterable[tuple[str, str]] = UNCACHEABLE_FIELDS,
         maxsize: int = 1024,
         max_tokens: int | None = None,
+        max_document_bytes: int | None = None,
     ) -> None:
         self._graphql_schema = schema._schema
-        # The same token limit as execution's, so a huge document is not parsed here.
+        # The same size and token limits as execution's, so a huge document is not
+        # parsed here.
         self.max_tokens = max_tokens
+        self.max_document_bytes = max_document_bytes
         self.uncacheable = frozenset(uncacheable) | _marked_fields(schema)
-        self.facts = lru_cache(maxsize=maxsize)(self._facts)
+        # Facts are small; the key's text is what an entry weighs.
+        self._facts: DocumentCache[DocumentFacts] = DocumentCache(max_entries=maxsize)
 
-    def _facts(self, query: str, operation_name: str | None) -> DocumentFacts:
+    def facts(self, query: str, operation_name: str | None) -> DocumentFacts:
+        limit = self.max_document_bytes
+        if limit is not None and document_size_error(query, limit) is not None:
+            return DocumentFacts(operation=None)
+        return self._facts.get_or_compute(
+            (query, operation_name),
+            lambda: self._compute(query, operation_name),
+            lambda _: len(query),
+        )
+
+    def _compute(self, query: str, operation_name: str | None) -> DocumentFacts:
         try:
             document = parse(query, max_tokens=self.max_tokens)
         except (GraphQLError, RecursionError):

@@ -29,9 +29,13 @@ Content-Type not ``application/json``         415
 unexpected failure in the transport           500 (generic message)
 ============================================  ==============  ======================
 
-A document over a limit (depth, tokens, aliases, cost, ids, introspection) is refused
-before the response cache is looked at: the lookup reads the store's data version, and
-a refused request touches neither the store nor a provider.
+A document over a limit (size, tokens, depth, aliases, fields, cost, ids,
+introspection) is refused before the response cache is looked at: the lookup reads the
+store's data version, and a refused request touches neither the store nor a provider.
+One over ``limits.max_document_bytes`` is refused before it is parsed, as a limit's
+request error like the token limit's (200/400, ``DOCUMENT_TOO_LARGE``), not 413: the
+HTTP request was within ``server.max_body_bytes`` and well formed, and a GET has no
+body to be too large.
 
 ``GET /graphql`` from a browser (``Accept`` names ``text/html``) without ``query`` serves
 GraphiQL.
@@ -198,7 +202,11 @@ class GraphQLHTTPHandler:
         self.render_ide = render_ide
         self.response_cache = response_cache
         self.limits = request_limits(services.settings.limits)
-        self.documents = DocumentAnalyzer(schema, max_tokens=self.limits.settings.max_tokens)
+        self.documents = DocumentAnalyzer(
+            schema,
+            max_tokens=self.limits.settings.max_tokens,
+            max_document_bytes=self.limits.settings.max_document_bytes,
+        )
         self.max_body_bytes = services.settings.server.max_body_bytes
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
@@ -253,19 +261,26 @@ class GraphQLHTTPHandler:
                 if request.method == "GET"
                 else await read_post(request, max_body_bytes=self.max_body_bytes)
             )
+            # Before anything reads the document (DOCUMENT_TOO_LARGE: a limit's error).
+            too_large = self.limits.size_error(params.query)
+            if too_large is not None:
+                return self._over_limit_response([too_large], media_type)
             facts = self._check_operation(request, params)
             _check_scope(principal, facts)
         except RequestRejectedError as rejected:
             return _rejection(rejected, media_type)
         over = self._over_limits(principal.tenant, params)
         if over:
-            return _respond(
-                {"errors": [error.formatted for error in over]},
-                status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
-                media_type=media_type,
-                headers={CACHE_HEADER: "bypass"},
-            )
+            return self._over_limit_response(over, media_type)
         return await self._answer(request, principal, params, facts, media_type)
+
+    def _over_limit_response(self, errors: list[GraphQLError], media_type: str) -> web.Response:
+        return _respond(
+            {"errors": [error.formatted for error in errors]},
+            status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
+            media_type=media_type,
+            headers={CACHE_HEADER: "bypass"},
+        )
 
     def _over_limits(self, tenant: str, params: GraphQLRequest) -> list[GraphQLError]:
         """The limits this request breaks, checked without the store or a provider."""

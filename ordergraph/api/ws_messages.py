@@ -5,33 +5,41 @@ frame of ``null``, ``1`` or ``[]`` raised ``TypeError`` out of the handler: the 
 was dropped without a close code (1006) and aiohttp logged a traceback. The protocol
 says an invalid message closes the socket with 4400; so does a ``subscribe`` without a
 document, which Strawberry reported only as a masked "Unexpected error.".
+
+A ``subscribe`` document is also checked against ``limits.max_document_bytes`` here,
+before anything parses it (an ``error`` message with ``DOCUMENT_TOO_LARGE``; the socket
+stays up), and the parse that looks for the ``operationName`` is bounded by the same
+size and token limits as execution's: it used to be unbounded (a 1.9M-token document
+held the event loop ~20 s).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage, Message
 
 from ordergraph.resolvers.context import Context
+from ordergraph.schema.limits import RequestLimits, request_limits
+from ordergraph.settings import LimitSettings
 
 __all__ = ["CheckedTransportWSHandler"]
 
 
-def _unknown_operation(query: str, name: object) -> str | None:
+def _unknown_operation(query: str, name: object, limits: RequestLimits) -> str | None:
     """Why ``name`` names no operation of ``query`` (None when it does, or when the
-    document does not parse: Strawberry reports syntax errors well itself)."""
+    document does not parse within the limits: execution reports that itself)."""
     if name is None:
         return None
     if not isinstance(name, str):
         return "operationName must be a string"
-    try:
-        document = parse(query)
-    except GraphQLError:
+    document = limits.parse(query)
+    if isinstance(document, GraphQLError):
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     names = {d.name.value for d in operations if d.name}
@@ -40,7 +48,12 @@ def _unknown_operation(query: str, name: object) -> str | None:
 
 
 class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's graphql-transport-ws handler, refusing frames that are not objects."""
+    """Strawberry's graphql-transport-ws handler, refusing frames that are not objects
+    and documents over the size limit."""
+
+    def _limits(self) -> RequestLimits:
+        services = getattr(self.view, "services", None)
+        return request_limits(services.settings.limits if services else LimitSettings())
 
     async def handle_message(self, message: Any) -> None:
         if not isinstance(message, dict):
@@ -60,11 +73,20 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             # As over HTTP (api/request.py): an empty name means none. Strawberry looked
             # for an operation named "" and answered a masked "Unexpected error.".
             payload["operationName"] = None
-        if isinstance(payload, dict) and isinstance(message.get("id"), str):
-            unknown = _unknown_operation(str(query), payload.get("operationName"))
+        subscribe = message.get("type") == "subscribe"
+        if subscribe and isinstance(payload, dict) and isinstance(message.get("id"), str):
+            limits = self._limits()
+            too_large = limits.size_error(str(query))
+            if too_large is not None:
+                await self._send_error(message["id"], too_large.formatted)
+                return
+            unknown = _unknown_operation(str(query), payload.get("operationName"), limits)
             if unknown is not None:
                 coded = {"message": unknown, "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}
-                error = {"id": message["id"], "type": "error", "payload": [coded]}
-                await self.send_message(cast("ErrorMessage", error))
+                await self._send_error(message["id"], coded)
                 return
         await super().handle_message(cast("Message", message))
+
+    async def _send_error(self, operation_id: str, error: Mapping[str, Any]) -> None:
+        message = {"id": operation_id, "type": "error", "payload": [dict(error)]}
+        await self.send_message(cast("ErrorMessage", message))

@@ -7,14 +7,14 @@ Types by domain: ``orders``, ``candidates``, ``jobs``, ``packages``, ``connectio
 
 from __future__ import annotations
 
-from strawberry.extensions import MaskErrors, ValidationCache
+from strawberry.extensions import MaskErrors
 
 from ordergraph.schema.access import OperationScopes
 from ordergraph.schema.candidates import Candidate
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.errors import is_public
 from ordergraph.schema.jobs import Job
-from ordergraph.schema.limits import LIMIT_EXTENSIONS, CostLimiter
+from ordergraph.schema.limits import LIMIT_EXTENSIONS
 from ordergraph.schema.metrics import OperationMetrics
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.orders import Order
@@ -34,7 +34,7 @@ def build_schema() -> OrdergraphSchema:
     Extensions are passed as classes or factories, not instances: Strawberry makes a
     fresh one per operation, and a shared instance would carry state across requests.
     Their order matters: the token limit before the parse, the limit rules before
-    ``ValidationCache`` (whose key they are part of), the cost after validation. The
+    the validation cache (whose key they are part of), the cost after validation. The
     limits are read per operation from the server's settings, so this is built once
     per process (Strawberry's ``relay.node`` fields cannot go into a second schema).
     """
@@ -44,9 +44,8 @@ def build_schema() -> OrdergraphSchema:
         subscription=Subscription,
         types=[Order, Candidate, Job, Package, ProviderConnection],
         extensions=[
+            # Limits, parser and validation caches (ordergraph.schema.limits).
             *LIMIT_EXTENSIONS,
-            lambda: ValidationCache(maxsize=1024),
-            CostLimiter,
             # Before execution: an operation the key's scopes do not cover never runs.
             OperationScopes,
             lambda: MaskErrors(

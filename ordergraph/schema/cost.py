@@ -36,17 +36,23 @@ the HTTP client bounds it with ``max_attempts``):
 
 List lengths come from the document or, for a variable, from the request's variables
 (the variable's default when it is not sent); a single value given for a list counts
-as one item, as GraphQL's input coercion makes it a list of one. ``CostPlan.id_lists``
-also names every ``nodes(ids)`` list, so ``limits.max_node_ids`` bounds it the same way
-(``refreshOrders`` takes at most 250 ids, Kombo's batch, checked by its resolver).
+as one item, as GraphQL's input coercion makes it a list of one. ``CostPlan.id_arguments``
+names every id a request looks up (``node``, ``nodes``, ``order``, ``refreshOrders``),
+so ``limits.max_node_ids`` bounds them per request, across aliases and lists, and a
+``refreshOrders`` id is decoded here exactly as the resolver decodes it
+(``decode_global_id``): one it could not decode is refused before anything runs.
+(``refreshOrders`` also takes at most 250 ids per list, Kombo's batch, checked by its
+resolver.)
 
-Pure graphql-core: no Strawberry, no I/O.
+The plan is made in time linear in the document: each fragment is read once and its
+reads combined where it is spread, never expanded (``ordergraph.schema.document_walk``).
+
+graphql-core and Strawberry's id decoding only; no I/O.
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -68,16 +74,24 @@ from graphql import (
     get_operation_ast,
     value_from_ast_untyped,
 )
+from strawberry.relay import GlobalID
+from strawberry.relay.types import GlobalIDValueError
+
+from ordergraph.schema.document_walk import WALK, dependency_order, fragment_definitions
 
 __all__ = [
+    "ID_ARGUMENTS",
     "LOADED_PACKAGES",
     "PACKAGE_READS",
+    "PRICED_IDS",
     "REFRESH_CALLS",
     "WRITES",
     "ArgumentValue",
     "CostPlan",
+    "IdArgument",
     "ItemTerm",
     "WriteCost",
+    "decode_global_id",
     "plan_cost",
     "refresh_cost",
 ]
@@ -154,8 +168,37 @@ WRITES: Final[Mapping[str, WriteCost]] = {
 
 REFRESH_FIELD: Final = "refreshOrders"
 
-ID_LISTS: Final[Mapping[tuple[str, str], str]] = {("Query", "nodes"): "ids"}
-"""List arguments bounded by ``limits.max_node_ids``."""
+ID_ARGUMENTS: Final[Mapping[tuple[str, str], str]] = {
+    ("Query", "node"): "id",
+    ("Query", "nodes"): "ids",
+    ("Query", "order"): "id",
+    ("Mutation", REFRESH_FIELD): "ids",
+}
+"""Arguments whose ids a request looks up: bounded together by ``limits.max_node_ids``."""
+
+PRICED_IDS: Final[frozenset[tuple[str, str]]] = frozenset({("Mutation", REFRESH_FIELD)})
+"""Id arguments the estimate prices id by id: an id there that does not decode is
+refused before anything runs (``INVALID_ID``), as its cost cannot be known. Elsewhere
+(``node``, ``nodes``, ``order``) an id costs no provider call of its own, and the
+resolvers answer a bad one with ``INVALID_ID`` where it stands (``nodes`` answers
+every other id)."""
+
+
+def decode_global_id(value: object) -> GlobalID | None:
+    """The id as the resolvers read it, None when they could not.
+
+    Strawberry turns an ``ID`` argument into the resolver's ``relay.GlobalID`` with
+    ``GlobalID.from_id``, whose base64 decoding is lenient (it skips characters outside
+    the alphabet); the estimate must read an id exactly as the resolver will, or an id
+    it cannot read would cost nothing here and still reach a provider there. GraphQL's
+    ``ID`` takes integers too, as their text.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    try:
+        return GlobalID.from_id(str(value))
+    except GlobalIDValueError:
+        return None
 
 
 def refresh_cost(ids: list[Any], providers: Mapping[str, str]) -> int:
@@ -163,26 +206,20 @@ def refresh_cost(ids: list[Any], providers: Mapping[str, str]) -> int:
     ``providers`` (connection id -> provider name). An id that is not one of the
     tenant's orders costs nothing: the resolver finds no order and calls no one."""
     per_connection: dict[str, int] = {}
-    for value in dict.fromkeys(v for v in ids if isinstance(v, str)):
-        connection = _order_connection(value)
-        if connection is not None and connection in providers:
+    keys = {
+        decoded.node_id
+        for decoded in map(decode_global_id, ids)
+        if decoded is not None and decoded.type_name == "Order"
+    }
+    for key in keys:
+        connection, _, remote = key.partition(":")
+        if connection in providers and remote:
             per_connection[connection] = per_connection.get(connection, 0) + 1
     total = 0
     for connection, count in per_connection.items():
         calls, batch = REFRESH_CALLS.get(providers[connection], (2, 1))
         total += calls * -(-count // batch)
     return total
-
-
-def _order_connection(global_id: str) -> str | None:
-    """The connection of an Order global id (``base64("Order:<connection>:<remote>")``)."""
-    try:
-        text = base64.b64decode(global_id, validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    type_name, _, key = text.partition(":")
-    connection, _, remote = key.partition(":")
-    return connection if type_name == "Order" and connection and remote else None
 
 
 @dataclass(frozen=True)
@@ -197,6 +234,17 @@ class ItemTerm:
 
 
 @dataclass(frozen=True)
+class IdArgument:
+    """The ids one field of the operation looks up (``ID_ARGUMENTS``)."""
+
+    field: str
+    argument: str
+    value: ArgumentValue
+    # In PRICED_IDS: an id that does not decode is refused before anything runs.
+    priced: bool = False
+
+
+@dataclass(frozen=True)
 class CostPlan:
     """The priced parts of one operation."""
 
@@ -204,8 +252,9 @@ class CostPlan:
     # How many times every connection's package list may be read.
     package_reads: int = 0
     items: tuple[ItemTerm, ...] = ()
-    # (field response name, value) of each ``nodes(ids)`` list, for ``max_node_ids``.
-    id_lists: tuple[tuple[str, ArgumentValue], ...] = ()
+    # Every id argument the operation gives (each field once, however many fragments
+    # spread it: GraphQL merges them into one execution), for ``max_node_ids``.
+    id_arguments: tuple[IdArgument, ...] = ()
     # Default values of the operation's variables, for variables a request leaves out.
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
@@ -221,10 +270,37 @@ class CostPlan:
             )
         return total
 
-    def id_counts(self, variables: Mapping[str, Any] | None) -> Iterator[tuple[str, int]]:
+    def id_count(self, variables: Mapping[str, Any] | None) -> int:
+        """Ids the request looks up, across all its fields and aliases."""
         given = {**self.defaults, **(variables or {})}
-        for name, value in self.id_lists:
-            yield name, len(value.items(given))
+        return sum(len(ids.value.items(given)) for ids in self.id_arguments)
+
+    def undecodable_id(self, variables: Mapping[str, Any] | None) -> tuple[IdArgument, int] | None:
+        """The first id the resolvers could not decode: its field and its index.
+
+        Values of other types (a list or an object for an ``ID``) are left to
+        execution's input coercion, which refuses them itself.
+        """
+        given = {**self.defaults, **(variables or {})}
+        for ids in (ids for ids in self.id_arguments if ids.priced):
+            for index, value in enumerate(ids.value.items(given)):
+                coercible = isinstance(value, str | int) and not isinstance(value, bool)
+                if coercible and decode_global_id(value) is None:
+                    return ids, index
+        return None
+
+
+@dataclass
+class _Reads:
+    """What one selection tree reads, its spreads followed through ``fragments``."""
+
+    packages: bool = False
+    # id arguments by their value node: a field spread twice is counted once
+    ids: dict[int, IdArgument] = field(default_factory=dict)
+
+    def add(self, other: _Reads) -> None:
+        self.packages = self.packages or other.packages
+        self.ids.update(other.ids)
 
 
 def plan_cost(
@@ -232,39 +308,40 @@ def plan_cost(
 ) -> CostPlan | None:
     """The plan of the operation ``operation_name`` selects; None when there is no
     such operation (execution reports that). Fields the schema does not know are
-    ignored: validation reports them."""
+    ignored: validation reports them.
+
+    Linear in the document: each fragment is read once and its reads are combined
+    where it is spread (``ordergraph.schema.document_walk``).
+    """
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
     root = schema.get_root_type(operation.operation)
     if root is None:
         return None
-    walker = _Walker(
-        schema,
-        {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)},
-    )
+    definitions = fragment_definitions(document)
+    fragments = _fragment_reads(schema, definitions)
     defaults = {
         definition.variable.name.value: value_from_ast_untyped(definition.default_value)
         for definition in operation.variable_definitions or ()
         if definition.default_value is not None
     }
     if operation.operation is not OperationType.MUTATION:
-        walker.walk(root, operation.selection_set)
+        reads = _reads(schema, root, operation.selection_set, fragments)
         return CostPlan(
-            package_reads=1 if walker.reads_packages else 0,
-            id_lists=tuple(walker.id_lists),
+            package_reads=1 if reads.packages else 0,
+            id_arguments=tuple(reads.ids.values()),
             defaults=defaults,
         )
     fixed = package_reads = 0
     items: list[ItemTerm] = []
-    id_lists: list[tuple[str, ArgumentValue]] = []
-    for node in walker.fields(root, operation.selection_set):
-        # One walker per root field: a write may drop the package list that an earlier
-        # field's payload read, so each field pays for its own reads.
-        one = _Walker(schema, walker.fragments)
-        one.walk(root, SelectionSetNode(selections=(node,)))
-        package_reads += 1 if one.reads_packages else 0
-        id_lists.extend(one.id_lists)
+    ids: dict[int, IdArgument] = {}
+    for node in _root_fields(operation.selection_set, definitions):
+        # Each root field on its own: a write may drop the package list that an
+        # earlier field's payload read, so each field pays for its own reads.
+        one = _reads(schema, root, SelectionSetNode(selections=(node,)), fragments)
+        package_reads += 1 if one.packages else 0
+        ids.update(one.ids)
         if node.name.value == REFRESH_FIELD:
             items.append(ItemTerm(_response_name(node), _argument(node, ("ids",)), refresh=True))
         write = WRITES.get(node.name.value)
@@ -277,7 +354,7 @@ def plan_cost(
         fixed=fixed,
         package_reads=package_reads,
         items=tuple(items),
-        id_lists=tuple(id_lists),
+        id_arguments=tuple(ids.values()),
         defaults=defaults,
     )
 
@@ -293,67 +370,114 @@ def _argument(node: FieldNode, path: tuple[str, ...]) -> ArgumentValue:
     return ArgumentValue(value, tuple(keys))
 
 
-class _Walker:
-    """Walks selections with their parent types, fragments followed once per path."""
-
-    def __init__(
-        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]
-    ) -> None:
-        self.schema = schema
-        self.fragments = fragments
-        self.reads_packages = False
-        self.id_lists: list[tuple[str, ArgumentValue]] = []
-
-    def fields(
-        self,
-        parent: GraphQLNamedType,
-        selection_set: SelectionSetNode | None,
-        seen: frozenset[str] = frozenset(),
-    ) -> Iterator[FieldNode]:
-        """The fields of ``selection_set`` on ``parent``, through fragments."""
-        for selection in selection_set.selections if selection_set else ():
+def _root_fields(
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> list[FieldNode]:
+    """The root fields of an operation through its fragments, each fragment entered
+    once: a fragment spread twice merges into the same fields, which run once."""
+    found: list[FieldNode] = []
+    entered: set[str] = set()
+    stack = [selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            WALK.visits += 1
             if isinstance(selection, FieldNode):
-                yield selection
+                found.append(selection)
             elif isinstance(selection, InlineFragmentNode):
-                yield from self.fields(parent, selection.selection_set, seen)
+                stack.append(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is not None and name not in seen:
-                    yield from self.fields(parent, fragment.selection_set, seen | {name})
+                fragment = fragments.get(name)
+                if fragment is not None and name not in entered:
+                    entered.add(name)
+                    stack.append(fragment.selection_set)
+    return found
 
-    def walk(
-        self,
-        parent: GraphQLNamedType,
-        selection_set: SelectionSetNode | None,
-        seen: frozenset[str] = frozenset(),
-    ) -> None:
-        for selection in selection_set.selections if selection_set else ():
+
+def _own_reads(
+    schema: GraphQLSchema, parent: GraphQLNamedType | None, selection_set: SelectionSetNode
+) -> tuple[_Reads, list[str]]:
+    """What a selection tree reads itself, and the fragments it spreads where they
+    are walked (not under a field whose Packages are already loaded)."""
+    reads = _Reads()
+    spreads: list[str] = []
+    stack: list[tuple[GraphQLNamedType | None, SelectionSetNode]] = [(parent, selection_set)]
+    while stack:
+        typed, current = stack.pop()
+        for selection in current.selections:
+            WALK.visits += 1
             if isinstance(selection, FieldNode):
-                self._field(parent, selection, seen)
+                inner = _field(typed, selection, reads)
+                if inner is not None and selection.selection_set is not None:
+                    stack.append((inner, selection.selection_set))
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                typed = self.schema.get_type(condition.name.value) if condition else parent
-                self.walk(typed or parent, selection.selection_set, seen)
+                stack.append(
+                    (
+                        schema.get_type(condition.name.value) if condition else typed,
+                        selection.selection_set,
+                    )
+                )
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
-                    continue
-                typed = self.schema.get_type(fragment.type_condition.name.value)
-                self.walk(typed or parent, fragment.selection_set, seen | {name})
+                spreads.append(selection.name.value)
+    return reads, spreads
 
-    def _field(self, parent: GraphQLNamedType, node: FieldNode, seen: frozenset[str]) -> None:
-        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return
-        name = node.name.value
-        definition = parent.fields.get(name)
-        if definition is None:
-            return
-        if (parent.name, name) in PACKAGE_READS:
-            self.reads_packages = True
-        ids = ID_LISTS.get((parent.name, name))
-        if ids is not None:
-            self.id_lists.append((_response_name(node), _argument(node, (ids,))))
-        if node.selection_set is not None and (parent.name, name) not in LOADED_PACKAGES:
-            self.walk(get_named_type(definition.type), node.selection_set, seen)
+
+def _field(
+    parent: GraphQLNamedType | None, node: FieldNode, reads: _Reads
+) -> GraphQLNamedType | None:
+    """Notes what ``node`` reads; the type to walk its selections with (None: do not)."""
+    if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        return None
+    name = node.name.value
+    definition = parent.fields.get(name)
+    if definition is None:
+        return None
+    if (parent.name, name) in PACKAGE_READS:
+        reads.packages = True
+    argument = ID_ARGUMENTS.get((parent.name, name))
+    if argument is not None:
+        value = _argument(node, (argument,))
+        if value.node is not None:
+            priced = (parent.name, name) in PRICED_IDS
+            reads.ids[id(value.node)] = IdArgument(_response_name(node), argument, value, priced)
+    if (parent.name, name) in LOADED_PACKAGES:
+        return None
+    named: GraphQLNamedType = get_named_type(definition.type)
+    return named
+
+
+def _fragment_reads(
+    schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]
+) -> dict[str, _Reads]:
+    """Each fragment's reads, its own spreads included, combined in dependency order."""
+    own: dict[str, tuple[_Reads, list[str]]] = {
+        name: _own_reads(
+            schema, schema.get_type(fragment.type_condition.name.value), fragment.selection_set
+        )
+        for name, fragment in fragments.items()
+    }
+    combined: dict[str, _Reads] = {}
+    for name in dependency_order({name: spreads for name, (_, spreads) in own.items()}):
+        reads, spreads = own[name]
+        total = _Reads(reads.packages, dict(reads.ids))
+        for spread in spreads:
+            WALK.visits += 1
+            if spread in combined:
+                total.add(combined[spread])
+        combined[name] = total
+    return combined
+
+
+def _reads(
+    schema: GraphQLSchema,
+    parent: GraphQLNamedType,
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, _Reads],
+) -> _Reads:
+    reads, spreads = _own_reads(schema, parent, selection_set)
+    for spread in dict.fromkeys(spreads):
+        WALK.visits += 1
+        if spread in fragments:
+            reads.add(fragments[spread])
+    return reads

@@ -1,26 +1,34 @@
-"""Abuse limits: depth, tokens, aliases, upstream-call cost, ids per list, introspection.
+"""Abuse limits: size, tokens, depth, aliases, fields, upstream-call cost, ids, introspection.
 
 Each limit refuses a whole operation before it runs: no store read and no provider
 call, a GraphQL request error (no ``data``) with ``extensions.code``:
 
-================================  =========================  ===========================
-limit (``[limits]``)              code                       enforced by
-================================  =========================  ===========================
-``max_tokens``                    ``TOO_MANY_TOKENS``        Strawberry's
-                                                             ``MaxTokensLimiter`` (the
-                                                             parser stops at the limit)
-``max_depth``                     ``QUERY_TOO_DEEP``         Strawberry's
-                                                             ``QueryDepthLimiter`` rule
-``max_aliases``                   ``TOO_MANY_ALIASES``       Strawberry's
-                                                             ``MaxAliasesLimiter`` rule
+================================  ==========================  ==========================
+limit (``[limits]``)              code                        enforced by
+================================  ==========================  ==========================
+``max_document_bytes``            ``DOCUMENT_TOO_LARGE``      ``document_size_error``,
+                                                              before any parse
+``max_tokens``                    ``TOO_MANY_TOKENS``         ``TokenLimiter`` (the
+                                                              parser stops at the limit)
+``max_depth``                     ``QUERY_TOO_DEEP``          ``limit_rules``
+``max_aliases``                   ``TOO_MANY_ALIASES``        ``limit_rules``
+``max_fields``                    ``TOO_MANY_FIELDS``         ``limit_rules``
 ``introspection = false``         ``INTROSPECTION_DISABLED``  graphql-core's
-                                                             ``NoSchemaIntrospection``
-``max_cost``                      ``QUERY_TOO_COSTLY``       ``CostLimiter`` (below),
-                                                             ``ordergraph.schema.cost``
-``max_node_ids``                  ``TOO_MANY_IDS``           ``CostLimiter``
-================================  =========================  ===========================
+                                                              ``NoSchemaIntrospection``
+``max_cost``                      ``QUERY_TOO_COSTLY``        ``CostLimiter`` (below),
+                                                              ``ordergraph.schema.cost``
+``max_node_ids``                  ``TOO_MANY_IDS``            ``CostLimiter``
+(an id that does not decode)      ``INVALID_ID``              ``CostLimiter``
+================================  ==========================  ==========================
 
-Over WebSocket a refusal is an ``error`` message for the operation, except the token
+Every check is linear in the document (``ordergraph.schema.document_walk``): depth,
+aliases and fields are counted with fragments expanded, but each fragment is measured
+once. The limit rules run alone before graphql-core's own validation
+(``LimitedValidationCache``), so a document over a limit is refused before anything
+walks it further.
+
+Over WebSocket a refusal is an ``error`` message for the operation (a document over
+the size limit too: ``ordergraph.api.ws_messages`` checks it first), except the token
 limit's: Strawberry answers any document that does not parse by closing the socket
 (4400, the message as the reason), and a document over ``max_tokens`` is never parsed.
 
@@ -33,19 +41,18 @@ the HTTP transport checks a request with ``RequestLimits.check`` before it even 
 in the response cache (the lookup reads the store's data version), and execution, over
 HTTP and WebSocket alike, runs the same rules through the extensions below.
 
-Why the rule classes are built once per settings value and not by
-``QueryDepthLimiter(...)`` per request: ``ValidationCache`` keys its cache on the rule
-classes, and each ``QueryDepthLimiter``/``MaxAliasesLimiter`` instance makes new
-classes, so a factory calling them would miss the cache on every request
-(``tests/api/test_limits.py::test_validation_cache_hits_with_the_limit_rules``).
+The rule classes are built once per settings value, not per request: the validation
+cache keys on the rule classes, and classes made per request would miss it every time
+(``tests/api/test_limits.py::test_validation_cache_hits_with_the_limit_rules``). The
+parse, validation and plan caches are bounded by memory, not by entries alone
+(``ordergraph.schema.document_cache``).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from graphql import (
     ASTValidationRule,
@@ -53,23 +60,20 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
-    ValidationContext,
-    ValidationRule,
     parse,
     validate,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 from strawberry.schema.schema import validate_document
 
 from ordergraph.schema.cost import CostPlan, plan_cost
+from ordergraph.schema.document_cache import DocumentCache, document_weight
+from ordergraph.schema.limit_rules import CODES, limit_error, limit_rules
 from ordergraph.settings import LimitSettings
 
 __all__ = [
@@ -78,93 +82,48 @@ __all__ = [
     "CostLimiter",
     "LimitRules",
     "LimitedParserCache",
+    "LimitedValidationCache",
     "RequestLimits",
     "TokenLimiter",
+    "document_size_error",
     "limits_for",
     "recode_parse_error",
     "request_limits",
     "tenant_providers",
 ]
 
-CODES: Final = {
-    "max_tokens": "TOO_MANY_TOKENS",
-    "max_depth": "QUERY_TOO_DEEP",
-    "max_aliases": "TOO_MANY_ALIASES",
-    "max_cost": "QUERY_TOO_COSTLY",
-    "max_node_ids": "TOO_MANY_IDS",
-    "introspection": "INTROSPECTION_DISABLED",
-}
-"""``extensions.code`` of each limit's error, by setting."""
 
-
-def _limit_error(
-    message: str, setting: str, error: GraphQLError | None = None, **extensions: Any
-) -> GraphQLError:
-    return GraphQLError(
-        message,
-        nodes=error.nodes if error else None,
-        source=error.source if error else None,
-        positions=error.positions if error else None,
-        extensions={"code": CODES[setting], **extensions},
+def document_size_error(query: str, limit: int) -> GraphQLError | None:
+    """The error of a document over ``limit`` bytes (UTF-8), found without parsing it."""
+    # A character is 1 to 4 bytes: most documents are decided without encoding them.
+    if len(query) <= limit // 4:
+        return None
+    size = len(query) if len(query) > limit else len(query.encode("utf-8", "surrogatepass"))
+    if size <= limit:
+        return None
+    return limit_error(
+        f"the document is larger than {limit} bytes; send a smaller document",
+        "max_document_bytes",
+        maxDocumentBytes=limit,
     )
 
 
-class _Recoding:
-    """A ``ValidationContext`` stand-in that gives the errors a rule reports a code,
-    and keeps only the first (a depth rule reports every branch that is too deep)."""
-
-    def __init__(
-        self, context: ValidationContext, recode: Callable[[GraphQLError], GraphQLError]
-    ) -> None:
-        self._context = context
-        self._recode = recode
-        self._reported = False
-
-    def report_error(self, error: GraphQLError) -> None:
-        if not self._reported:
-            self._reported = True
-            self._context.report_error(self._recode(error))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
+def _recode_aborted(errors: list[GraphQLError], settings: LimitSettings) -> list[GraphQLError]:
+    """graphql-core gives up on fragments nested deeper than its recursion goes (a
+    chain of a few hundred) with a bare "Validation aborted.": a refusal, given a code."""
+    return [
+        limit_error(
+            "the document's fragments are nested too deeply to be validated",
+            "max_depth",
+            maxDepth=settings.max_depth,
+        )
+        if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted."
+        else error
+        for error in errors
+    ]
 
 
-def _coded_rule(
-    rules: Sequence[type[ASTValidationRule]], recode: Callable[[GraphQLError], GraphQLError]
-) -> type[ValidationRule]:
-    """One rule running Strawberry's limit rules (which do all their work when they are
-    made) against a context that codes their errors."""
-
-    class CodedRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            for rule in rules:
-                # Strawberry's depth rule looks fragments up without a default; an
-                # unknown fragment is KnownFragmentNamesRule's to report.
-                with contextlib.suppress(KeyError):
-                    rule(cast(ValidationContext, _Recoding(context, recode)))
-
-    return CodedRule
-
-
-def _introspection_rule() -> type[ValidationRule]:
-    class IntrospectionDisabled(NoSchemaIntrospectionCustomRule):
-        reported = False
-
-        def report_error(self, error: GraphQLError) -> None:
-            # One error per document is enough; graphql-core names every field.
-            if self.reported:
-                return
-            self.reported = True
-            super().report_error(
-                _limit_error(
-                    "introspection is disabled on this server (the limits.introspection setting)",
-                    "introspection",
-                    error,
-                )
-            )
-
-    return IntrospectionDisabled
+_Static = tuple[tuple[GraphQLError, ...], CostPlan | None, DocumentNode | None]
 
 
 class RequestLimits:
@@ -172,33 +131,30 @@ class RequestLimits:
 
     def __init__(self, settings: LimitSettings) -> None:
         self.settings = settings
-        depth = settings.max_depth
-        aliases = settings.max_aliases
-        rules: list[type[ASTValidationRule]] = [
-            _coded_rule(
-                QueryDepthLimiter(max_depth=depth).validation_rules,
-                lambda e: _limit_error(e.message, "max_depth", e, maxDepth=depth),
-            ),
-            _coded_rule(
-                MaxAliasesLimiter(max_alias_count=aliases).validation_rules,
-                lambda e: _limit_error(e.message, "max_aliases", e, maxAliases=aliases),
-            ),
-        ]
-        if not settings.introspection:
-            rules.append(_introspection_rule())
-        self.rules: tuple[type[ASTValidationRule], ...] = tuple(rules)
-        self._plans = lru_cache(maxsize=1024)(self._plan)
+        self.rules: tuple[type[ASTValidationRule], ...] = limit_rules(settings)
+        # Plans keep their document's tree alive (argument nodes): weighed by tokens.
+        self._plans: DocumentCache[_Static] = DocumentCache()
 
     # --- checks ----------------------------------------------------------------------
 
+    def size_error(self, query: str) -> GraphQLError | None:
+        return document_size_error(query, self.settings.max_document_bytes)
+
     def parse(self, query: str) -> DocumentNode | GraphQLError:
-        """The document, or the error that ends it (the token limit's is coded)."""
+        """The document, or the error that ends it: too large (never parsed), too many
+        tokens (the parser stops there), or a syntax error."""
+        too_large = self.size_error(query)
+        if too_large is not None:
+            return too_large
         try:
             return parse(query, max_tokens=self.settings.max_tokens)
         except GraphQLSyntaxError as error:
             return self.recode_parse_error(error)
         except GraphQLError as error:
             return error
+        except RecursionError:
+            # graphql-core's parser recurses per nesting level of a document.
+            return GraphQLError("the document is nested too deeply to be read")
 
     def recode_parse_error(self, error: GraphQLError) -> GraphQLError:
         return recode_parse_error(error, self.settings.max_tokens)
@@ -214,7 +170,7 @@ class RequestLimits:
     ) -> list[GraphQLError]:
         """Every limit this request breaks (none: it may run). Only the limits: other
         problems of the document are left to execution, which reports them."""
-        static, plan = self._plans(schema, query, operation_name)
+        static, plan, _ = self._static(schema, query, operation_name)
         if static:
             return list(static)
         return self.cost_errors(plan, variables, providers=providers)
@@ -223,19 +179,29 @@ class RequestLimits:
         self, schema: GraphQLSchema, query: str, operation_name: str | None
     ) -> CostPlan | None:
         """The cost plan of a document that passed the limit rules (kept per document)."""
-        return self._plans(schema, query, operation_name)[1]
+        return self._static(schema, query, operation_name)[1]
 
-    def _plan(
-        self, schema: GraphQLSchema, query: str, operation_name: str | None
-    ) -> tuple[tuple[GraphQLError, ...], CostPlan | None]:
+    def _static(self, schema: GraphQLSchema, query: str, operation_name: str | None) -> _Static:
+        too_large = self.size_error(query)
+        if too_large is not None:
+            # Never computed from nor kept by any cache.
+            return (too_large,), None, None
+        return self._plans.get_or_compute(
+            (query, operation_name, schema),
+            lambda: self._plan(schema, query, operation_name),
+            lambda static: document_weight(query, static[2]),
+        )
+
+    def _plan(self, schema: GraphQLSchema, query: str, operation_name: str | None) -> _Static:
         document = self.parse(query)
         if isinstance(document, GraphQLError):
-            too_many = (document.extensions or {}).get("code") == CODES["max_tokens"]
-            return ((document,) if too_many else ()), None
-        errors = validate(schema, document, self.rules)
+            code = (document.extensions or {}).get("code")
+            over = code in (CODES["max_tokens"], CODES["max_document_bytes"])
+            return ((document,) if over else ()), None, None
+        errors = _recode_aborted(validate(schema, document, self.rules), self.settings)
         if errors:
-            return tuple(errors), None
-        return (), plan_cost(schema, document, operation_name)
+            return tuple(errors), None, document
+        return (), plan_cost(schema, document, operation_name), document
 
     def cost_errors(
         self,
@@ -244,25 +210,41 @@ class RequestLimits:
         *,
         providers: Mapping[str, str],
     ) -> list[GraphQLError]:
+        """The errors of the ids and the cost of one request of ``plan``."""
         if plan is None:
             return []
+        undecodable = plan.undecodable_id(variables)
+        if undecodable is not None:
+            ids, index = undecodable
+            at = f"{ids.argument}[{index}]" if ids.argument == "ids" else ids.argument
+            # Refused here, as its cost could not be known; the id itself is not
+            # repeated (it may be anything the client sent).
+            return [
+                limit_error(
+                    f"{ids.field}: {at} is not the id of any object of this API",
+                    "ids",
+                    field=ids.field,
+                    argument=ids.argument,
+                    index=index,
+                )
+            ]
         errors: list[GraphQLError] = []
         max_ids = self.settings.max_node_ids
-        for name, count in plan.id_counts(variables):
-            if count > max_ids:
-                errors.append(
-                    _limit_error(
-                        f"{name} was given {count} ids; the limit is {max_ids} per request",
-                        "max_node_ids",
-                        maxIds=max_ids,
-                        count=count,
-                    )
+        count = plan.id_count(variables)
+        if count > max_ids:
+            errors.append(
+                limit_error(
+                    f"the operation looks up {count} ids; the limit is {max_ids} per request",
+                    "max_node_ids",
+                    maxIds=max_ids,
+                    count=count,
                 )
+            )
         cost = plan.cost(variables, providers)
         if cost > self.settings.max_cost:
             limit = self.settings.max_cost
             errors.append(
-                _limit_error(
+                limit_error(
                     f"the operation could cost up to {cost} upstream provider calls; the "
                     f"limit is {limit}: split it into smaller requests",
                     "max_cost",
@@ -277,7 +259,7 @@ def recode_parse_error(error: GraphQLError, limit: int) -> GraphQLError:
     """The token limit's error with its code; any other parse error as it is."""
     # graphql-core's wording, the one way to tell its token limit from other syntax errors.
     if error.message.endswith(f"Document contains more than {limit} tokens. Parsing aborted."):
-        return _limit_error(
+        return limit_error(
             f"the document has more than {limit} tokens (comments count too); "
             "send a smaller document",
             "max_tokens",
@@ -287,33 +269,99 @@ def recode_parse_error(error: GraphQLError, limit: int) -> GraphQLError:
     return error
 
 
-class LimitedParserCache(ParserCache):
-    """``ParserCache`` whose failed parse becomes a request error in every transport.
+_TOO_LARGE_TO_PARSE: Final = 0
+"""The token budget that makes Strawberry's own parse stop at the first token."""
+
+
+class LimitedParserCache(SchemaExtension):
+    """Strawberry's ``ParserCache`` with the document size limit, a cache bounded by
+    memory, and failed parses reported as request errors in every transport.
 
     Strawberry's ``ParserCache`` parses in its hook, where an error escapes
     ``Schema.subscribe`` (a WebSocket client sees its operation completed without a
-    word). Here the failed parse is left to Strawberry's own parse, which reports it;
-    afterwards the token limit's error gets its code.
+    word). Here a failed parse is left to Strawberry's own parse, which reports it;
+    afterwards the size and token limits' errors get their codes. A document over
+    ``max_document_bytes`` is not parsed at all: Strawberry's parse is given a budget
+    of no token, so it stops at once, and its error becomes ``DOCUMENT_TOO_LARGE``.
     """
+
+    # One per process, shared by every request (as Strawberry's module-level caches).
+    _cache: DocumentCache[DocumentNode] = DocumentCache()
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        try:
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
-        except GraphQLError:
+        if context.graphql_document is not None or not context.query:
+            yield  # a document given already parsed, or none: nothing to parse here
+            return
+        limits = limits_for(context.context)
+        query = context.query
+        too_large = limits.size_error(query)
+        if too_large is not None:
             context.graphql_document = None
+            context.parse_options["max_tokens"] = _TOO_LARGE_TO_PARSE
+        else:
+            try:
+                context.graphql_document = self._cache.get_or_compute(
+                    (query, tuple(sorted(context.parse_options.items()))),
+                    lambda: parse(query, **context.parse_options),
+                    lambda document: document_weight(query, document),
+                )
+            except (GraphQLError, RecursionError):
+                context.graphql_document = None
         yield
-        limit = context.parse_options.get("max_tokens")
-        if context.graphql_document is None and context.pre_execution_errors and limit:
-            for error in context.pre_execution_errors:
-                recoded = recode_parse_error(error, limit)
-                if recoded is not error:
-                    # Strawberry already holds this error object for its result: give
-                    # it the code and message in place.
-                    error.message = recoded.message
-                    error.extensions = recoded.extensions
+        if context.graphql_document is not None or not context.pre_execution_errors:
+            return
+        for error in context.pre_execution_errors:
+            recoded = (
+                too_large
+                if too_large is not None
+                else recode_parse_error(error, limits.settings.max_tokens)
+            )
+            if recoded is not error:
+                # Strawberry already holds this error object for its result: give it
+                # the code and message in place.
+                error.message = recoded.message
+                error.extensions = recoded.extensions
+                if too_large is not None:
+                    error.locations = error.positions = error.source = error.nodes = None
+
+
+class LimitedValidationCache(SchemaExtension):
+    """Strawberry's ``ValidationCache``, but the limit rules run first, alone, and the
+    cache is bounded by memory.
+
+    A document over a limit is refused by the limit rules, which are linear in it,
+    before graphql-core's own rules walk it; only a document within the limits (at
+    most ``max_fields`` fields, however its fragments expand) is validated in full.
+    Must come after ``LimitRules``, whose rules it finds in the context.
+    """
+
+    # One per process, shared by every request (as Strawberry's module-level caches).
+    _cache: DocumentCache[list[GraphQLError]] = DocumentCache()
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        query = context.query
+        # Keyed by the document's text: without one, Strawberry validates uncached.
+        if document is not None and query and context.pre_execution_errors is None:
+            schema = context.schema._schema
+            rules = tuple(context.validation_rules)
+            limits = limits_for(context.context)
+            limit_rules = limits.rules
+
+            def validated() -> list[GraphQLError]:
+                over = validate(schema, document, limit_rules)
+                errors = over or validate_document(schema, document, rules)
+                return _recode_aborted(errors, limits.settings)
+
+            context.pre_execution_errors = self._cache.get_or_compute(
+                (query, rules, schema),
+                validated,
+                # Errors keep their nodes, and so the document's tree, alive.
+                lambda errors: document_weight(query, document if errors else None),
+            )
+        yield
 
 
 @lru_cache(maxsize=16)
@@ -342,7 +390,8 @@ class TokenLimiter(MaxTokensLimiter):
 class LimitRules(AddValidationRules):
     """Strawberry's ``AddValidationRules`` with the limit rules of the request's server.
 
-    Must come before ``ValidationCache``, which runs (and caches by) the rules added.
+    Must come before ``LimitedValidationCache``, which runs (and caches by) the rules
+    added.
     """
 
     def __init__(self) -> None:
@@ -357,8 +406,8 @@ class CostLimiter(SchemaExtension):
     """Refuses an operation over ``max_cost`` or ``max_node_ids``, priced with the
     request's variables and tenant, after validation and before execution.
 
-    Must come after ``ValidationCache`` (it reads the validation errors; with none it
-    validates itself), so a document that does not validate is not priced. It sets
+    Must come after ``LimitedValidationCache`` (it reads the validation errors; with
+    none it validates itself), so a document that does not validate is not priced. It sets
     the errors in ``on_validate``, before Strawberry looks at them: an error raised
     from a hook would escape ``Schema.subscribe``.
     """
@@ -378,7 +427,7 @@ class CostLimiter(SchemaExtension):
                 errors = limits.cost_errors(
                     plan, context.variables, providers=_providers_of_context(context.context)
                 )
-            # A new list: ValidationCache's list is shared by every request.
+            # A new list: the validation cache's list is shared by every request.
             context.pre_execution_errors = list(errors)
         yield
 
@@ -387,8 +436,13 @@ LIMIT_EXTENSIONS: Final[tuple[type[SchemaExtension], ...]] = (
     TokenLimiter,
     LimitedParserCache,
     LimitRules,
+    LimitedValidationCache,
+    CostLimiter,
 )
-"""The limits' extensions that run before ``ValidationCache``; ``CostLimiter`` after it."""
+"""The limits' extensions, in the order they must run: the token budget before the
+parse, the limit rules before validation (whose cache key they are part of), the
+cost after validation. They replace Strawberry's ``ParserCache`` and
+``ValidationCache``."""
 
 
 def _providers_of_context(context: Any) -> Mapping[str, str]:
