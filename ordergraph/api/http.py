@@ -47,7 +47,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
-import orjson
 import strawberry
 from aiohttp import web
 from graphql import GraphQLError, OperationType
@@ -56,6 +55,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType as StrawberryOperation
 
+from ordergraph.api import jsontext
 from ordergraph.api.documents import DocumentAnalyzer, DocumentFacts
 from ordergraph.api.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, accepts_html, negotiate
 from ordergraph.api.request import GraphQLRequest, RequestRejectedError, read_get, read_post
@@ -82,17 +82,14 @@ _POST_TYPES: Final = frozenset({StrawberryOperation.QUERY, StrawberryOperation.M
 IdeRenderer = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-_JSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS
-
-
 def encode_json(value: Any) -> str:
     """Compact JSON text (a ``str``: WebSocket transports need text, not bytes)."""
-    return orjson.dumps(value, option=_JSON_OPTIONS).decode()
+    return jsontext.dumps(value).decode()
 
 
 def encode_json_bytes(value: Any) -> bytes:
     """Compact JSON as UTF-8 bytes: what an HTTP body (and the response cache) holds."""
-    return orjson.dumps(value, option=_JSON_OPTIONS)
+    return jsontext.dumps(value)
 
 
 def _error_body(

@@ -54,9 +54,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-import orjson
 import strawberry
 
+from ordergraph.api import jsontext
 from ordergraph.api.request import GraphQLRequest
 from ordergraph.broker import Broker
 from ordergraph.cache import GatewayCache
@@ -195,7 +195,7 @@ class ResponseCache:
         except Exception:
             logger.warning("response cache: no data version for a tenant", exc_info=True)
             return None
-        material = orjson.dumps(
+        material = jsontext.dumps(
             [
                 self.schema_version,
                 tenant,
@@ -208,8 +208,7 @@ class ResponseCache:
                 request.variables or None,
                 request.extensions or None,
             ],
-            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-            default=str,
+            sort_keys=True,
         )
         digest = hashlib.sha256(material).hexdigest()
         return CacheLookup(self.cache.key(tenant, _KIND, digest), f'"{digest[:40]}"')
