@@ -11,6 +11,12 @@ before anything parses it (an ``error`` message with ``DOCUMENT_TOO_LARGE``; the
 stays up), and the parse that looks for the ``operationName`` is bounded by the same
 size and token limits as execution's: it used to be unbounded (a 1.9M-token document
 held the event loop ~20 s).
+
+A ``subscribe`` may name a persisted document (``extensions.persistedQuery`` or a
+``documentId``) instead of sending one, as over HTTP (``api.persisted``); the document
+found takes the place of ``query`` before any of these checks, and a reference that
+cannot be resolved is an ``error`` message with its code (the socket stays up). In
+trusted-documents mode a sent document outside the manifest is refused the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage, Message
 
+from ordergraph.api.persisted import PersistedDocuments, Registration
+from ordergraph.api.request import RequestRejectedError, from_params
 from ordergraph.resolvers.context import Context
 from ordergraph.schema.limits import RequestLimits, request_limits
 from ordergraph.settings import LimitSettings
@@ -64,6 +72,12 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message("a message id must be a string")
             return
         payload = message.get("payload")
+        registration: Registration | None = None
+        if message.get("type") == "subscribe" and isinstance(payload, dict):
+            resolved = await self._resolve_persisted(message.get("id"), payload)
+            if resolved is False:
+                return  # refused with an error message
+            registration = resolved if isinstance(resolved, Registration) else None
         query = payload.get("query") if isinstance(payload, dict) else None
         # A blank document reached Strawberry's MissingQueryError, masked "Unexpected error."
         if message.get("type") == "subscribe" and not (isinstance(query, str) and query.strip()):
@@ -85,7 +99,46 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 coded = {"message": unknown, "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}
                 await self._send_error(message["id"], coded)
                 return
+            persisted = self._persisted()
+            parses = registration is not None and not isinstance(
+                limits.parse(registration.query), GraphQLError
+            )
+            if registration is not None and persisted is not None and parses:
+                await persisted.register(registration)
         await super().handle_message(cast("Message", message))
+
+    def _persisted(self) -> PersistedDocuments | None:
+        persisted = getattr(self.view, "persisted", None)
+        return persisted if isinstance(persisted, PersistedDocuments) else None
+
+    async def _resolve_persisted(
+        self, operation_id: object, payload: dict[str, Any]
+    ) -> Registration | bool:
+        """Put the persisted document a subscribe names into its payload (in place).
+
+        False: refused (an error message was sent); a Registration: keep the document
+        once it passed the checks; True: nothing to do. Before the socket is
+        acknowledged (no tenant yet) nothing is resolved: Strawberry refuses the
+        subscribe then anyway.
+        """
+        persisted = self._persisted()
+        tenant = getattr(self.context, "tenant", None)
+        if persisted is None or tenant is None or not isinstance(operation_id, str):
+            return True
+        try:
+            received = from_params(payload)
+            resolved = await persisted.resolve(tenant, received)
+        except RequestRejectedError as rejected:
+            error = {
+                "message": rejected.message,
+                "extensions": {"code": rejected.code, **rejected.extensions},
+            }
+            await self._send_error(operation_id, error)
+            return False
+        if received.names_persisted:
+            payload["query"] = resolved.request.query
+            payload["extensions"] = resolved.request.extensions
+        return resolved.registration or True
 
     async def _send_error(self, operation_id: str, error: Mapping[str, Any]) -> None:
         message = {"id": operation_id, "type": "error", "payload": [dict(error)]}
