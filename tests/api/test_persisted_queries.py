@@ -448,5 +448,5 @@ async def test_a_missing_manifest_or_only_without_one_refuses_to_start(
 ) -> None:
     with pytest.raises(ConfigError, match="cannot be read"):
         await make_gateway(persisted={"manifest": str(tmp_path / "absent.json")})
-    with pytest.raises(ConfigError, match="persisted.only needs persisted.manifest"):
+    with pytest.raises(ConfigError, match=r"persisted\.only needs persisted\.manifest"):
         await make_gateway(persisted={"only": True})
