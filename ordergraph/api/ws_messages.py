@@ -31,7 +31,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage, Message
 
 from ordergraph.api.persisted import PersistedDocuments, Registration
-from ordergraph.api.request import RequestRejectedError, from_params
+from ordergraph.api.request import DOCUMENT_ID_PARAMETERS, RequestRejectedError, from_params
 from ordergraph.resolvers.context import Context
 from ordergraph.schema.limits import RequestLimits, request_limits
 from ordergraph.settings import LimitSettings
@@ -125,6 +125,14 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         tenant = getattr(self.context, "tenant", None)
         if persisted is None or tenant is None or not isinstance(operation_id, str):
             return True
+        extensions = payload.get("extensions")
+        names = (isinstance(extensions, dict) and "persistedQuery" in extensions) or any(
+            payload.get(name) is not None for name in DOCUMENT_ID_PARAMETERS
+        )
+        query = payload.get("query")
+        sent = isinstance(query, str) and bool(query.strip())
+        if not names and not (persisted.settings.only and sent):
+            return True  # a plain subscribe: the checks below, as before
         try:
             received = from_params(payload)
             resolved = await persisted.resolve(tenant, received)
