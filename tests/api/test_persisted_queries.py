@@ -4,8 +4,10 @@ trusted-documents mode with its manifest."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -450,3 +452,54 @@ async def test_a_missing_manifest_or_only_without_one_refuses_to_start(
         await make_gateway(persisted={"manifest": str(tmp_path / "absent.json")})
     with pytest.raises(ConfigError, match=r"persisted\.only needs persisted\.manifest"):
         await make_gateway(persisted={"only": True})
+
+
+# --- a real client ---------------------------------------------------------------
+
+JS = Path(__file__).parent.parent / "js"
+
+
+def _node_with_apollo() -> str:
+    """The node binary, or skip (fail under CI) when node or Apollo Client is missing."""
+    node = shutil.which("node")
+    missing = (
+        "node is not installed"
+        if node is None
+        else "tests/js/node_modules is missing (run `make install`)"
+        if not (JS / "node_modules" / "@apollo" / "client").is_dir()
+        else None
+    )
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"Apollo Client APQ test cannot run in CI: {missing}")
+        pytest.skip(missing)
+    assert node is not None
+    return node
+
+
+async def test_apollo_clients_persisted_query_link_falls_back_then_sends_hashes(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway()
+    process = await asyncio.create_subprocess_exec(
+        _node_with_apollo(),
+        str(JS / "apq.mjs"),
+        gateway.url + "/graphql",
+        KEYS["acme"],
+        TYPENAME,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    requests = [line["request"] for line in lines if "request" in line]
+    results = [line["result"] for line in lines if "result" in line]
+    # The link hashes the document as Apollo prints it (with __typename added).
+    digest = requests[1]["queryHash"]
+    assert requests == [
+        {"query": False, "hash": digest, "queryHash": None, "status": 200},  # not found yet
+        {"query": True, "hash": digest, "queryHash": digest, "status": 200},  # registered
+        {"query": False, "hash": digest, "queryHash": None, "status": 200},  # the hash alone
+    ]
+    assert results == [{"data": {"__typename": "Query"}, "errors": None}] * 2
