@@ -278,8 +278,11 @@ class GraphQLHTTPHandler:
                 else await read_post(request, max_body_bytes=self.max_body_bytes)
             )
             # A persisted document is checked below exactly like a sent one.
-            resolved = await self.persisted.resolve(principal.tenant, received)
-            params = resolved.request
+            params = self.persisted.plain(received)
+            registration = None
+            if params is None:
+                resolved = await self.persisted.resolve(principal.tenant, received)
+                params, registration = resolved.request, resolved.registration
             # Before anything reads the document (DOCUMENT_TOO_LARGE: a limit's error).
             too_large = self.limits.size_error(params.query)
             if too_large is not None:
@@ -291,10 +294,10 @@ class GraphQLHTTPHandler:
         over = self._over_limits(principal.tenant, params)
         if over:
             return self._over_limit_response(over, media_type)
-        if resolved.registration is not None and facts.operation is not None:
+        if registration is not None and facts.operation is not None:
             # Kept only once within every limit and naming an operation (so it parsed);
             # one that then fails validation is harmless: it is checked on every run.
-            await self.persisted.register(resolved.registration)
+            await self.persisted.register(registration)
         return await self._answer(request, principal, params, facts, media_type)
 
     def _over_limit_response(self, errors: list[GraphQLError], media_type: str) -> web.Response:

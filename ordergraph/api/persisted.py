@@ -319,6 +319,15 @@ class PersistedDocuments:
             else None
         )
 
+    def plain(self, received: ReceivedRequest) -> GraphQLRequest | None:
+        """The request as sent when there is nothing to resolve or refuse (no reference,
+        not trusted-only), else None: the cache-hit path's shortcut past ``resolve``."""
+        if received.names_persisted or self.settings.only or received.query is None:
+            return None
+        return GraphQLRequest(
+            received.query, received.variables, received.operation_name, received.extensions
+        )
+
     async def resolve(self, tenant: str, received: ReceivedRequest) -> Resolved:
         """The request to run; RequestRejectedError with a PERSISTED_QUERY_* code (or
         BAD_REQUEST) when the reference cannot be resolved or is not allowed."""
