@@ -17,6 +17,10 @@ executed (data, maybe field errors)           200             200
 parse / validation / variable coercion error  200             400 (no ``data``)
 over a limit (``ordergraph.schema.limits``)   200             400 (no ``data``)
 unknown operation name                        200             400
+persisted document not found (APQ, id)        200             404 (Apollo's link
+                                                              stops APQ after a 400)
+persisted query version not supported         200             400
+persisted hash mismatch, trusted-only refusal 400             400
 malformed JSON, wrong parameter types,        400             400
 missing query, batched request, subscription
 mutation over GET                             405 ``Allow: POST``
