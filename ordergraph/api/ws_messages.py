@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from graphql import GraphQLError, OperationDefinitionNode
+from strawberry import Schema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -33,7 +34,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorM
 from ordergraph.api.persisted import PersistedDocuments, Registration
 from ordergraph.api.request import DOCUMENT_ID_PARAMETERS, RequestRejectedError, from_params
 from ordergraph.resolvers.context import Context
-from ordergraph.schema.limits import RequestLimits, request_limits
+from ordergraph.schema.limits import RequestLimits, request_limits, tenant_providers
 from ordergraph.settings import LimitSettings
 
 __all__ = ["CheckedTransportWSHandler"]
@@ -99,13 +100,32 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 coded = {"message": unknown, "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}
                 await self._send_error(message["id"], coded)
                 return
-            persisted = self._persisted()
-            parses = registration is not None and not isinstance(
-                limits.parse(registration.query), GraphQLError
-            )
-            if registration is not None and persisted is not None and parses:
-                await persisted.register(registration)
+            if registration is not None and self._within_limits(registration, payload, limits):
+                persisted = self._persisted()
+                if persisted is not None:
+                    await persisted.register(registration)
         await super().handle_message(cast("Message", message))
+
+    def _within_limits(
+        self, registration: Registration, payload: Any, limits: RequestLimits
+    ) -> bool:
+        """Whether a document to register parses and passes every limit, as over HTTP
+        (execution checks it again and reports what it breaks)."""
+        if isinstance(limits.parse(registration.query), GraphQLError):
+            return False
+        services = getattr(self.view, "services", None)
+        if services is None or not isinstance(self.schema, Schema):
+            return False
+        name = payload.get("operationName")
+        variables = payload.get("variables")
+        over = limits.check(
+            self.schema._schema,
+            registration.query,
+            name if isinstance(name, str) else None,
+            variables if isinstance(variables, dict) else None,
+            providers=tenant_providers(services.connections, registration.tenant),
+        )
+        return not over
 
     def _persisted(self) -> PersistedDocuments | None:
         persisted = getattr(self.view, "persisted", None)

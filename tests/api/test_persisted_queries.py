@@ -503,3 +503,17 @@ async def test_apollo_clients_persisted_query_link_falls_back_then_sends_hashes(
         {"query": False, "hash": digest, "queryHash": None, "status": 200},  # the hash alone
     ]
     assert results == [{"data": {"__typename": "Query"}, "errors": None}] * 2
+
+
+async def test_a_document_over_a_limit_is_not_registered_over_websocket(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway(limits={"max_depth": 3})
+    async with connect(gateway.session, gateway.url) as client:
+        await client.init({"authorization": f"Bearer {KEYS['acme']}"})
+        registering = {"query": DEEP, "extensions": apq(DEEP)}
+        await client.send({"id": "1", "type": "subscribe", "payload": registering})
+        refused = await client.message("1")
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+    assert (await gateway.post({"extensions": apq(DEEP)})).codes == ["PERSISTED_QUERY_NOT_FOUND"]
