@@ -71,6 +71,7 @@ __all__ = [
     "LoggingSettings",
     "MetricsSettings",
     "MutationSettings",
+    "PersistedSettings",
     "ServerSettings",
     "Settings",
     "StoreSettings",
@@ -332,6 +333,36 @@ class LimitSettings(_Section):
     introspection: bool = False
 
 
+class PersistedSettings(_Section):
+    """Persisted documents (``ordergraph.api.persisted``): Apollo's automatic persisted
+    queries, and trusted documents from a manifest built with the client."""
+
+    # Automatic persisted queries: a client sends a document's SHA-256 once, with the
+    # document, and from then on the hash alone. Off: a hash the manifest does not
+    # hold is answered PERSISTED_QUERY_NOT_SUPPORTED (Apollo's link then stops trying).
+    automatic: bool = True
+    # Slots of each tenant's registered documents in the cache; a new document may
+    # take the slot of an older one, whose client then simply registers it again.
+    max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    # Seconds a registered document is kept in the cache after it was registered.
+    ttl: float = Field(default=86_400.0, gt=0)
+    # A JSON manifest of trusted documents: Relay's ``--persist-output`` or GraphQL
+    # Code Generator's ``persisted-documents.json`` (``{"<id or sha256>": "<document>"}``)
+    # or Apollo's ``persisted-query-manifest.json``. Read and verified at start-up;
+    # a relative path is relative to the working directory.
+    manifest: Path | None = None
+    # Trusted documents only: answer nothing but the manifest's documents (by hash,
+    # by id, or sent as text that hashes to one of them); no registration.
+    only: bool = False
+
+    @model_validator(mode="after")
+    def _check_only(self) -> PersistedSettings:
+        if self.only and self.manifest is None:
+            msg = "persisted.only needs persisted.manifest: the documents it may answer"
+            raise ValueError(msg)
+        return self
+
+
 class SubscriptionSettings(_Section):
     """GraphQL subscriptions over WebSocket (``/graphql``, graphql-transport-ws).
 
@@ -546,6 +577,7 @@ class Settings(BaseSettings):
     tracing: TracingSettings = TracingSettings()
     delivery: DeliverySettings = DeliverySettings()
     mutations: MutationSettings = MutationSettings()
+    persisted: PersistedSettings = PersistedSettings()
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 

@@ -17,6 +17,10 @@ executed (data, maybe field errors)           200             200
 parse / validation / variable coercion error  200             400 (no ``data``)
 over a limit (``ordergraph.schema.limits``)   200             400 (no ``data``)
 unknown operation name                        200             400
+persisted document not found (APQ, id)        200             404 (Apollo's link
+                                                              stops APQ after a 400)
+persisted query version not supported         200             400
+persisted hash mismatch, trusted-only refusal 400             400
 malformed JSON, wrong parameter types,        400             400
 missing query, batched request, subscription
 mutation over GET                             405 ``Allow: POST``
@@ -58,7 +62,14 @@ from strawberry.types.graphql import OperationType as StrawberryOperation
 from ordergraph.api import jsontext
 from ordergraph.api.documents import DocumentAnalyzer, DocumentFacts
 from ordergraph.api.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, accepts_html, negotiate
-from ordergraph.api.request import GraphQLRequest, RequestRejectedError, read_get, read_post
+from ordergraph.api.persisted import PersistedDocuments
+from ordergraph.api.request import (
+    DOCUMENT_ID_PARAMETERS,
+    GraphQLRequest,
+    RequestRejectedError,
+    read_get,
+    read_post,
+)
 from ordergraph.api.response_cache import CacheLookup, ResponseCache, etag_matches
 from ordergraph.auth import Principal, principal_from_headers, required_scope
 from ordergraph.resolvers.context import Context
@@ -78,6 +89,8 @@ _POST_ONLY: Final = {"Allow": "POST"}
 _METHODS: Final = {"Allow": "GET, POST"}
 _GET_TYPES: Final = frozenset({StrawberryOperation.QUERY})
 _POST_TYPES: Final = frozenset({StrawberryOperation.QUERY, StrawberryOperation.MUTATION})
+# A GET naming its document one of these ways is a GraphQL request, never GraphiQL.
+_DOCUMENT_PARAMETERS: Final = ("query", "extensions", *DOCUMENT_ID_PARAMETERS)
 
 IdeRenderer = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -123,7 +136,7 @@ def _respond(
 def _rejection(rejected: RequestRejectedError, media_type: str) -> web.Response:
     return _respond(
         _error_body(rejected.message, rejected.code, rejected.extensions),
-        status=rejected.status,
+        status=rejected.json_status if media_type == APPLICATION_JSON else rejected.status,
         media_type=media_type,
         headers=rejected.headers,
     )
@@ -205,6 +218,13 @@ class GraphQLHTTPHandler:
             max_document_bytes=self.limits.settings.max_document_bytes,
         )
         self.max_body_bytes = services.settings.server.max_body_bytes
+        # Reads and verifies the trusted-documents manifest: a bad one is a ConfigError
+        # while the app is built, before anything is served.
+        self.persisted = PersistedDocuments(
+            services.settings.persisted,
+            services.cache,
+            max_document_bytes=self.limits.settings.max_document_bytes,
+        )
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -229,7 +249,7 @@ class GraphQLHTTPHandler:
         accept = request.headers.get("Accept")
         if (
             request.method == "GET"
-            and "query" not in request.query
+            and not any(name in request.query for name in _DOCUMENT_PARAMETERS)
             and self.render_ide is not None
             and accepts_html(accept)
         ):
@@ -253,11 +273,17 @@ class GraphQLHTTPHandler:
                 headers={"WWW-Authenticate": 'Bearer realm="ordergraph"'},
             )
         try:
-            params = (
+            received = (
                 read_get(request.query)
                 if request.method == "GET"
                 else await read_post(request, max_body_bytes=self.max_body_bytes)
             )
+            # A persisted document is checked below exactly like a sent one.
+            params = self.persisted.plain(received)
+            registration = None
+            if params is None:
+                resolved = await self.persisted.resolve(principal.tenant, received)
+                params, registration = resolved.request, resolved.registration
             # Before anything reads the document (DOCUMENT_TOO_LARGE: a limit's error).
             too_large = self.limits.size_error(params.query)
             if too_large is not None:
@@ -269,6 +295,10 @@ class GraphQLHTTPHandler:
         over = self._over_limits(principal.tenant, params)
         if over:
             return self._over_limit_response(over, media_type)
+        if registration is not None and facts.operation is not None:
+            # Kept only once within every limit and naming an operation (so it parsed);
+            # one that then fails validation is harmless: it is checked on every run.
+            await self.persisted.register(registration)
         return await self._answer(request, principal, params, facts, media_type)
 
     def _over_limit_response(self, errors: list[GraphQLError], media_type: str) -> web.Response:

@@ -16,7 +16,15 @@ from typing import Any, Final
 
 from aiohttp import web
 
-__all__ = ["GraphQLRequest", "RequestRejectedError", "from_params", "read_get", "read_post"]
+__all__ = [
+    "DOCUMENT_ID_PARAMETERS",
+    "GraphQLRequest",
+    "ReceivedRequest",
+    "RequestRejectedError",
+    "from_params",
+    "read_get",
+    "read_post",
+]
 
 _JSON_TYPES: Final = frozenset({"application/json"})
 _UTF8: Final = frozenset({"utf-8", "utf8"})
@@ -34,9 +42,13 @@ class RequestRejectedError(Exception):
         code: str,
         headers: Mapping[str, str] | None = None,
         extensions: Mapping[str, Any] | None = None,
+        json_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
+        # The status when answering ``application/json``, where it differs (Apollo's
+        # persisted-query link reads PERSISTED_QUERY_NOT_FOUND from a 200).
+        self.json_status = status if json_status is None else json_status
         self.message = message
         self.code = code
         self.headers = dict(headers or {})
@@ -48,6 +60,12 @@ def bad_request(message: str) -> RequestRejectedError:
     return RequestRejectedError(400, message, code="BAD_REQUEST")
 
 
+# Parameters naming a persisted document by id: ``documentId`` (the GraphQL-over-HTTP
+# persisted documents proposal) and ``doc_id`` (what Relay's documented network layer
+# sends). A bare ``id`` is not taken: too generic a name to claim for this.
+DOCUMENT_ID_PARAMETERS: Final = ("documentId", "doc_id")
+
+
 @dataclass(frozen=True)
 class GraphQLRequest:
     """The four GraphQL-over-HTTP parameters, with the types the spec requires."""
@@ -56,6 +74,24 @@ class GraphQLRequest:
     variables: dict[str, Any] | None = None
     operation_name: str | None = None
     extensions: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedRequest:
+    """The parameters as sent: the document itself, or (and) a reference to a persisted
+    one (``extensions.persistedQuery`` or a document id) that ``api.persisted`` resolves."""
+
+    query: str | None
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+    extensions: dict[str, Any] | None = None
+    document_id: str | None = None
+
+    @property
+    def names_persisted(self) -> bool:
+        return self.document_id is not None or (
+            self.extensions is not None and "persistedQuery" in self.extensions
+        )
 
 
 def _optional_map(params: Mapping[str, Any], name: str) -> dict[str, Any] | None:
@@ -76,7 +112,19 @@ def _check_unicode(params: Mapping[str, Any]) -> None:
         raise bad_request("the request holds a lone UTF-16 surrogate (\\uD800-\\uDFFF)") from None
 
 
-def from_params(params: Mapping[str, Any], *, may_hold_escapes: bool = True) -> GraphQLRequest:
+def _document_id(params: Mapping[str, Any]) -> str | None:
+    named = [name for name in DOCUMENT_ID_PARAMETERS if params.get(name) is not None]
+    if not named:
+        return None
+    if len(named) > 1:
+        raise bad_request(f"send one of {' or '.join(repr(n) for n in named)}, not both")
+    value = params[named[0]]
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request(f"'{named[0]}' must be a non-empty string")
+    return value
+
+
+def from_params(params: Mapping[str, Any], *, may_hold_escapes: bool = True) -> ReceivedRequest:
     """Check the parameters' types (already JSON-decoded); unknown keys are ignored.
 
     ``may_hold_escapes=False``: the JSON text had no ``\\u`` escape, the only way to a
@@ -84,21 +132,25 @@ def from_params(params: Mapping[str, Any], *, may_hold_escapes: bool = True) -> 
     """
     if may_hold_escapes:
         _check_unicode(params)
+    extensions = _optional_map(params, "extensions")
+    document_id = _document_id(params)
     query = params.get("query")
     if query is None:
-        raise bad_request("missing 'query': send the GraphQL document as a string")
-    if not isinstance(query, str):
+        if document_id is None and (extensions is None or "persistedQuery" not in extensions):
+            raise bad_request("missing 'query': send the GraphQL document as a string")
+    elif not isinstance(query, str):
         raise bad_request("'query' must be a string")
-    if not query.strip():
+    elif not query.strip():
         raise bad_request("'query' is empty")
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise bad_request("'operationName' must be a string or null")
-    return GraphQLRequest(
+    return ReceivedRequest(
         query=query,
         variables=_optional_map(params, "variables"),
         operation_name=operation_name or None,
-        extensions=_optional_map(params, "extensions"),
+        extensions=extensions,
+        document_id=document_id,
     )
 
 
@@ -111,16 +163,17 @@ def _json_param(raw: str | None, name: str) -> Any:
         raise bad_request(f"'{name}' is not valid JSON") from None
 
 
-def read_get(query: Mapping[str, str]) -> GraphQLRequest:
+def read_get(query: Mapping[str, str]) -> ReceivedRequest:
     """A GET request's parameters: ``variables`` and ``extensions`` are JSON strings."""
-    return from_params(
-        {
-            "query": query.get("query"),
-            "operationName": query.get("operationName"),
-            "variables": _json_param(query.get("variables"), "variables"),
-            "extensions": _json_param(query.get("extensions"), "extensions"),
-        }
-    )
+    params: dict[str, Any] = {
+        "query": query.get("query"),
+        "operationName": query.get("operationName"),
+        "variables": _json_param(query.get("variables"), "variables"),
+        "extensions": _json_param(query.get("extensions"), "extensions"),
+    }
+    for name in DOCUMENT_ID_PARAMETERS:
+        params[name] = query.get(name)
+    return from_params(params)
 
 
 def _check_content_type(request: web.Request) -> None:
@@ -166,7 +219,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_post(request: web.Request, *, max_body_bytes: int) -> GraphQLRequest:
+async def read_post(request: web.Request, *, max_body_bytes: int) -> ReceivedRequest:
     """A POST request's JSON body (``application/json``, UTF-8), checked for shape."""
     _check_content_type(request)
     body = await read_body(request, max_body_bytes)

@@ -32,6 +32,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from ordergraph.api.http import GraphQLHTTPHandler
+from ordergraph.api.persisted import PersistedDocuments
 from ordergraph.api.response_cache import ResponseCache, schema_version
 from ordergraph.api.ws_messages import CheckedTransportWSHandler
 from ordergraph.auth import Principal, bearer_token, principal_for_key, principal_from_headers
@@ -76,6 +77,8 @@ class OrdergraphGraphQLView(LocalGraphiQLView[Context, None]):
         }
         super().__init__(schema, **(options | kwargs))
         self.services = services
+        # The HTTP handler's persisted documents, shared by WebSocket subscribes.
+        self.persisted: PersistedDocuments | None = None
         # Each tenant's acknowledged sockets (closed ones are skipped when counting,
         # collected ones drop out).
         self.tenant_sockets: defaultdict[str, weakref.WeakSet[web.WebSocketResponse]] = defaultdict(
@@ -200,6 +203,7 @@ def add_graphql_routes(
             return await view(request)
         return await handler(request)
 
+    view.persisted = handler.persisted
     app.router.add_route("*", "/graphql", graphql)
     app[GRAPHQL_HTTP] = handler
     view.add_graphiql_routes(app)

@@ -11,6 +11,12 @@ before anything parses it (an ``error`` message with ``DOCUMENT_TOO_LARGE``; the
 stays up), and the parse that looks for the ``operationName`` is bounded by the same
 size and token limits as execution's: it used to be unbounded (a 1.9M-token document
 held the event loop ~20 s).
+
+A ``subscribe`` may name a persisted document (``extensions.persistedQuery`` or a
+``documentId``) instead of sending one, as over HTTP (``api.persisted``); the document
+found takes the place of ``query`` before any of these checks, and a reference that
+cannot be resolved is an ``error`` message with its code (the socket stays up). In
+trusted-documents mode a sent document outside the manifest is refused the same way.
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from graphql import GraphQLError, OperationDefinitionNode
+from strawberry import Schema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage, Message
 
+from ordergraph.api.persisted import PersistedDocuments, Registration
+from ordergraph.api.request import DOCUMENT_ID_PARAMETERS, RequestRejectedError, from_params
 from ordergraph.resolvers.context import Context
-from ordergraph.schema.limits import RequestLimits, request_limits
+from ordergraph.schema.limits import RequestLimits, request_limits, tenant_providers
 from ordergraph.settings import LimitSettings
 
 __all__ = ["CheckedTransportWSHandler"]
@@ -64,6 +73,12 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message("a message id must be a string")
             return
         payload = message.get("payload")
+        registration: Registration | None = None
+        if message.get("type") == "subscribe" and isinstance(payload, dict):
+            resolved = await self._resolve_persisted(message.get("id"), payload)
+            if resolved is False:
+                return  # refused with an error message
+            registration = resolved if isinstance(resolved, Registration) else None
         query = payload.get("query") if isinstance(payload, dict) else None
         # A blank document reached Strawberry's MissingQueryError, masked "Unexpected error."
         if message.get("type") == "subscribe" and not (isinstance(query, str) and query.strip()):
@@ -85,7 +100,73 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 coded = {"message": unknown, "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}
                 await self._send_error(message["id"], coded)
                 return
+            if registration is not None and self._within_limits(registration, payload, limits):
+                persisted = self._persisted()
+                if persisted is not None:
+                    await persisted.register(registration)
         await super().handle_message(cast("Message", message))
+
+    def _within_limits(
+        self, registration: Registration, payload: Any, limits: RequestLimits
+    ) -> bool:
+        """Whether a document to register parses and passes every limit, as over HTTP
+        (execution checks it again and reports what it breaks)."""
+        if isinstance(limits.parse(registration.query), GraphQLError):
+            return False
+        services = getattr(self.view, "services", None)
+        if services is None or not isinstance(self.schema, Schema):
+            return False
+        name = payload.get("operationName")
+        variables = payload.get("variables")
+        over = limits.check(
+            self.schema._schema,
+            registration.query,
+            name if isinstance(name, str) else None,
+            variables if isinstance(variables, dict) else None,
+            providers=tenant_providers(services.connections, registration.tenant),
+        )
+        return not over
+
+    def _persisted(self) -> PersistedDocuments | None:
+        persisted = getattr(self.view, "persisted", None)
+        return persisted if isinstance(persisted, PersistedDocuments) else None
+
+    async def _resolve_persisted(
+        self, operation_id: object, payload: dict[str, Any]
+    ) -> Registration | bool:
+        """Put the persisted document a subscribe names into its payload (in place).
+
+        False: refused (an error message was sent); a Registration: keep the document
+        once it passed the checks; True: nothing to do. Before the socket is
+        acknowledged (no tenant yet) nothing is resolved: Strawberry refuses the
+        subscribe then anyway.
+        """
+        persisted = self._persisted()
+        tenant = getattr(self.context, "tenant", None)
+        if persisted is None or tenant is None or not isinstance(operation_id, str):
+            return True
+        extensions = payload.get("extensions")
+        names = (isinstance(extensions, dict) and "persistedQuery" in extensions) or any(
+            payload.get(name) is not None for name in DOCUMENT_ID_PARAMETERS
+        )
+        query = payload.get("query")
+        sent = isinstance(query, str) and bool(query.strip())
+        if not names and not (persisted.settings.only and sent):
+            return True  # a plain subscribe: the checks below, as before
+        try:
+            received = from_params(payload)
+            resolved = await persisted.resolve(tenant, received)
+        except RequestRejectedError as rejected:
+            error = {
+                "message": rejected.message,
+                "extensions": {"code": rejected.code, **rejected.extensions},
+            }
+            await self._send_error(operation_id, error)
+            return False
+        if received.names_persisted:
+            payload["query"] = resolved.request.query
+            payload["extensions"] = resolved.request.extensions
+        return resolved.registration or True
 
     async def _send_error(self, operation_id: str, error: Mapping[str, Any]) -> None:
         message = {"id": operation_id, "type": "error", "payload": [dict(error)]}
