@@ -123,11 +123,10 @@ def _charge_statements(engine: AsyncEngine) -> None:
         context: Any,
         _executemany: bool,
     ) -> None:
-        options = context.execution_options if context is not None else {}
-        if options.get(_UNBUDGETED_OPTION) or connection.get_execution_options().get(
-            _WRITE_OPTION
-        ):
-            # Never refuse a statement of a write half-way (see the budget module).
+        # A write is never refused half-way (see the budget module), nor is BEGIN.
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        unbudgeted = context is not None and context.execution_options.get(_UNBUDGETED_OPTION)
+        if write or unbudgeted:
             return
         charge_statement()
 
