@@ -295,9 +295,11 @@ class MutationSettings(_Section):
 class LimitSettings(_Section):
     """Limits that protect the gateway and its providers.
 
-    Every limit but the page size refuses a whole operation before anything runs (no
-    store read, no provider call), as a request error with a code; see
-    ``ordergraph.schema.limits`` and, for ``max_cost``, ``ordergraph.schema.cost``.
+    Every limit but the page size and the store statement budget refuses a whole
+    operation before anything runs (no store read, no provider call), as a request error
+    with a code; see ``ordergraph.schema.limits`` and, for ``max_cost``,
+    ``ordergraph.schema.cost``. The page size and the budget
+    (``ordergraph.store.budget``) fail only the field that went over them.
     """
 
     max_page_size: int = Field(default=100, ge=1, le=1000)
