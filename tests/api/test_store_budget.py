@@ -174,6 +174,27 @@ async def test_a_request_over_its_budget_gets_the_coded_error_and_keeps_the_rest
     assert len(seen) == 4
 
 
+@pytest.mark.parametrize("api", [{"max_store_statements": SMALL_BUDGET}], indirect=True)
+async def test_a_query_over_websocket_has_the_same_budget(api: Api, sandbox: Sandbox) -> None:
+    # given acme's orders
+    await fill_index(api, sandbox)
+    async with connect(api.session, api.url) as client:
+        ack = await client.init({"authorization": f"Bearer {KEYS['acme']}"})
+        assert ack == {"type": "connection_ack"}, ack
+
+        # when the page over the budget is asked for as a WebSocket operation
+        with executed_statements(api) as seen:
+            await client.subscribe("q", CANDIDATE_PAGES, {"first": 10})
+            message = await client.message("q")
+
+    # then it is refused where it goes over, as over HTTP, after at most the budget
+    assert message["type"] == "next", message
+    payload = message["payload"]
+    assert {e["extensions"]["code"] for e in payload["errors"]} == {STORE_BUDGET_EXCEEDED}
+    assert len(payload["data"]["orders"]["edges"]) == 10
+    assert len(seen) == SMALL_BUDGET
+
+
 async def test_legitimate_heavy_queries_fit_the_default_budget_with_margin(
     api: Api, sandbox: Sandbox
 ) -> None:
