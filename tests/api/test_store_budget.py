@@ -79,10 +79,11 @@ query FullPage($first: Int!) {
 NODES = """query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Order {
     status candidate { name } job { title } package { name } } } }"""
 # Each candidate's own page of orders is a read (rows, then its count) per candidate.
+# The outer page has no totalCount: its count would race the candidates' reads for the
+# budget, and a refused count (non-null) would null the whole answer.
 CANDIDATE_PAGES = """
 query CandidatePages($first: Int!) {
   orders(first: $first) {
-    totalCount
     edges { node { id candidate { name orders(first: 2) { totalCount } } } }
   }
 }
@@ -132,7 +133,7 @@ def executed_statements(api: Api) -> Iterator[list[str]]:
 async def test_a_request_over_its_budget_gets_the_coded_error_and_keeps_the_rest(
     api: Api, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # given acme's orders: a page of 10 whose candidates' own pages need 2 + 10 x 2
+    # given acme's orders: a page of 10 whose candidates' own pages need 1 + 10 x 2
     # statements, over the budget of 5
     await fill_index(api, sandbox)
     caplog.set_level(logging.INFO, logger="ordergraph.graphql")
@@ -156,10 +157,11 @@ async def test_a_request_over_its_budget_gets_the_coded_error_and_keeps_the_rest
     asked = {tuple(e["path"][3:]) for e in errors}
     assert asked <= {("node", "candidate", "orders"), ("node", "candidate", "orders", "totalCount")}
     assert {i for i, edge in enumerate(edges) if edge["node"]["candidate"] is None} == failed
-    # and the rest of the answer stays: the page, its count and every order's id
+    # and the rest of the answer stays: the page and every order's id (the 4
+    # statements left after the page's own fit at most two candidates' pages)
     assert len(edges) == 10
     assert all(edge["node"]["id"] for edge in edges)
-    assert body["data"]["orders"]["totalCount"] > 10
+    assert len(failed) >= 8
 
     # and it is logged as a client outcome: INFO, no traceback, nothing at ERROR
     records = [r for r in caplog.records if r.name == "ordergraph.graphql"]
@@ -171,7 +173,7 @@ async def test_a_request_over_its_budget_gets_the_coded_error_and_keeps_the_rest
     with executed_statements(api) as seen:
         body = await api.query(CANDIDATE_PAGES, {"first": 1})
     assert "errors" not in body, body
-    assert len(seen) == 4
+    assert len(seen) == 3
 
 
 @pytest.mark.parametrize("api", [{"max_store_statements": SMALL_BUDGET}], indirect=True)
