@@ -62,6 +62,7 @@ from aiohttp import web
 from ordergraph.fanout import Delivery, EventFilter, EventShare, HubMember, Hubs, TenantHub
 from ordergraph.resolvers.context import Context
 from ordergraph.store import OrderStore, StoredEvent
+from ordergraph.store.budget import start_budget, unbudgeted_context
 
 __all__ = [
     "SLOW_CONSUMER_CODE",
@@ -146,7 +147,9 @@ class EventTail:
 
     async def __aiter__(self) -> AsyncIterator[Delivery]:
         """Events in log order; the subscription is a hub member only while iterated."""
-        reader = asyncio.create_task(self._read())
+        # The reader (and the tenant hub it may start) works for every event to come,
+        # not for one operation: no statement budget of the subscriber's applies.
+        reader = asyncio.create_task(self._read(), context=unbudgeted_context())
         try:
             while True:
                 delivery = await self._next(reader)
@@ -297,7 +300,8 @@ async def event_stream(
 ) -> AsyncIterator[tuple[StoredEvent, Context]]:
     """The tenant's matching events after ``after_id`` (or from now), each with a
     per-event context to resolve the event's fields with: loaders made fresh for that
-    event, shared by every subscription of this process receiving it from the hub."""
+    event, shared by every subscription of this process receiving it from the hub, and
+    a store statement budget of its own (``ordergraph.store.budget``)."""
     tenant = context.require_tenant()
     orders = context.services.store.orders
     start = after_id if after_id is not None else await orders.latest_event_id(tenant)
@@ -316,4 +320,6 @@ async def event_stream(
             share.loaders = context.new_loaders()
         shared = dataclasses.replace(context, _loaders=share.loaders)
         _EVENT_CONTEXT.set(shared)
+        # Each event resolves within a store statement budget of its own.
+        start_budget(context.services.settings.limits.max_store_statements)
         yield delivery.event, shared

@@ -21,6 +21,7 @@ from ordergraph.schema.orders import Order
 from ordergraph.schema.packages import Package
 from ordergraph.schema.query import Query
 from ordergraph.schema.reporting import OrdergraphSchema
+from ordergraph.schema.store_budget import OperationStoreBudget
 from ordergraph.schema.subscription import Subscription
 
 __all__ = ["build_schema", "schema"]
@@ -53,6 +54,7 @@ def build_schema() -> OrdergraphSchema:
                 error_message="Unexpected error.",
             ),
             OperationMetrics,
+            OperationStoreBudget,
         ],
     )
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ordergraph.errors import ConfigError
+from ordergraph.store.budget import charge_statement
 
 __all__ = [
     "create_engine",
@@ -33,6 +34,8 @@ _SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option a write transaction sets so the SQLite ``begin`` hook emits
 # BEGIN IMMEDIATE; PostgreSQL ignores it.
 _WRITE_OPTION = "ordergraph_write"
+# Execution option of statements no operation's budget pays for (transaction control).
+_UNBUDGETED_OPTION = "ordergraph_unbudgeted"
 
 
 def _parse(url: str) -> URL:
@@ -93,15 +96,39 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # A PostgreSQL restart kills every pooled connection without a word; without a
         # ping on checkout the next request on each would fail (tests/faults).
         kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(async_url, **kwargs)
-    Path(str(async_url.database)).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(
-        async_url,
-        connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
-        **kwargs,
-    )
-    _configure_sqlite(engine)
+        engine = create_async_engine(async_url, **kwargs)
+    else:
+        Path(str(async_url.database)).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            async_url,
+            connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+    _charge_statements(engine)
     return engine
+
+
+def _charge_statements(engine: AsyncEngine) -> None:
+    """Charge each statement to the running GraphQL operation's budget
+    (``ordergraph.store.budget``), which refuses it, before it reaches the database,
+    once the budget is spent."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_statement(
+        connection: Connection,
+        _cursor: Any,
+        _statement: str,
+        _parameters: Any,
+        context: Any,
+        _executemany: bool,
+    ) -> None:
+        # A write is never refused half-way (see the budget module), nor is BEGIN.
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        unbudgeted = context is not None and context.execution_options.get(_UNBUDGETED_OPTION)
+        if write or unbudgeted:
+            return
+        charge_statement()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -121,7 +148,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        connection.exec_driver_sql(
+            "BEGIN IMMEDIATE" if write else "BEGIN",
+            # PostgreSQL's BEGIN is no statement SQLAlchemy sees; SQLite's is not
+            # counted either, so both databases spend a budget alike.
+            execution_options={_UNBUDGETED_OPTION: True},
+        )
 
 
 @asynccontextmanager
