@@ -67,6 +67,7 @@ __all__ = [
     "CacheSettings",
     "ConnectionSettings",
     "DeliverySettings",
+    "IdSettings",
     "LimitSettings",
     "LoggingSettings",
     "MetricsSettings",
@@ -332,6 +333,14 @@ class LimitSettings(_Section):
     introspection: bool = False
 
 
+class IdSettings(_Section):
+    # Ids issued before node ids were signed (unsigned ``Order:<conn>:<remote id>``,
+    # ``Candidate:e:<email>``...) still resolve, but only for an entity the index held
+    # before signing began (recorded once per store by migration 0003); entities first
+    # seen later answer only to their signed id. False refuses every unsigned id.
+    accept_legacy: bool = True
+
+
 class SubscriptionSettings(_Section):
     """GraphQL subscriptions over WebSocket (``/graphql``, graphql-transport-ws).
 
@@ -539,6 +548,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     sync: SyncSettings = SyncSettings()
     limits: LimitSettings = LimitSettings()
+    ids: IdSettings = IdSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()
     webhooks: WebhookSettings = WebhookSettings()
     logging: LoggingSettings = LoggingSettings()
