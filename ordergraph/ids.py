@@ -31,7 +31,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-__all__ = ["DecodedNodeId", "NodeIdCodec"]
+__all__ = ["DecodedNodeId", "NodeIdCodec", "possible_keys"]
 
 _VERSION = "1"
 _MAC_BYTES = 12
@@ -50,6 +50,23 @@ def _unb64(text: str) -> bytes | None:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         return None
+
+
+def _signed_parts(node_id: str) -> tuple[str, str] | None:
+    """(mac, public key) of a node id in the signed form, unchecked; None otherwise."""
+    head = len(_VERSION) + 1
+    end = head + _MAC_CHARS
+    if not node_id.startswith(f"{_VERSION}.") or node_id[end : end + 1] != ".":
+        return None
+    return node_id[head:end], node_id[end + 1 :]
+
+
+def possible_keys(node_id: str) -> tuple[str, ...]:
+    """Every key ``node_id`` could stand for, without the secret: the signed reading
+    (signature not checked) and the legacy one. For estimates that must not price an id
+    below what resolving it may cost (``ordergraph.schema.cost``)."""
+    parts = _signed_parts(node_id)
+    return (parts[1], node_id) if parts is not None else (node_id,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +121,10 @@ class NodeIdCodec:
 
     def _verified(self, type_name: str, node_id: str) -> str | None:
         """The public key of a valid signed ``node_id``; None when it is not one."""
-        head = len(_VERSION) + 1
-        if (
-            not node_id.startswith(f"{_VERSION}.")
-            or node_id[head + _MAC_CHARS : head + _MAC_CHARS + 1] != "."
-        ):
+        parts = _signed_parts(node_id)
+        if parts is None:
             return None
-        given = node_id[head : head + _MAC_CHARS]
-        public = node_id[head + _MAC_CHARS + 1 :]
+        given, public = parts
         expected = self._mac(type_name, public)
         return public if hmac.compare_digest(given.encode(), expected.encode()) else None
 

@@ -35,6 +35,7 @@ __all__ = [
     "fill_index",
     "gid",
     "legacy_gid",
+    "node_key",
     "package_list_calls",
     "poll_kombo",
     "unified_order",
@@ -74,6 +75,15 @@ def gid(type_name: str, key: str) -> str:
     """The Relay global id the test gateway hands out for node ``key`` of ``type_name``:
     signed with the store secret every ``api`` fixture uses (``ordergraph.ids``)."""
     return str(relay.GlobalID(type_name, NodeIdCodec(CURSOR_SECRET).encode(type_name, key)))
+
+
+def node_key(global_id: str) -> str:
+    """The key behind a global id the test gateway handed out (its signature checked)."""
+    parsed = relay.GlobalID.from_id(global_id)
+    decoded = NodeIdCodec(CURSOR_SECRET).decode(parsed.type_name, parsed.node_id)
+    assert decoded is not None, global_id
+    assert not decoded.legacy, global_id
+    return decoded.key
 
 
 def legacy_gid(type_name: str, key: str) -> str:
