@@ -52,6 +52,12 @@ def _unb64(text: str) -> bytes | None:
         return None
 
 
+def _xor(data: bytes, stream: bytes) -> bytes:
+    """``data`` XOR ``stream`` (same length), as one integer operation."""
+    mixed = int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")
+    return mixed.to_bytes(len(data), "big")
+
+
 def _signed_parts(node_id: str) -> tuple[str, str] | None:
     """(mac, public key) of a node id in the signed form, unchecked; None otherwise."""
     head = len(_VERSION) + 1
@@ -100,7 +106,7 @@ class NodeIdCodec:
 
     def _mac(self, type_name: str, public_key: str) -> str:
         message = f"{type_name}\x00{public_key}".encode()
-        return _b64(hmac.new(self._mac_key, message, hashlib.sha256).digest()[:_MAC_BYTES])
+        return _b64(hmac.digest(self._mac_key, message, "sha256")[:_MAC_BYTES])
 
     def encode(self, type_name: str, key: str) -> str:
         """The node id of ``type_name``'s entity ``key`` (as given to ``relay.GlobalID``)."""
@@ -143,15 +149,15 @@ class NodeIdCodec:
 
     def _keystream(self, iv: bytes, length: int) -> bytes:
         blocks = (
-            hmac.new(self._enc_key, iv + n.to_bytes(4, "big"), hashlib.sha256).digest()
+            hmac.digest(self._enc_key, iv + n.to_bytes(4, "big"), "sha256")
             for n in range(-(-length // 32))
         )
         return b"".join(blocks)[:length]
 
     def _seal(self, text: str) -> str:
         plain = text.encode()
-        iv = hmac.new(self._siv_key, plain, hashlib.sha256).digest()[:_SIV_BYTES]
-        cipher = bytes(a ^ b for a, b in zip(plain, self._keystream(iv, len(plain)), strict=True))
+        iv = hmac.digest(self._siv_key, plain, "sha256")[:_SIV_BYTES]
+        cipher = _xor(plain, self._keystream(iv, len(plain)))
         return _b64(iv + cipher)
 
     def _open(self, sealed: str) -> str | None:
@@ -159,8 +165,8 @@ class NodeIdCodec:
         if raw is None or len(raw) < _SIV_BYTES:
             return None
         iv, cipher = raw[:_SIV_BYTES], raw[_SIV_BYTES:]
-        plain = bytes(a ^ b for a, b in zip(cipher, self._keystream(iv, len(cipher)), strict=True))
-        expected = hmac.new(self._siv_key, plain, hashlib.sha256).digest()[:_SIV_BYTES]
+        plain = _xor(cipher, self._keystream(iv, len(cipher)))
+        expected = hmac.digest(self._siv_key, plain, "sha256")[:_SIV_BYTES]
         if not hmac.compare_digest(iv, expected):
             return None
         try:
