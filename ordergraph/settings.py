@@ -293,6 +293,14 @@ class MutationSettings(_Section):
     idempotency_claim_lease: float = Field(default=300.0, gt=0)
 
 
+class IdSettings(_Section):
+    # Ids issued before node ids were signed (unsigned ``Order:<conn>:<remote id>``,
+    # ``Candidate:e:<email>``...) still resolve, but only for an entity the index held
+    # before signing began (recorded once per store by migration 0003); entities first
+    # seen later answer only to their signed id. False refuses every unsigned id.
+    accept_legacy: bool = True
+
+
 class LimitSettings(_Section):
     """Limits that protect the gateway and its providers.
 
@@ -331,14 +339,6 @@ class LimitSettings(_Section):
     # shows its schema only when it chooses to. GraphiQL's docs and completion need it,
     # so the demo turns it on; ``__typename`` always works.
     introspection: bool = False
-
-
-class IdSettings(_Section):
-    # Ids issued before node ids were signed (unsigned ``Order:<conn>:<remote id>``,
-    # ``Candidate:e:<email>``...) still resolve, but only for an entity the index held
-    # before signing began (recorded once per store by migration 0003); entities first
-    # seen later answer only to their signed id. False refuses every unsigned id.
-    accept_legacy: bool = True
 
 
 class SubscriptionSettings(_Section):
