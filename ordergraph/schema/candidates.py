@@ -83,7 +83,8 @@ class Candidate(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: Candidate, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -67,7 +67,8 @@ class ProviderConnection(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: ProviderConnection, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     def for_id(

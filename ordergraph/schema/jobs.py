@@ -62,7 +62,8 @@ class Job(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: Job, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

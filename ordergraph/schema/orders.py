@@ -157,7 +157,8 @@ class Order(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: Order, *, info: GraphInfo) -> str:
-        return root.stored.id
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -58,7 +58,8 @@ class Package(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: Package, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
