@@ -252,8 +252,9 @@ async def stop_system(system: System) -> None:
         handler.close()
 
 
-def _gid(order_key: str) -> str:
-    return relay.to_base64("Order", order_key)
+def _gid(system: System, order_key: str) -> str:
+    """The order's GraphQL id, signed as the gateway signs it."""
+    return relay.to_base64("Order", system.services.store.ids.codec.encode("Order", order_key))
 
 
 async def fill(system: System, args: argparse.Namespace) -> dict[str, list[str]]:
@@ -288,7 +289,10 @@ async def fill(system: System, args: argparse.Namespace) -> dict[str, list[str]]
         f"{kombo.id}:{remote}" for remote, row in truth.items() if row["status"] == "OPEN"
     )
     indexed = [key for key in open_ids if await store.orders.get(TENANT, key) is not None]
-    return {"stackone": [_gid(i) for i in stackone_ids], "kombo": [_gid(i) for i in indexed]}
+    return {
+        "stackone": [_gid(system, i) for i in stackone_ids],
+        "kombo": [_gid(system, i) for i in indexed],
+    }
 
 
 def _result(status: str, score: float) -> dict[str, Any]:

@@ -67,6 +67,7 @@ __all__ = [
     "CacheSettings",
     "ConnectionSettings",
     "DeliverySettings",
+    "IdSettings",
     "LimitSettings",
     "LoggingSettings",
     "MetricsSettings",
@@ -291,6 +292,14 @@ class MutationSettings(_Section):
     # died mid-write) may be taken over by a retry with the same key. Longer than any
     # mutation takes, or a slow first request and a retry could both write.
     idempotency_claim_lease: float = Field(default=300.0, gt=0)
+
+
+class IdSettings(_Section):
+    # Ids issued before node ids were signed (unsigned ``Order:<conn>:<remote id>``,
+    # ``Candidate:e:<email>``...) still resolve, but only for an entity the index held
+    # before signing began (recorded once per store by migration 0003); entities first
+    # seen later answer only to their signed id. False refuses every unsigned id.
+    accept_legacy: bool = True
 
 
 class LimitSettings(_Section):
@@ -579,6 +588,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     sync: SyncSettings = SyncSettings()
     limits: LimitSettings = LimitSettings()
+    ids: IdSettings = IdSettings()
     subscriptions: SubscriptionSettings = SubscriptionSettings()
     webhooks: WebhookSettings = WebhookSettings()
     logging: LoggingSettings = LoggingSettings()

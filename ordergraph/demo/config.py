@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from strawberry import relay
 
 from ordergraph.errors import ConfigError
+from ordergraph.ids import NodeIdCodec
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.models import ProviderName
 from ordergraph.providers.stackone import LEGACY_API_VERSION
@@ -194,10 +195,12 @@ def demo_settings(
     )
 
 
-def connection_global_id(connection_id: str) -> str:
-    """The connection's GraphQL id (``connections { id }``, ``createOrder(connectionId)``)."""
-    # The type name is part of the published schema (schema.graphql), like the id scheme.
-    return relay.to_base64("ProviderConnection", connection_id)
+def connection_global_id(connection_id: str, cursor_secret: str) -> str:
+    """The connection's GraphQL id (``connections { id }``, ``createOrder(connectionId)``),
+    signed as the gateway signs it (``ordergraph.ids``, keyed by the store secret)."""
+    # The type name is part of the published schema (schema.graphql).
+    node_id = NodeIdCodec(cursor_secret).encode("ProviderConnection", connection_id)
+    return relay.to_base64("ProviderConnection", node_id)
 
 
 def info_document(
@@ -215,7 +218,7 @@ def info_document(
                 "api_key": demo_secrets.api_keys[tenant.name],
                 "connections": [
                     {
-                        "id": connection_global_id(c.id),
+                        "id": connection_global_id(c.id, demo_secrets.cursor_secret),
                         "provider": c.provider.value,
                         "account": c.account,
                     }

@@ -1,7 +1,8 @@
 """Candidates: one per email across a tenant's connections, read from their orders.
 
 A ``Candidate``'s node key is ``e:<lower-cased email>``, or ``o:<order key>`` for a
-candidate without an email.
+candidate without an email. Its global id is that key signed, with the email sealed
+(``ordergraph.ids``): no id carries an email.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import strawberry
 from strawberry import relay
 
 from ordergraph import models
+from ordergraph.ids import NodeIdCodec
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers.node_keys import candidate_keys, codec_of
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.access import require_pii
 from ordergraph.schema.connection import build_connection
@@ -53,10 +56,12 @@ class Candidate(relay.Node):
     source_order: strawberry.Private[str]
 
     @classmethod
-    def of(cls, key: str, candidate: models.Candidate, source_order: str) -> Candidate:
+    def of(
+        cls, key: str, candidate: models.Candidate, source_order: str, ids: NodeIdCodec
+    ) -> Candidate:
         full_name = " ".join(p for p in (candidate.first_name, candidate.last_name) if p)
         return cls(
-            id=relay.GlobalID("Candidate", key),
+            id=relay.GlobalID("Candidate", ids.encode("Candidate", key)),
             remote_id=candidate.remote_id,
             first_name=candidate.first_name,
             last_name=candidate.last_name,
@@ -70,23 +75,30 @@ class Candidate(relay.Node):
         )
 
     @classmethod
-    def from_order(cls, stored: StoredOrder, candidate: models.Candidate) -> Candidate:
+    def from_order(
+        cls, stored: StoredOrder, candidate: models.Candidate, ids: NodeIdCodec
+    ) -> Candidate:
         email = candidate.emails[0].lower() if candidate.emails else None
-        return cls.of(f"e:{email}" if email else f"o:{stored.id}", candidate, stored.id)
+        return cls.of(f"e:{email}" if email else f"o:{stored.id}", candidate, stored.id, ids)
 
     @classmethod
     def resolve_id(cls, root: Candidate, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
     ) -> list[Candidate | None]:
-        keys = list(node_ids)
-        found = await candidate_resolvers.candidate_orders(context_of(info), keys)
+        context = context_of(info)
+        keys = await candidate_keys(context, list(node_ids))
+        wanted = [key for key in keys if key is not None]
+        loaded = iter(await candidate_resolvers.candidate_orders(context, wanted))
+        found = [next(loaded) if key is not None else None for key in keys]
+        ids = codec_of(context)
         return [
-            cls.of(key, stored.order.candidate, stored.id)
-            if stored is not None and stored.order.candidate is not None
+            cls.of(key, stored.order.candidate, stored.id, ids)
+            if key is not None and stored is not None and stored.order.candidate is not None
             else None
             for key, stored in zip(keys, found, strict=True)
         ]
@@ -143,7 +155,7 @@ class Candidate(relay.Node):
         page = await order_resolvers.page_orders(
             context_of(info), where=where, request=PageRequest(first=first, after=after)
         )
-        return OrderConnection.from_page(page, where)
+        return OrderConnection.from_page(page, where, codec_of(context_of(info)))
 
 
 @strawberry.type(description="A candidate in a list, with its cursor.")
@@ -160,13 +172,17 @@ class CandidateConnection:
 
     @classmethod
     def from_page(
-        cls, page: CandidatePage, orders: list[StoredOrder | None], search: str | None
+        cls,
+        page: CandidatePage,
+        orders: list[StoredOrder | None],
+        search: str | None,
+        ids: NodeIdCodec,
     ) -> CandidateConnection:
         """The page's candidates, each read from the order representing it (``orders``,
         in edge order)."""
         edges = [
             CandidateEdge(
-                cursor=edge.cursor, node=Candidate.from_order(order, order.order.candidate)
+                cursor=edge.cursor, node=Candidate.from_order(order, order.order.candidate, ids)
             )
             for edge, order in zip(page.edges, orders, strict=True)
             if order is not None and order.order.candidate is not None

@@ -13,9 +13,11 @@ import strawberry
 from strawberry import relay
 
 from ordergraph import models
+from ordergraph.ids import NodeIdCodec
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.node_keys import codec_of, connection_key
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 
 __all__ = ["ProviderConnection", "SyncStatus"]
@@ -47,13 +49,16 @@ class ProviderConnection(relay.Node):
     @classmethod
     def _of(
         cls,
+        ids: NodeIdCodec,
         connection_id: str,
         provider: ProviderName,
         account: str | None,
         capabilities: frozenset[Capability],
     ) -> ProviderConnection:
         return cls(
-            id=relay.GlobalID("ProviderConnection", connection_id),
+            id=relay.GlobalID(
+                "ProviderConnection", ids.encode("ProviderConnection", connection_id)
+            ),
             provider=provider,
             account=account,
             key=connection_id,
@@ -62,7 +67,8 @@ class ProviderConnection(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: ProviderConnection, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     def for_id(
@@ -71,6 +77,7 @@ class ProviderConnection(relay.Node):
         live = context.services.connections.get(connection_id)
         if live is not None:
             return cls._of(
+                codec_of(context),
                 connection_id,
                 live.provider_name,
                 live.settings.account,
@@ -80,16 +87,19 @@ class ProviderConnection(relay.Node):
             )
         # A connection removed from the settings: its orders remain readable.
         provider = order.provider if order else ProviderName.UNIFIED
-        return cls._of(connection_id, provider, None, frozenset())
+        return cls._of(codec_of(context), connection_id, provider, None, frozenset())
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
     ) -> list[ProviderConnection | None]:
         context = context_of(info)
+        keys = [connection_key(context, node_id) for node_id in node_ids]
         return [
-            cls.for_id(context, node_id) if context.connection(node_id) is not None else None
-            for node_id in node_ids
+            cls.for_id(context, key)
+            if key is not None and context.connection(key) is not None
+            else None
+            for key in keys
         ]
 
     @strawberry.field(description="What the provider lets ordergraph do on this connection.")

@@ -77,6 +77,7 @@ from graphql import (
 from strawberry.relay import GlobalID
 from strawberry.relay.types import GlobalIDValueError
 
+from ordergraph.ids import possible_keys
 from ordergraph.schema.document_walk import WALK, dependency_order, fragment_definitions
 
 __all__ = [
@@ -206,10 +207,13 @@ def refresh_cost(ids: list[Any], providers: Mapping[str, str]) -> int:
     ``providers`` (connection id -> provider name). An id that is not one of the
     tenant's orders costs nothing: the resolver finds no order and calls no one."""
     per_connection: dict[str, int] = {}
+    # Priced on every key an id may stand for, signature unchecked (the estimate has no
+    # secret): a forged id is priced as a real one, never below what it may cost.
     keys = {
-        decoded.node_id
+        key
         for decoded in map(decode_global_id, ids)
         if decoded is not None and decoded.type_name == "Order"
+        for key in possible_keys(decoded.node_id)
     }
     for key in keys:
         connection, _, remote = key.partition(":")

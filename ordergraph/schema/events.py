@@ -12,6 +12,7 @@ from strawberry import relay
 from ordergraph.models import OrderStatus
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.node_keys import codec_of
 from ordergraph.resolvers.orders import EventPage
 from ordergraph.schema.connection import build_connection
 from ordergraph.schema.info import GraphInfo, context_of
@@ -46,7 +47,7 @@ class OrderEvent:
         # Shielded: one event's loaders are shared by every subscriber receiving it, and
         # a subscriber that goes away must not cancel the load the others await.
         stored = await asyncio.shield(order_resolvers.load_order(context, self.stored.order_id))
-        return Order.wrap(stored) if stored else None
+        return Order.wrap(stored, codec_of(context)) if stored else None
 
     @strawberry.field(description="Status before the change; null for a new order.")
     def previous_status(self) -> OrderStatus | None:

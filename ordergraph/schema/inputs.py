@@ -8,6 +8,8 @@ import strawberry
 from strawberry import relay
 
 from ordergraph.models import OrderStatus, ProviderName
+from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.node_keys import connection_key, package_keys
 from ordergraph.schema.enums import OrderSortDirection, OrderSortField
 from ordergraph.schema.errors import PublicError
 from ordergraph.store import OrderFilter, SortOrder
@@ -19,12 +21,22 @@ MAX_SEARCH_LENGTH = 200
 
 
 def expect_id(global_id: relay.GlobalID, type_name: str, argument: str) -> str:
-    """The node key of ``global_id``, which must be a ``type_name`` id."""
+    """The node id of ``global_id``, which must be a ``type_name`` id (still signed: see
+    ``ordergraph.resolvers.node_keys`` for its key)."""
     if global_id.type_name != type_name:
         raise PublicError(
             f"{argument} must be the id of a {type_name}", code="INVALID_ID", argument=argument
         )
     return global_id.node_id
+
+
+def connection_keys(context: Context, global_ids: list[relay.GlobalID], argument: str) -> list[str]:
+    """The connection keys of a filter's ids. One that does not resolve is left out: a
+    filter of ids narrows, so an unknown id matches nothing rather than widening it."""
+    keys = (
+        connection_key(context, expect_id(g, "ProviderConnection", argument)) for g in global_ids
+    )
+    return [key for key in keys if key is not None]
 
 
 @strawberry.input(name="OrderFilter", description="Conditions an order must meet to be listed.")
@@ -60,7 +72,7 @@ class OrderFilterInput:
         default=None, description="Text in the candidate's name or email (case-insensitive)."
     )
 
-    def to_store(self) -> OrderFilter:
+    def to_store(self, context: Context) -> OrderFilter:
         for name in ("statuses", "providers", "connection_ids"):
             values = getattr(self, name)
             if values is not None and len(values) > MAX_FILTER_VALUES:
@@ -74,16 +86,15 @@ class OrderFilterInput:
                 code="INVALID_ARGUMENT",
             )
         connection_ids = (
-            [
-                expect_id(g, "ProviderConnection", "filter.connectionIds")
-                for g in self.connection_ids
-            ]
+            connection_keys(context, self.connection_ids, "filter.connectionIds")
             if self.connection_ids is not None
             else None
         )
         package_id: str | None = None
         if self.package_id is not None:
-            package_key = expect_id(self.package_id, "Package", "filter.packageId")
+            node_id = expect_id(self.package_id, "Package", "filter.packageId")
+            # A package id that does not resolve names no connection: nothing matches.
+            package_key = package_keys(context, [node_id])[0] or ""
             package_connection, _, package_id = package_key.partition(":")
             # A package id names its connection: only that connection's orders match.
             connection_ids = (

@@ -1,7 +1,7 @@
 """Jobs of a customer's ATS, read from the orders for them.
 
 A ``Job``'s node key is ``j:<connection id>:<job remote id>``, or ``o:<order key>``
-for a job without a remote id.
+for a job without a remote id; its global id is that key signed (``ordergraph.ids``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import strawberry
 from strawberry import relay
 
 from ordergraph import models
+from ordergraph.ids import NodeIdCodec
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers.node_keys import codec_of, job_keys
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.values import HiringTeamMember, Location
@@ -42,10 +44,10 @@ class Job(relay.Node):
     source_order: strawberry.Private[str]
 
     @classmethod
-    def from_order(cls, stored: StoredOrder, job: models.Job) -> Job:
+    def from_order(cls, stored: StoredOrder, job: models.Job, ids: NodeIdCodec) -> Job:
         key = f"j:{stored.connection_id}:{job.remote_id}" if job.remote_id else f"o:{stored.id}"
         return cls(
-            id=relay.GlobalID("Job", key),
+            id=relay.GlobalID("Job", ids.encode("Job", key)),
             remote_id=job.remote_id,
             title=job.title,
             code=job.code,
@@ -60,15 +62,22 @@ class Job(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: Job, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
     ) -> list[Job | None]:
-        found = await candidate_resolvers.job_orders(context_of(info), list(node_ids))
+        context = context_of(info)
+        keys = await job_keys(context, list(node_ids))
+        loaded = iter(
+            await candidate_resolvers.job_orders(context, [k for k in keys if k is not None])
+        )
+        found = [next(loaded) if key is not None else None for key in keys]
+        ids = codec_of(context)
         return [
-            cls.from_order(stored, stored.order.job)
+            cls.from_order(stored, stored.order.job, ids)
             if stored is not None and stored.order.job is not None
             else None
             for stored in found
@@ -86,4 +95,4 @@ class Job(relay.Node):
         page = await order_resolvers.page_orders(
             context_of(info), where=where, request=PageRequest(first=first, after=after)
         )
-        return OrderConnection.from_page(page, where)
+        return OrderConnection.from_page(page, where, codec_of(context_of(info)))

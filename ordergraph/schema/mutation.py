@@ -15,6 +15,7 @@ from ordergraph import models
 from ordergraph.models import AttributeType, OrderStatus, PackageType
 from ordergraph.resolvers import mutations
 from ordergraph.resolvers.mutations import MutationOutcome, UserIssue
+from ordergraph.resolvers.node_keys import codec_of, key_of, order_keys
 from ordergraph.schema.enums import UserErrorCode
 from ordergraph.schema.errors import PublicError
 from ordergraph.schema.info import GraphInfo
@@ -41,13 +42,16 @@ def _errors(outcome: MutationOutcome) -> list[UserError]:
     return [UserError.from_issue(issue) for issue in outcome.issues]
 
 
-def _key(global_id: relay.GlobalID, type_name: str) -> str | None:
-    return global_id.node_id if global_id.type_name == type_name else None
+async def _key(info: GraphInfo, global_id: relay.GlobalID, type_name: str) -> str | None:
+    """The key behind an input id; None for another type's id or one that does not
+    resolve (a forged id and an unknown one are both NOT_FOUND)."""
+    return await key_of(info.context, global_id, type_name)
 
 
 async def _orders(info: GraphInfo, keys: list[str]) -> list[Order]:
     loaded = await info.context.loaders.order_by_id.load_many(keys)
-    return [Order.wrap(stored) for stored in loaded if stored is not None]
+    ids = codec_of(info.context)
+    return [Order.wrap(stored, ids) for stored in loaded if stored is not None]
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -272,7 +276,7 @@ class Mutation:
         "stands; a result the provider refuses is also an error here."
     )
     async def submit_result(self, info: GraphInfo, input: SubmitResultInput) -> SubmitResultPayload:
-        order_key = _key(input.order_id, "Order")
+        order_key = await _key(info, input.order_id, "Order")
         if order_key is None:
             return SubmitResultPayload(
                 order=None,
@@ -296,7 +300,7 @@ class Mutation:
 
     @strawberry.mutation(description="Create an order (StackOne, Unified).")
     async def create_order(self, info: GraphInfo, input: CreateOrderInput) -> CreateOrderPayload:
-        connection_id = _key(input.connection_id, "ProviderConnection")
+        connection_id = await _key(info, input.connection_id, "ProviderConnection")
         if connection_id is None:
             return CreateOrderPayload(
                 order=None,
@@ -320,7 +324,7 @@ class Mutation:
         info: GraphInfo,
         input: PublishPackagesInput,
     ) -> PublishPackagesPayload:
-        connection_id = _key(input.connection_id, "ProviderConnection")
+        connection_id = await _key(info, input.connection_id, "ProviderConnection")
         if connection_id is None:
             return PublishPackagesPayload(
                 packages=[],
@@ -340,7 +344,10 @@ class Mutation:
             idempotency_key=input.idempotency_key,
         )
         return PublishPackagesPayload(
-            packages=[Package.from_model(connection_id, p) for p in outcome.packages],
+            packages=[
+                Package.from_model(connection_id, p, codec_of(info.context))
+                for p in outcome.packages
+            ],
             warnings=outcome.warnings,
             errors=_errors(outcome),
         )
@@ -354,7 +361,10 @@ class Mutation:
                 f"refreshOrders takes at most {MAX_REFRESH} ids", code="INVALID_ARGUMENT"
             )
         # A non-order id stays in place (as None) so errors name the caller's index.
-        keys = [_key(global_id, "Order") for global_id in ids]
+        keys = await order_keys(
+            info.context,
+            [global_id.node_id if global_id.type_name == "Order" else "" for global_id in ids],
+        )
         outcome = await mutations.refresh_orders(info.context, keys)
         orders = await _orders(info, outcome.order_keys)
         return RefreshOrdersPayload(orders=orders, errors=_errors(outcome))

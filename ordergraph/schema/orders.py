@@ -1,6 +1,7 @@
 """Orders: the ``Order`` node and its Relay connection.
 
-An ``Order``'s global id is the Relay ``GlobalID`` of ``<connection id>:<remote id>``.
+An ``Order``'s key is ``<connection id>:<remote id>``; its global id is that key signed
+(``ordergraph.ids``), so it cannot be written from the provider's ids.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from ordergraph.ids import NodeIdCodec
 from ordergraph.models import OrderStatus, ProviderName
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.deliveries import delivery_view
+from ordergraph.resolvers.node_keys import codec_of, order_keys
 from ordergraph.schema.candidates import Candidate
 from ordergraph.schema.connection import build_connection
 from ordergraph.schema.connections import ProviderConnection
@@ -123,11 +126,11 @@ class Order(relay.Node):
     stored: strawberry.Private[StoredOrder]
 
     @classmethod
-    def wrap(cls, stored: StoredOrder) -> Order:
-        """The node of a stored order, every plain field computed once."""
+    def wrap(cls, stored: StoredOrder, ids: NodeIdCodec) -> Order:
+        """The node of a stored order, every plain field (and id) computed once."""
         order = stored.order
         return cls(
-            id=relay.GlobalID("Order", stored.id),
+            id=relay.GlobalID("Order", ids.encode("Order", stored.id)),
             remote_id=order.remote_id,
             provider=order.provider,
             status=order.status,
@@ -136,10 +139,12 @@ class Order(relay.Node):
             created_at_from_provider=order.created_at is not None,
             updated_at=order.updated_at,
             ingested_at=stored.ingested_at,
-            candidate=Candidate.from_order(stored, order.candidate) if order.candidate else None,
-            job=Job.from_order(stored, order.job) if order.job else None,
+            candidate=Candidate.from_order(stored, order.candidate, ids)
+            if order.candidate
+            else None,
+            job=Job.from_order(stored, order.job, ids) if order.job else None,
             application=Application.from_model(order.application) if order.application else None,
-            package=Package.from_ref(stored.connection_id, order.package)
+            package=Package.from_ref(stored.connection_id, order.package, ids)
             if order.package
             else None,
             requester=HiringTeamMember.from_model(order.requester) if order.requester else None,
@@ -152,14 +157,24 @@ class Order(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: Order, *, info: GraphInfo) -> str:
-        return root.stored.id
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
     ) -> list[Order | None]:
-        found = await order_resolvers.load_orders(context_of(info), list(node_ids))
-        return [cls.wrap(s) if s is not None else None for s in found]
+        context = context_of(info)
+        keys = await order_keys(context, list(node_ids))
+        wanted = [key for key in keys if key is not None]
+        loaded = dict(zip(wanted, await order_resolvers.load_orders(context, wanted), strict=True))
+        ids = codec_of(context)
+        return [
+            cls.wrap(stored, ids)
+            if key is not None and (stored := loaded.get(key)) is not None
+            else None
+            for key in keys
+        ]
 
 
 @strawberry.type(description="An order in a list, with its cursor.")
@@ -175,8 +190,8 @@ class OrderConnection:
     where: strawberry.Private[OrderFilter]
 
     @classmethod
-    def from_page(cls, page: OrderPage, where: OrderFilter) -> OrderConnection:
-        edges = [OrderEdge(cursor=e.cursor, node=Order.wrap(e.node)) for e in page.edges]
+    def from_page(cls, page: OrderPage, where: OrderFilter, ids: NodeIdCodec) -> OrderConnection:
+        edges = [OrderEdge(cursor=e.cursor, node=Order.wrap(e.node, ids)) for e in page.edges]
         return build_connection(
             cls,
             edges,

@@ -1,6 +1,7 @@
 """Assessment packages offered on a connection.
 
-A ``Package``'s node key is ``<connection id>:<package remote id>``.
+A ``Package``'s node key is ``<connection id>:<package remote id>``; its global id is
+that key signed (``ordergraph.ids``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import strawberry
 from strawberry import relay
 
 from ordergraph import models
+from ordergraph.ids import NodeIdCodec
 from ordergraph.models import PackageType
 from ordergraph.resolvers import packages as package_resolvers
+from ordergraph.resolvers.node_keys import codec_of, package_keys
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 
 __all__ = ["Package"]
@@ -30,10 +33,10 @@ class Package(relay.Node):
     loaded: strawberry.Private[models.Package | None]
 
     @classmethod
-    def from_ref(cls, connection_id: str, ref: models.PackageRef) -> Package:
+    def from_ref(cls, connection_id: str, ref: models.PackageRef, ids: NodeIdCodec) -> Package:
         key = f"{connection_id}:{ref.remote_id}"
         return cls(
-            id=relay.GlobalID("Package", key),
+            id=relay.GlobalID("Package", ids.encode("Package", key)),
             remote_id=ref.remote_id,
             key=key,
             connection_id=connection_id,
@@ -42,10 +45,10 @@ class Package(relay.Node):
         )
 
     @classmethod
-    def from_model(cls, connection_id: str, package: models.Package) -> Package:
+    def from_model(cls, connection_id: str, package: models.Package, ids: NodeIdCodec) -> Package:
         key = f"{connection_id}:{package.remote_id}"
         return cls(
-            id=relay.GlobalID("Package", key),
+            id=relay.GlobalID("Package", ids.encode("Package", key)),
             remote_id=package.remote_id,
             key=key,
             connection_id=connection_id,
@@ -55,14 +58,23 @@ class Package(relay.Node):
 
     @classmethod
     def resolve_id(cls, root: Package, *, info: GraphInfo) -> str:
-        return root.key
+        # The signed node id the node was built with, never the bare key.
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: GraphInfo, node_ids: Iterable[str], required: bool = False
     ) -> list[Package | None]:
-        found = await package_resolvers.packages_by_node_keys(context_of(info), list(node_ids))
-        return [cls.from_model(*pair) if pair else None for pair in found]
+        context = context_of(info)
+        keys = package_keys(context, list(node_ids))
+        loaded = iter(
+            await package_resolvers.packages_by_node_keys(
+                context, [k for k in keys if k is not None]
+            )
+        )
+        found = [next(loaded) if key is not None else None for key in keys]
+        ids = codec_of(context)
+        return [cls.from_model(*pair, ids) if pair else None for pair in found]
 
     async def _details(self, info: GraphInfo) -> models.Package | None:
         if self.loaded is not None:

@@ -8,9 +8,11 @@ from strawberry import relay
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers import packages as package_resolvers
+from ordergraph.resolvers.node_keys import codec_of, key_of
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.candidates import CandidateConnection
 from ordergraph.schema.connections import ProviderConnection
+from ordergraph.schema.errors import PublicError
 from ordergraph.schema.info import GraphInfo
 from ordergraph.schema.inputs import OrderFilterInput, OrderOrderInput, expect_id
 from ordergraph.schema.node_ids import UnknownNodeTypeIsInvalidId
@@ -43,7 +45,7 @@ class Query:
         filter: OrderFilterInput | None = None,
         order_by: OrderOrderInput | None = None,
     ) -> OrderConnection:
-        where = filter.to_store() if filter is not None else OrderFilter()
+        where = filter.to_store(info.context) if filter is not None else OrderFilter()
         sort = order_by.to_store() if order_by is not None else SortOrder.ASC
         page = await order_resolvers.page_orders(
             info.context,
@@ -51,7 +53,7 @@ class Query:
             request=PageRequest(first=first, after=after, last=last, before=before),
             order=sort,
         )
-        return OrderConnection.from_page(page, where)
+        return OrderConnection.from_page(page, where, codec_of(info.context))
 
     @strawberry.field(description="Candidates (one per email across connections), by email.")
     async def candidates(
@@ -70,19 +72,24 @@ class Query:
             request=PageRequest(first=first, after=after, last=last, before=before),
         )
         stored = await order_resolvers.load_orders(context, [e.order_id for e in page.edges])
-        return CandidateConnection.from_page(page, stored, search)
+        return CandidateConnection.from_page(page, stored, search, codec_of(context))
 
     @strawberry.field(description="One order by its id; null when it does not exist.")
     async def order(self, info: GraphInfo, id: relay.GlobalID) -> Order | None:
-        key = expect_id(id, "Order", "id")
-        stored = await order_resolvers.load_order(info.context, key)
-        return Order.wrap(stored) if stored else None
+        expect_id(id, "Order", "id")
+        key = await key_of(info.context, id, "Order")
+        stored = await order_resolvers.load_order(info.context, key) if key else None
+        return Order.wrap(stored, codec_of(info.context)) if stored else None
 
     @strawberry.field(description="The packages offered on one connection.")
     async def packages(self, info: GraphInfo, connection_id: relay.GlobalID) -> list[Package]:
-        key = expect_id(connection_id, "ProviderConnection", "connectionId")
+        expect_id(connection_id, "ProviderConnection", "connectionId")
+        key = await key_of(info.context, connection_id, "ProviderConnection")
+        if key is None:
+            raise PublicError("no such connection", code="NOT_FOUND")
         packages = await package_resolvers.connection_packages(info.context, key)
-        return [Package.from_model(key, p) for p in packages]
+        ids = codec_of(info.context)
+        return [Package.from_model(key, p, ids) for p in packages]
 
     @strawberry.field(description="Your tenant's connections to providers.")
     def connections(self, info: GraphInfo) -> list[ProviderConnection]:

@@ -15,11 +15,12 @@ from strawberry import relay
 from ordergraph.models import OrderStatus
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.node_keys import key_of, order_keys
 from ordergraph.resolvers.subscriptions import EventFilter, event_stream, fresh_context
 from ordergraph.schema.errors import PublicError
 from ordergraph.schema.events import OrderEvent
 from ordergraph.schema.info import GraphInfo
-from ordergraph.schema.inputs import MAX_FILTER_VALUES, expect_id
+from ordergraph.schema.inputs import MAX_FILTER_VALUES, connection_keys, expect_id
 from ordergraph.store import StoredEvent
 
 __all__ = ["OrderEventFilter", "Subscription"]
@@ -37,7 +38,7 @@ class OrderEventFilter:
         default=None, description="Events of these orders (Order ids)."
     )
 
-    def to_filter(self) -> EventFilter:
+    async def to_filter(self, context: Context) -> EventFilter:
         for name in ("connection_ids", "statuses", "order_ids"):
             values = getattr(self, name)
             if values is not None and len(values) > MAX_FILTER_VALUES:
@@ -45,16 +46,19 @@ class OrderEventFilter:
                     f"filter.{name} takes at most {MAX_FILTER_VALUES} values",
                     code="INVALID_ARGUMENT",
                 )
+        order_node_ids = (
+            [expect_id(g, "Order", "filter.orderIds") for g in self.order_ids]
+            if self.order_ids is not None
+            else None
+        )
         return EventFilter(
-            connection_ids=[
-                expect_id(g, "ProviderConnection", "filter.connectionIds")
-                for g in self.connection_ids
-            ]
+            connection_ids=connection_keys(context, self.connection_ids, "filter.connectionIds")
             if self.connection_ids is not None
             else None,
             statuses=list(self.statuses) if self.statuses is not None else None,
-            order_ids=[expect_id(g, "Order", "filter.orderIds") for g in self.order_ids]
-            if self.order_ids is not None
+            # An id that does not resolve is left out: the list narrows, never widens.
+            order_ids=[key for key in await order_keys(context, order_node_ids) if key]
+            if order_node_ids is not None
             else None,
         )
 
@@ -80,7 +84,9 @@ class Subscription:
     ) -> AsyncGenerator[OrderEvent, None]:
         context = info.context
         context.require_tenant()
-        where = filter.to_filter() if filter is not None else EventFilter()
+        where = (
+            await filter.to_filter(fresh_context(context)) if filter is not None else EventFilter()
+        )
         after_id = order_resolvers.event_position(context, after) if after is not None else None
         async for stored, event_context in event_stream(context, where, after_id):
             yield _event(context, stored, event_context)
@@ -93,9 +99,10 @@ class Subscription:
     ) -> AsyncGenerator[OrderEvent, None]:
         context = info.context
         context.require_tenant()
-        key = expect_id(order_id, "Order", "orderId")
+        expect_id(order_id, "Order", "orderId")
+        key = await key_of(fresh_context(context), order_id, "Order")
         # Tenant-scoped read: another tenant's order is "not found", not a silent stream.
-        if await order_resolvers.load_order(fresh_context(context), key) is None:
+        if key is None or await order_resolvers.load_order(fresh_context(context), key) is None:
             raise PublicError("no order with this id", code="NOT_FOUND", argument="orderId")
         async for stored, event_context in event_stream(
             context, EventFilter(order_ids=[key]), None

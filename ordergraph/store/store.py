@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ordergraph.store.deliveries import DeliveryQueue
 from ordergraph.store.engine import create_engine
+from ordergraph.store.id_signing import NodeIds
 from ordergraph.store.idempotency import IdempotencyStore
 from ordergraph.store.migrate import ensure_schema
 from ordergraph.store.orders import DEFAULT_PAGE_SIZE, OrderStore
@@ -31,6 +32,8 @@ class Store:
     deliveries: DeliveryQueue
     webhook_receipts: WebhookReceipts
     results: ResultLedger
+    # Signs the node ids handed out (ordergraph/ids.py) with the cursor secret.
+    ids: NodeIds
 
     @classmethod
     def from_engine(
@@ -53,6 +56,7 @@ class Store:
             deliveries=deliveries,
             webhook_receipts=WebhookReceipts(engine),
             results=ResultLedger(engine, orders, deliveries),
+            ids=NodeIds(engine, cursor_secret),
         )
 
     @classmethod

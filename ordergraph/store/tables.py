@@ -17,6 +17,7 @@ __all__ = [
     "EVENT_SOURCES",
     "idempotency_keys",
     "metadata",
+    "node_id_signing",
     "order_events",
     "orders",
     "pending_deliveries",
@@ -178,4 +179,14 @@ webhook_receipts = sa.Table(
     sa.Column("key_digest", sa.String(64), primary_key=True),
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Index(None, "received_at"),
+)
+
+# When this store began handing out signed node ids (ordergraph/ids.py): one row,
+# written by migration 0003. An unsigned (legacy) id resolves only for an entity the
+# index held before this moment, so a legacy id cannot be made for a newer one.
+node_id_signing = sa.Table(
+    "node_id_signing",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("since", UTCDateTime, nullable=False),
 )

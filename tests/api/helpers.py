@@ -14,13 +14,14 @@ from typing import Any
 
 from strawberry import relay
 
+from ordergraph.ids import NodeIdCodec
 from ordergraph.models import Candidate, Job, NewOrder, Order, PackageRef
 from ordergraph.providers.unified import UnifiedOrder, order_to_canonical
 from ordergraph.resolvers.mutations import create_order_for_connection
 from ordergraph.store import EventSource, IngestResult, OrderFilter, StoredOrder
 from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.kombo_poller import KomboPoller
-from tests.api.conftest import Api
+from tests.api.conftest import CURSOR_SECRET, Api
 from tests.conftest import Sandbox
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "error_codes",
     "fill_index",
     "gid",
+    "legacy_gid",
+    "node_key",
     "package_list_calls",
     "poll_kombo",
     "unified_order",
@@ -69,7 +72,22 @@ query Dashboard($first: Int!) {
 
 
 def gid(type_name: str, key: str) -> str:
-    """The Relay global id of node ``key`` of ``type_name``."""
+    """The Relay global id the test gateway hands out for node ``key`` of ``type_name``:
+    signed with the store secret every ``api`` fixture uses (``ordergraph.ids``)."""
+    return str(relay.GlobalID(type_name, NodeIdCodec(CURSOR_SECRET).encode(type_name, key)))
+
+
+def node_key(global_id: str) -> str:
+    """The key behind a global id the test gateway handed out (its signature checked)."""
+    parsed = relay.GlobalID.from_id(global_id)
+    decoded = NodeIdCodec(CURSOR_SECRET).decode(parsed.type_name, parsed.node_id)
+    assert decoded is not None, global_id
+    assert not decoded.legacy, global_id
+    return decoded.key
+
+
+def legacy_gid(type_name: str, key: str) -> str:
+    """The unsigned global id ordergraph handed out before node ids were signed."""
     return str(relay.GlobalID(type_name, key))
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from strawberry import relay
-
 from ordergraph.store import EventSource
 from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.kombo_poller import KomboPoller
 from tests.api.conftest import Api
+from tests.api.helpers import gid
 from tests.conftest import Sandbox
 
 SUBMIT_RESULT = """
@@ -95,12 +94,12 @@ query Packages($connectionId: ID!) {
 
 
 def order_gid(connection_id: str, remote_id: str) -> str:
-    """The GraphQL id of an order (``Order:<connection>:<remote id>``)."""
-    return relay.to_base64("Order", f"{connection_id}:{remote_id}")
+    """The GraphQL id of an order (``<connection>:<remote id>``, signed)."""
+    return gid("Order", f"{connection_id}:{remote_id}")
 
 
 def connection_gid(connection_id: str) -> str:
-    return relay.to_base64("ProviderConnection", connection_id)
+    return gid("ProviderConnection", connection_id)
 
 
 def live(api: Api, connection_id: str) -> LiveConnection:

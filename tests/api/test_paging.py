@@ -9,7 +9,6 @@ cursor can be wrong is a clean ``INVALID_CURSOR``, and bad sizes are clean error
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api
-from tests.api.helpers import deliver_unified, error_codes, gid, unified_order
+from tests.api.helpers import deliver_unified, error_codes, gid, node_key, unified_order
 
 ORIGIN = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 CONNECTION = "acme-unified"
@@ -58,7 +57,7 @@ class Listing:
         return [gid("Order", k) for k in keys]
 
     def key_of(self, global_id: str) -> str:
-        return base64.b64decode(global_id).decode().split(":", 1)[1]
+        return node_key(global_id)
 
 
 async def _add(api: Api, listing: Listing, moments: list[datetime]) -> set[str]:

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from strawberry import relay
 
 from ordergraph.api import add_graphql_routes
 from ordergraph.broker import MemoryBroker
@@ -23,7 +24,7 @@ from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
 from tests.api.conftest import CURSOR_SECRET, EXTRA_KEYS, KEYS, Api, two_tenant_connections
-from tests.api.helpers import deliver_unified, gid, unified_order
+from tests.api.helpers import deliver_unified, gid, legacy_gid, unified_order
 from tests.api.ws_client import RawSubscriber, TransportWS, connect
 from tests.conftest import Sandbox
 from tests.tenants import tenant_entries
@@ -556,3 +557,36 @@ async def test_a_full_queue_never_blocks_the_hub_and_closes_only_that_subscriber
             break
         await asyncio.sleep(0.01)
     assert api.services.hubs.get("acme") is None
+
+
+async def test_forged_order_ids_subscribe_to_nothing(make_api: ApiFactory) -> None:
+    api = await make_api()
+    cursor = await head_cursor(api)
+    await change(api, "S-1", "OPEN", 0)
+    # S-1 was indexed after signing began: its unsigned id is what a guesser writes
+    forged = [legacy_gid("Order", "acme-unified:S-1"), _flipped(gid("Order", "acme-unified:S-1"))]
+    async for client in ready(api):
+        for number, order_id in enumerate(forged):
+            # orderStatusChanged: not found, as for an id of nothing
+            await client.subscribe(f"one{number}", STATUS_CHANGED, {"id": order_id})
+            message = await client.message(f"one{number}")
+            payload = message["payload"]
+            errors = payload if message["type"] == "error" else payload["errors"]
+            assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+            # an orderIds filter of it matches nothing (it narrows, never widens)
+            await client.subscribe(
+                f"f{number}", EVENTS, {"after": cursor, "filter": {"orderIds": [order_id]}}
+            )
+            assert await client.silent(f"f{number}", 0.3)
+        # while the signed id follows the order
+        where = {"orderIds": [gid("Order", "acme-unified:S-1")]}
+        await client.subscribe("real", EVENTS, {"after": cursor, "filter": where})
+        [event] = await client.events("real", 1)
+        assert (event["order"]["remoteId"], event["newStatus"]) == ("S-1", "OPEN")
+
+
+def _flipped(global_id: str) -> str:
+    """``global_id`` with one character of its MAC changed."""
+    parsed = relay.GlobalID.from_id(global_id)
+    node_id = parsed.node_id
+    return str(relay.GlobalID(parsed.type_name, node_id[:4] + "~" + node_id[5:]))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -23,7 +25,7 @@ from ordergraph.store import (
     migrate,
 )
 from ordergraph.store.migrate import alembic_config
-from ordergraph.store.tables import metadata
+from ordergraph.store.tables import metadata, node_id_signing
 from tests.databases import CURSOR_SECRET
 
 
@@ -168,6 +170,29 @@ async def test_webhook_receipts_migration_upgrades_and_downgrades(blank_store_ur
             assert "webhook_receipts" in await conn.run_sync(_tables)
             await conn.run_sync(_step, "downgrade", "0001")
             assert "webhook_receipts" not in await conn.run_sync(_tables)
+            await conn.run_sync(_step, "upgrade", "head")
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_node_id_signing_migration_records_when_signing_began(
+    blank_store_url: str,
+) -> None:
+    engine = create_engine(blank_store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_step, "upgrade", "0002")
+            assert "node_id_signing" not in await conn.run_sync(_tables)
+            before = datetime.now(UTC)
+            await conn.run_sync(_step, "upgrade", "0003")
+            rows = (await conn.execute(sa.select(node_id_signing))).all()
+            # one row, the moment of the upgrade: what the index held then keeps its
+            # unsigned ids (ordergraph.resolvers.node_keys)
+            assert len(rows) == 1
+            assert before - timedelta(seconds=5) <= rows[0].since <= datetime.now(UTC)
+            await conn.run_sync(_step, "downgrade", "0002")
+            assert "node_id_signing" not in await conn.run_sync(_tables)
             await conn.run_sync(_step, "upgrade", "head")
             assert await conn.run_sync(_diff) == []
     finally:
