@@ -17,6 +17,7 @@ from ordergraph.schema.node_ids import UnknownNodeTypeIsInvalidId
 from ordergraph.schema.nodes import resolve_nodes_each
 from ordergraph.schema.orders import Order, OrderConnection
 from ordergraph.schema.packages import Package
+from ordergraph.schema.viewer import Viewer, resolve_viewer
 from ordergraph.store import OrderFilter, SortOrder
 
 __all__ = ["Query"]
@@ -30,6 +31,11 @@ class Query:
     nodes: list[relay.Node | None] = strawberry.field(
         resolver=resolve_nodes_each,
         description="Objects by their global ids.",
+    )
+    viewer: Viewer = strawberry.field(
+        resolver=resolve_viewer,
+        description="The calling API key: its tenant's name and its scopes (a UI can hide "
+        "what the key may not do).",
     )
 
     @strawberry.field(description="Orders of every connection of your tenant, page by page.")
