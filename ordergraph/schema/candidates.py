@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from ordergraph import models
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.access import require_pii
-from ordergraph.schema.connection import build_connection
+from ordergraph.schema.connection import build_connection, paged
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.values import Address
 from ordergraph.store import CandidatePage, StoredOrder
@@ -133,15 +133,24 @@ class Candidate(relay.Node):
         require_pii(info, "Candidate.addresses")
         return [Address.from_model(a) for a in self.model.addresses]
 
-    @strawberry.field(description="This candidate's orders across all connections.")
+    @strawberry.field(
+        description=paged(
+            "This candidate's orders across all connections.", "`createdAt` ascending, then id"
+        )
+    )
     async def orders(
-        self, info: GraphInfo, first: int | None = None, after: str | None = None
+        self,
+        info: GraphInfo,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
     ) -> Annotated[OrderConnection, strawberry.lazy("ordergraph.schema.orders")]:
         from ordergraph.schema.orders import OrderConnection  # a cycle: Order.candidate
 
         where = candidate_resolvers.candidate_order_filter(self.key, self.source_order)
         page = await order_resolvers.page_orders(
-            context_of(info), where=where, request=PageRequest(first=first, after=after)
+            context_of(info), where=where, request=PageRequest.of(first, after, last, before)
         )
         return OrderConnection.from_page(page, where)
 
@@ -155,6 +164,9 @@ class CandidateEdge:
 @strawberry.type(description="A page of candidates, in email order.")
 class CandidateConnection:
     edges: list[CandidateEdge] = strawberry.field(description="The candidates of this page.")
+    nodes: list[Candidate] = strawberry.field(
+        description="The candidates of this page, without edges."
+    )
     page_info: relay.PageInfo = strawberry.field(description="Where this page stands.")
     search: strawberry.Private[str | None]
 

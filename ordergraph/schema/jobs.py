@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from ordergraph import models
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.orders import PageRequest
+from ordergraph.schema.connection import paged
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.values import HiringTeamMember, Location
 from ordergraph.store import StoredOrder
@@ -74,9 +75,16 @@ class Job(relay.Node):
             for stored in found
         ]
 
-    @strawberry.field(description="Orders for this job.")
+    @strawberry.field(
+        description=paged("Orders for this job.", "`createdAt` ascending, then id")
+    )
     async def orders(
-        self, info: GraphInfo, first: int | None = None, after: str | None = None
+        self,
+        info: GraphInfo,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
     ) -> Annotated[OrderConnection, strawberry.lazy("ordergraph.schema.orders")]:
         from ordergraph.schema.orders import OrderConnection  # a cycle: Order.job
 
@@ -84,6 +92,6 @@ class Job(relay.Node):
             self.connection_id, self.model.remote_id, self.source_order
         )
         page = await order_resolvers.page_orders(
-            context_of(info), where=where, request=PageRequest(first=first, after=after)
+            context_of(info), where=where, request=PageRequest.of(first, after, last, before)
         )
         return OrderConnection.from_page(page, where)

@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from ordergraph.models import OrderStatus, ProviderName
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.deliveries import delivery_view
+from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.candidates import Candidate
-from ordergraph.schema.connection import build_connection
+from ordergraph.schema.connection import build_connection, paged
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.events import OrderEventConnection
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
@@ -46,10 +47,15 @@ async def _result_delivery(root: Order, info: GraphInfo) -> ResultDelivery | Non
 
 
 async def _events(
-    root: Order, info: GraphInfo, first: int | None = None, after: str | None = None
+    root: Order,
+    info: GraphInfo,
+    first: int | None = UNSET,
+    after: str | None = UNSET,
+    last: int | None = UNSET,
+    before: str | None = UNSET,
 ) -> OrderEventConnection:
     page = await order_resolvers.order_events_page(
-        context_of(info), root.stored.id, first=first, after=after
+        context_of(info), root.stored.id, PageRequest.of(first, after, last, before)
     )
     return OrderEventConnection.from_page(page)
 
@@ -117,7 +123,11 @@ class Order(relay.Node):
     )
 
     events: OrderEventConnection = strawberry.field(
-        resolver=_events, description="Status changes of this order, oldest first."
+        resolver=_events,
+        description=paged(
+            "Status changes of this order; `last` reads from the newest.",
+            "oldest first (event order), on every page",
+        ),
     )
 
     stored: strawberry.Private[StoredOrder]
@@ -171,6 +181,7 @@ class OrderEdge:
 @strawberry.type(description="A page of orders.")
 class OrderConnection:
     edges: list[OrderEdge] = strawberry.field(description="The orders of this page.")
+    nodes: list[Order] = strawberry.field(description="The orders of this page, without edges.")
     page_info: relay.PageInfo = strawberry.field(description="Where this page stands.")
     where: strawberry.Private[OrderFilter]
 
@@ -188,7 +199,3 @@ class OrderConnection:
     @strawberry.field(description="How many orders match, over all pages.")
     async def total_count(self, info: GraphInfo) -> int:
         return await order_resolvers.count_orders(context_of(info), self.where)
-
-    @strawberry.field(description="The orders of this page, without edges.")
-    def nodes(self) -> list[Order]:
-        return [edge.node for edge in self.edges]

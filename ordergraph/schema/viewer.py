@@ -9,6 +9,7 @@ from ordergraph.schema.info import GraphInfo, context_of
 
 __all__ = ["ApiScope", "Viewer", "resolve_viewer"]
 
+# Registers ``Scope`` itself as the GraphQL enum ``ApiScope`` (member names are its values).
 ApiScope = strawberry.enum(
     Scope,
     name="ApiScope",
@@ -20,7 +21,7 @@ ApiScope = strawberry.enum(
 @strawberry.type(description="The calling API key: its tenant and its scopes.")
 class Viewer:
     tenant: str = strawberry.field(description="The name of the tenant the key acts for.")
-    scopes: list[ApiScope] = strawberry.field(  # type: ignore[valid-type]
+    scopes: list[Scope] = strawberry.field(
         description="The scopes the key holds, in name order."
     )
 
