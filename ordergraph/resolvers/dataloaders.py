@@ -140,8 +140,8 @@ class EventsByOrderLoader(DataLoader[EventPageKey, list[StoredEvent]]):
 
     def __init__(self, orders: OrderStore, tenant: str) -> None:
         async def load(keys: list[EventPageKey]) -> Sequence[list[StoredEvent]]:
-            windows: defaultdict[tuple[int | None, int | None, int, bool], list[str]] = (
-                defaultdict(list)
+            windows: defaultdict[tuple[int | None, int | None, int, bool], list[str]] = defaultdict(
+                list
             )
             for key in keys:
                 windows[key.window].append(key.order_id)

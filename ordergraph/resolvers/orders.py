@@ -152,9 +152,7 @@ def event_cursor(context: Context, event: StoredEvent) -> str:
     return context.services.store.orders.event_cursor(event.tenant, event.id)
 
 
-async def order_events_page(
-    context: Context, order_key: str, request: PageRequest
-) -> EventPage:
+async def order_events_page(context: Context, order_key: str, request: PageRequest) -> EventPage:
     """The page of ``order_key``'s events ``request`` asks for: the first events after
     ``after`` (and before ``before``), or with ``last`` the last ones before ``before``
     (and after ``after``). Oldest first either way, as Relay orders a page.

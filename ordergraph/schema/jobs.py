@@ -75,9 +75,7 @@ class Job(relay.Node):
             for stored in found
         ]
 
-    @strawberry.field(
-        description=paged("Orders for this job.", "`createdAt` ascending, then id")
-    )
+    @strawberry.field(description=paged("Orders for this job.", "`createdAt` ascending, then id"))
     async def orders(
         self,
         info: GraphInfo,

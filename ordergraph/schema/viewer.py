@@ -21,9 +21,7 @@ ApiScope = strawberry.enum(
 @strawberry.type(description="The calling API key: its tenant and its scopes.")
 class Viewer:
     tenant: str = strawberry.field(description="The name of the tenant the key acts for.")
-    scopes: list[Scope] = strawberry.field(
-        description="The scopes the key holds, in name order."
-    )
+    scopes: list[Scope] = strawberry.field(description="The scopes the key holds, in name order.")
 
 
 def resolve_viewer(info: GraphInfo) -> Viewer:
