@@ -86,8 +86,13 @@ class Order(relay.Node):
     created_at_from_provider: bool = strawberry.field(
         description="True when `createdAt` is the provider's own time."
     )
-    updated_at: datetime | None = strawberry.field(
-        description="When the provider last changed the order, if it says."
+    updated_at: datetime = strawberry.field(
+        description="When the order last changed: the provider's time where it gives one "
+        "(Unified), else when ordergraph saw the last change (Kombo and StackOne give none; "
+        "then equal to `ingestedAt`). What `filter: {updatedSince}` compares."
+    )
+    updated_at_from_provider: bool = strawberry.field(
+        description="True when `updatedAt` is the provider's own time."
     )
     ingested_at: datetime = strawberry.field(
         description="When ordergraph last stored a change to the order."
@@ -144,7 +149,10 @@ class Order(relay.Node):
             provider_status=order.provider_status,
             created_at=stored.created_at,
             created_at_from_provider=order.created_at is not None,
-            updated_at=order.updated_at,
+            # The same value the store's ``changed_at`` holds (store/tables.py), which
+            # ``updatedSince`` filters on.
+            updated_at=order.updated_at or stored.ingested_at,
+            updated_at_from_provider=order.updated_at is not None,
             ingested_at=stored.ingested_at,
             candidate=Candidate.from_order(stored, order.candidate) if order.candidate else None,
             job=Job.from_order(stored, order.job) if order.job else None,
