@@ -75,11 +75,13 @@ class Subscription:
     async def order_events(
         self,
         info: GraphInfo,
-        filter: OrderEventFilter | None = None,
-        after: str | None = None,
+        filter: OrderEventFilter | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
     ) -> AsyncGenerator[OrderEvent, None]:
         context = info.context
         context.require_tenant()
+        # Left out (UNSET: no "= null" in the SDL) and null mean the same.
+        filter, after = order_resolvers.given(filter), order_resolvers.given(after)
         where = filter.to_filter() if filter is not None else EventFilter()
         after_id = order_resolvers.event_position(context, after) if after is not None else None
         async for stored, event_context in event_stream(context, where, after_id):

@@ -209,3 +209,15 @@ def test_paged_fields_take_all_four_arguments_without_null_defaults() -> None:
     for line in sdl.splitlines():
         if "(first: Int" in line:
             assert "= null" not in line, line
+
+
+def test_no_argument_of_any_field_defaults_to_null() -> None:
+    null_defaults = [
+        f"{name}.{field_name}({argument_name})"
+        for name, graphql_type in schema._schema.type_map.items()
+        if isinstance(graphql_type, GraphQLObjectType) and not name.startswith("__")
+        for field_name, field in graphql_type.fields.items()
+        for argument_name, argument in field.args.items()
+        if argument.default_value is None
+    ]
+    assert null_defaults == []
