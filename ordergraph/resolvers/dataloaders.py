@@ -9,7 +9,7 @@ is down fails only its own keys).
   connection per cache lifetime (never one call per order).
 - ``PackageByKeyLoader``: one package by (connection, package id), from the lists.
 - ``EventsByOrderLoader``: a page of each order's events, one query for every order
-  asking with the same position and size.
+  asking with the same window (positions, size, from the start or the end).
 - ``NewestOrderByCandidateLoader`` / ``NewestOrderByJobLoader``: the order a candidate
   or a job is read from, one query per batch.
 - ``ResultDeliveryByOrderLoader``: each order's newest result delivery, one query for
@@ -41,6 +41,7 @@ from ordergraph.store import (
 from ordergraph.sync.connections import ConnectionRegistry
 
 __all__ = [
+    "EventPageKey",
     "EventsByOrderLoader",
     "Loaders",
     "NewestOrderByCandidateLoader",
@@ -117,25 +118,45 @@ class PackageByKeyLoader(DataLoader[tuple[str, str], Package | None]):
         super().__init__(load_fn=load)
 
 
-# (order key, event id to read after, page size)
-EventPageKey = tuple[str, int | None, int]
+@dataclass(frozen=True, slots=True)
+class EventPageKey:
+    """One order's page of events: between two event ids (exclusive), at most ``limit``
+    from the start of that window, or from its end with ``from_end``."""
+
+    order_id: str
+    after_id: int | None
+    before_id: int | None
+    limit: int
+    from_end: bool = False
+
+    @property
+    def window(self) -> tuple[int | None, int | None, int, bool]:
+        return (self.after_id, self.before_id, self.limit, self.from_end)
 
 
 class EventsByOrderLoader(DataLoader[EventPageKey, list[StoredEvent]]):
-    """Orders' events after a position, oldest first, at most a page size each."""
+    """Orders' events in a window, oldest first, at most a page size each: one query for
+    every order asking for the same window (``first`` and ``last`` pages alike)."""
 
     def __init__(self, orders: OrderStore, tenant: str) -> None:
         async def load(keys: list[EventPageKey]) -> Sequence[list[StoredEvent]]:
-            windows: defaultdict[tuple[int | None, int], list[str]] = defaultdict(list)
-            for order_id, after_id, limit in keys:
-                windows[(after_id, limit)].append(order_id)
+            windows: defaultdict[tuple[int | None, int | None, int, bool], list[str]] = defaultdict(
+                list
+            )
+            for key in keys:
+                windows[key.window].append(key.order_id)
             found: dict[EventPageKey, list[StoredEvent]] = {}
-            for (after_id, limit), order_ids in windows.items():
+            for (after_id, before_id, limit, from_end), order_ids in windows.items():
                 pages = await orders.events_of_orders(
-                    tenant, list(dict.fromkeys(order_ids)), after_id=after_id, limit=limit
+                    tenant,
+                    list(dict.fromkeys(order_ids)),
+                    after_id=after_id,
+                    limit=limit,
+                    before_id=before_id,
+                    from_end=from_end,
                 )
                 for order_id, events in pages.items():
-                    found[(order_id, after_id, limit)] = events
+                    found[EventPageKey(order_id, after_id, before_id, limit, from_end)] = events
             return [found[key] for key in keys]
 
         super().__init__(load_fn=load)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final, TypeVar
+
+from strawberry import UNSET
 
 from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.dataloaders import EventPageKey
 from ordergraph.schema.errors import PublicError
 from ordergraph.store import (
     InvalidCursorError,
@@ -18,6 +22,7 @@ from ordergraph.store import (
 )
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
     "EventPage",
     "PageRequest",
     "count_orders",
@@ -30,6 +35,19 @@ __all__ = [
 ]
 
 
+DEFAULT_PAGE_SIZE: Final = 50
+"""Items of a page when neither ``first`` nor ``last`` is given (or the page size cap, if
+the server's is lower)."""
+
+_T = TypeVar("_T")
+
+
+def given(value: _T | None) -> _T | None:
+    """``value``, or None for an argument the client left out (Strawberry's ``UNSET``):
+    optional arguments have no default in the SDL, so a left-out one arrives as UNSET."""
+    return None if value is UNSET else value
+
+
 @dataclass(frozen=True)
 class PageRequest:
     """Relay arguments, checked against the page size cap."""
@@ -38,6 +56,17 @@ class PageRequest:
     after: str | None = None
     last: int | None = None
     before: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> PageRequest:
+        """The request of resolver arguments, any of them possibly left out (UNSET)."""
+        return cls(first=given(first), after=given(after), last=given(last), before=given(before))
 
     def checked(self, cap: int) -> PageRequest:
         if self.first is not None and self.last is not None:
@@ -52,7 +81,9 @@ class PageRequest:
                     maxPageSize=cap,
                 )
         if self.first is None and self.last is None:
-            return PageRequest(first=min(cap, 50), after=self.after, before=self.before)
+            return PageRequest(
+                first=min(cap, DEFAULT_PAGE_SIZE), after=self.after, before=self.before
+            )
         return self
 
 
@@ -104,6 +135,7 @@ class EventPage:
     events: list[StoredEvent]
     cursors: list[str]
     has_next: bool
+    has_previous: bool = False
 
 
 def event_position(context: Context, cursor: str) -> int:
@@ -120,19 +152,32 @@ def event_cursor(context: Context, event: StoredEvent) -> str:
     return context.services.store.orders.event_cursor(event.tenant, event.id)
 
 
-async def order_events_page(
-    context: Context, order_key: str, *, first: int | None, after: str | None
-) -> EventPage:
-    """The page of ``order_key``'s events after the ``after`` cursor."""
-    cap = context.services.settings.limits.max_page_size
-    request = PageRequest(first=first, after=after).checked(cap)
-    size = request.first if request.first is not None else cap
-    after_id = event_position(context, after) if after is not None else None
-    # Batched: every order of a page asking for its events costs one query together.
-    events = await context.loaders.events_by_order.load((order_key, after_id, size + 1))
-    page = events[:size]
+async def order_events_page(context: Context, order_key: str, request: PageRequest) -> EventPage:
+    """The page of ``order_key``'s events ``request`` asks for: the first events after
+    ``after`` (and before ``before``), or with ``last`` the last ones before ``before``
+    (and after ``after``). Oldest first either way, as Relay orders a page.
+
+    ``hasNextPage`` is only known for ``first`` and ``hasPreviousPage`` only for
+    ``last`` (the other is false), as the Relay specification allows.
+    """
+    checked = request.checked(context.services.settings.limits.max_page_size)
+    after_id = event_position(context, checked.after) if checked.after is not None else None
+    before_id = event_position(context, checked.before) if checked.before is not None else None
+    from_end = checked.last is not None
+    size = checked.last if checked.last is not None else checked.first
+    assert size is not None  # ``checked`` always sets one of them
+    # Batched: every order of a page asking for the same window costs one query together;
+    # one more than the page tells whether there is more in that direction.
+    events = await context.loaders.events_by_order.load(
+        EventPageKey(order_key, after_id, before_id, size + 1, from_end)
+    )
+    more = len(events) > size
+    page = events[len(events) - size :] if from_end else events[:size]
+    if size == 0:
+        page = []
     return EventPage(
         events=page,
         cursors=[event_cursor(context, event) for event in page],
-        has_next=len(events) > size,
+        has_next=more and not from_end,
+        has_previous=more and from_end,
     )

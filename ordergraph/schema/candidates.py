@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from ordergraph import models
 from ordergraph.ids import NodeIdCodec
@@ -20,7 +20,7 @@ from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.node_keys import candidate_keys, codec_of
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.access import require_pii
-from ordergraph.schema.connection import build_connection
+from ordergraph.schema.connection import build_connection, paged
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.values import Address
 from ordergraph.store import CandidatePage, StoredOrder
@@ -145,15 +145,24 @@ class Candidate(relay.Node):
         require_pii(info, "Candidate.addresses")
         return [Address.from_model(a) for a in self.model.addresses]
 
-    @strawberry.field(description="This candidate's orders across all connections.")
+    @strawberry.field(
+        description=paged(
+            "This candidate's orders across all connections.", "`createdAt` ascending, then id"
+        )
+    )
     async def orders(
-        self, info: GraphInfo, first: int | None = None, after: str | None = None
+        self,
+        info: GraphInfo,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
     ) -> Annotated[OrderConnection, strawberry.lazy("ordergraph.schema.orders")]:
         from ordergraph.schema.orders import OrderConnection  # a cycle: Order.candidate
 
         where = candidate_resolvers.candidate_order_filter(self.key, self.source_order)
         page = await order_resolvers.page_orders(
-            context_of(info), where=where, request=PageRequest(first=first, after=after)
+            context_of(info), where=where, request=PageRequest.of(first, after, last, before)
         )
         return OrderConnection.from_page(page, where, codec_of(context_of(info)))
 
@@ -167,6 +176,9 @@ class CandidateEdge:
 @strawberry.type(description="A page of candidates, in email order.")
 class CandidateConnection:
     edges: list[CandidateEdge] = strawberry.field(description="The candidates of this page.")
+    nodes: list[Candidate] = strawberry.field(
+        description="The candidates of this page, without edges."
+    )
     page_info: relay.PageInfo = strawberry.field(description="Where this page stands.")
     search: strawberry.Private[str | None]
 

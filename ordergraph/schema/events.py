@@ -75,6 +75,9 @@ class OrderEventEdge:
 @strawberry.type(description="A page of order events, oldest first.")
 class OrderEventConnection:
     edges: list[OrderEventEdge] = strawberry.field(description="The events of this page.")
+    nodes: list[OrderEvent] = strawberry.field(
+        description="The events of this page, without edges."
+    )
     page_info: relay.PageInfo = strawberry.field(description="Where this page stands.")
 
     @classmethod
@@ -83,4 +86,6 @@ class OrderEventConnection:
             OrderEventEdge(cursor=cursor, node=OrderEvent(stored=event, signed_cursor=cursor))
             for event, cursor in zip(page.events, page.cursors, strict=True)
         ]
-        return build_connection(cls, edges, has_next_page=page.has_next, has_previous_page=False)
+        return build_connection(
+            cls, edges, has_next_page=page.has_next, has_previous_page=page.has_previous
+        )

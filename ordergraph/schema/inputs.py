@@ -57,7 +57,7 @@ class OrderFilterInput:
         default=None, description="Created before this time (exclusive)."
     )
     updated_since: datetime | None = strawberry.field(
-        default=None, description="Updated by the provider at or after this time."
+        default=None, description="`updatedAt` at or after this time (inclusive)."
     )
     candidate_email: str | None = strawberry.field(
         default=None, description="The candidate's email (exact, case-insensitive)."

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from ordergraph import models
 from ordergraph.ids import NodeIdCodec
@@ -18,6 +18,7 @@ from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.node_keys import codec_of, job_keys
 from ordergraph.resolvers.orders import PageRequest
+from ordergraph.schema.connection import paged
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.values import HiringTeamMember, Location
 from ordergraph.store import StoredOrder
@@ -83,9 +84,14 @@ class Job(relay.Node):
             for stored in found
         ]
 
-    @strawberry.field(description="Orders for this job.")
+    @strawberry.field(description=paged("Orders for this job.", "`createdAt` ascending, then id"))
     async def orders(
-        self, info: GraphInfo, first: int | None = None, after: str | None = None
+        self,
+        info: GraphInfo,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
     ) -> Annotated[OrderConnection, strawberry.lazy("ordergraph.schema.orders")]:
         from ordergraph.schema.orders import OrderConnection  # a cycle: Order.job
 
@@ -93,6 +99,6 @@ class Job(relay.Node):
             self.connection_id, self.model.remote_id, self.source_order
         )
         page = await order_resolvers.page_orders(
-            context_of(info), where=where, request=PageRequest(first=first, after=after)
+            context_of(info), where=where, request=PageRequest.of(first, after, last, before)
         )
         return OrderConnection.from_page(page, where, codec_of(context_of(info)))

@@ -10,15 +10,16 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from ordergraph.ids import NodeIdCodec
 from ordergraph.models import OrderStatus, ProviderName
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.deliveries import delivery_view
 from ordergraph.resolvers.node_keys import codec_of, order_keys
+from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.candidates import Candidate
-from ordergraph.schema.connection import build_connection
+from ordergraph.schema.connection import build_connection, paged
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.events import OrderEventConnection
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
@@ -49,10 +50,15 @@ async def _result_delivery(root: Order, info: GraphInfo) -> ResultDelivery | Non
 
 
 async def _events(
-    root: Order, info: GraphInfo, first: int | None = None, after: str | None = None
+    root: Order,
+    info: GraphInfo,
+    first: int | None = UNSET,
+    after: str | None = UNSET,
+    last: int | None = UNSET,
+    before: str | None = UNSET,
 ) -> OrderEventConnection:
     page = await order_resolvers.order_events_page(
-        context_of(info), root.stored.id, first=first, after=after
+        context_of(info), root.stored.id, PageRequest.of(first, after, last, before)
     )
     return OrderEventConnection.from_page(page)
 
@@ -83,8 +89,13 @@ class Order(relay.Node):
     created_at_from_provider: bool = strawberry.field(
         description="True when `createdAt` is the provider's own time."
     )
-    updated_at: datetime | None = strawberry.field(
-        description="When the provider last changed the order, if it says."
+    updated_at: datetime = strawberry.field(
+        description="When the order last changed: the provider's time where it gives one "
+        "(Unified), else when ordergraph saw the last change (Kombo and StackOne give none; "
+        "then equal to `ingestedAt`). What `filter: {updatedSince}` compares."
+    )
+    updated_at_from_provider: bool = strawberry.field(
+        description="True when `updatedAt` is the provider's own time."
     )
     ingested_at: datetime = strawberry.field(
         description="When ordergraph last stored a change to the order."
@@ -120,7 +131,11 @@ class Order(relay.Node):
     )
 
     events: OrderEventConnection = strawberry.field(
-        resolver=_events, description="Status changes of this order, oldest first."
+        resolver=_events,
+        description=paged(
+            "Status changes of this order; `last` reads from the newest.",
+            "oldest first (event order), on every page",
+        ),
     )
 
     stored: strawberry.Private[StoredOrder]
@@ -137,7 +152,10 @@ class Order(relay.Node):
             provider_status=order.provider_status,
             created_at=stored.created_at,
             created_at_from_provider=order.created_at is not None,
-            updated_at=order.updated_at,
+            # The same value the store's ``changed_at`` holds (store/tables.py), which
+            # ``updatedSince`` filters on.
+            updated_at=order.updated_at or stored.ingested_at,
+            updated_at_from_provider=order.updated_at is not None,
             ingested_at=stored.ingested_at,
             candidate=Candidate.from_order(stored, order.candidate, ids)
             if order.candidate
@@ -186,6 +204,7 @@ class OrderEdge:
 @strawberry.type(description="A page of orders.")
 class OrderConnection:
     edges: list[OrderEdge] = strawberry.field(description="The orders of this page.")
+    nodes: list[Order] = strawberry.field(description="The orders of this page, without edges.")
     page_info: relay.PageInfo = strawberry.field(description="Where this page stands.")
     where: strawberry.Private[OrderFilter]
 
@@ -203,7 +222,3 @@ class OrderConnection:
     @strawberry.field(description="How many orders match, over all pages.")
     async def total_count(self, info: GraphInfo) -> int:
         return await order_resolvers.count_orders(context_of(info), self.where)
-
-    @strawberry.field(description="The orders of this page, without edges.")
-    def nodes(self) -> list[Order]:
-        return [edge.node for edge in self.edges]

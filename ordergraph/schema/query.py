@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from ordergraph.resolvers import candidates as candidate_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers import packages as package_resolvers
 from ordergraph.resolvers.node_keys import codec_of, key_of
-from ordergraph.resolvers.orders import PageRequest
+from ordergraph.resolvers.orders import PageRequest, given
 from ordergraph.schema.candidates import CandidateConnection
+from ordergraph.schema.connection import paged
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.errors import PublicError
 from ordergraph.schema.info import GraphInfo
@@ -19,6 +20,7 @@ from ordergraph.schema.node_ids import UnknownNodeTypeIsInvalidId
 from ordergraph.schema.nodes import resolve_nodes_each
 from ordergraph.schema.orders import Order, OrderConnection
 from ordergraph.schema.packages import Package
+from ordergraph.schema.viewer import Viewer, resolve_viewer
 from ordergraph.store import OrderFilter, SortOrder
 
 __all__ = ["Query"]
@@ -33,46 +35,61 @@ class Query:
         resolver=resolve_nodes_each,
         description="Objects by their global ids.",
     )
+    viewer: Viewer = strawberry.field(
+        resolver=resolve_viewer,
+        description="The calling API key: its tenant's name and its scopes (a UI can hide "
+        "what the key may not do).",
+    )
 
-    @strawberry.field(description="Orders of every connection of your tenant, page by page.")
+    @strawberry.field(
+        description=paged(
+            "Orders of every connection of your tenant, page by page.",
+            "`createdAt` ascending, then id (`orderBy` to change it)",
+        )
+    )
     async def orders(
         self,
         info: GraphInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: OrderFilterInput | None = None,
-        order_by: OrderOrderInput | None = None,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
+        filter: OrderFilterInput | None = UNSET,
+        order_by: OrderOrderInput | None = UNSET,
     ) -> OrderConnection:
-        where = filter.to_store(info.context) if filter is not None else OrderFilter()
-        sort = order_by.to_store() if order_by is not None else SortOrder.ASC
+        where_given, sort_given = given(filter), given(order_by)
+        where = where_given.to_store(info.context) if where_given is not None else OrderFilter()
+        sort = sort_given.to_store() if sort_given is not None else SortOrder.ASC
         page = await order_resolvers.page_orders(
             info.context,
             where=where,
-            request=PageRequest(first=first, after=after, last=last, before=before),
+            request=PageRequest.of(first, after, last, before),
             order=sort,
         )
         return OrderConnection.from_page(page, where, codec_of(info.context))
 
-    @strawberry.field(description="Candidates (one per email across connections), by email.")
+    @strawberry.field(
+        description=paged(
+            "Candidates (one per email across connections).",
+            "email ascending (lower-cased)",
+        )
+    )
     async def candidates(
         self,
         info: GraphInfo,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        search: str | None = None,
+        first: int | None = UNSET,
+        after: str | None = UNSET,
+        last: int | None = UNSET,
+        before: str | None = UNSET,
+        search: str | None = UNSET,
     ) -> CandidateConnection:
         context = info.context
+        text = given(search)
         page = await candidate_resolvers.page_candidates(
-            context,
-            search=search,
-            request=PageRequest(first=first, after=after, last=last, before=before),
+            context, search=text, request=PageRequest.of(first, after, last, before)
         )
         stored = await order_resolvers.load_orders(context, [e.order_id for e in page.edges])
-        return CandidateConnection.from_page(page, stored, search, codec_of(context))
+        return CandidateConnection.from_page(page, stored, text, codec_of(context))
 
     @strawberry.field(description="One order by its id; null when it does not exist.")
     async def order(self, info: GraphInfo, id: relay.GlobalID) -> Order | None:

@@ -79,11 +79,13 @@ class Subscription:
     async def order_events(
         self,
         info: GraphInfo,
-        filter: OrderEventFilter | None = None,
-        after: str | None = None,
+        filter: OrderEventFilter | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
     ) -> AsyncGenerator[OrderEvent, None]:
         context = info.context
         context.require_tenant()
+        # Left out (UNSET: no "= null" in the SDL) and null mean the same.
+        filter, after = order_resolvers.given(filter), order_resolvers.given(after)
         where = (
             await filter.to_filter(fresh_context(context)) if filter is not None else EventFilter()
         )

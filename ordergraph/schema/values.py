@@ -1,5 +1,5 @@
 """Plain GraphQL value types, each built from its canonical model, and the ``DateTime``
-scalar every input of ours is read with."""
+scalar every time of ours is written and read with."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ __all__ = [
     "HiringTeamMember",
     "Location",
     "ResultAttribute",
+    "format_datetime",
     "parse_datetime",
 ]
 
@@ -47,31 +48,61 @@ class DateTimeOutOfRangeError(GraphQLError):
 
 _PARSE_ISO: Final = DateTimeDefinition.parse_value
 
+DATETIME_SPEC_URL: Final = "https://datatracker.ietf.org/doc/html/rfc3339"
+DATETIME_DESCRIPTION: Final = (
+    "An instant, as an RFC 3339 date-time. Output is always UTC with `Z` and exactly "
+    "three fractional digits (milliseconds, truncated), e.g. `2026-12-03T15:04:05.123Z`. "
+    "Input may be any RFC 3339 date-time; an offset is converted to UTC (a time without "
+    "one is taken as UTC)."
+)
+
+
+def format_datetime(value: datetime) -> str:
+    """``value`` as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC; naive values are UTC already.
+
+    One wire format, so clients can compare and sort times as strings and codegen can map
+    the scalar to one type. Milliseconds are truncated, not rounded: rounding could carry
+    into the next second (or past year 9999), and a truncated time used as an inclusive
+    lower bound (``updatedSince``) still includes the instant it was read from.
+    Formatted by hand: ``strftime("%Y")`` does not pad years before 1000 on every libc.
+    """
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
+    )
+
+
+def _serialize_datetime(value: object) -> str:
+    if not isinstance(value, datetime):
+        raise TypeError(f"DateTime cannot represent {type(value).__name__}")
+    return format_datetime(value)
+
 
 def parse_datetime(value: object) -> datetime:
-    """Strawberry's ``DateTime`` parsing, refusing values that overflow in UTC."""
+    """Strawberry's ``DateTime`` parsing, in UTC, refusing values that overflow there."""
     assert _PARSE_ISO is not None  # Strawberry's DateTime always has a parser
     parsed = _PARSE_ISO(value)
     if not isinstance(parsed, datetime):  # isoparse always returns one
         raise DateTimeOutOfRangeError(str(value))
-    if parsed.tzinfo is not None:
-        try:
-            parsed.astimezone(UTC)
-        except OverflowError:
-            raise DateTimeOutOfRangeError(str(value)) from None
-    return parsed
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise DateTimeOutOfRangeError(str(value)) from None
 
 
 DATETIME_SCALAR: Final = ScalarDefinition(
     name=DateTimeDefinition.name,
-    description=DateTimeDefinition.description,
-    specified_by_url=DateTimeDefinition.specified_by_url,
-    serialize=DateTimeDefinition.serialize,
+    description=DATETIME_DESCRIPTION,
+    specified_by_url=DATETIME_SPEC_URL,
+    serialize=_serialize_datetime,
     parse_value=parse_datetime,
     parse_literal=None,
     origin=datetime,
 )
-"""``DateTime`` as Strawberry defines it (same name, description and output), read
+"""``DateTime`` (Strawberry's name) with one output format (``format_datetime``), read
 with ``parse_datetime``: the schema uses it for every ``datetime`` (``scalar_overrides``)."""
 
 

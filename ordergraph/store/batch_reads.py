@@ -33,14 +33,25 @@ _STORED_COLUMNS = [
 
 
 async def events_of_orders(
-    engine: AsyncEngine, tenant: str, order_ids: Sequence[str], after_id: int | None, limit: int
+    engine: AsyncEngine,
+    tenant: str,
+    order_ids: Sequence[str],
+    after_id: int | None,
+    limit: int,
+    *,
+    before_id: int | None = None,
+    from_end: bool = False,
 ) -> dict[str, list[StoredEvent]]:
-    """For each order, its first ``limit`` events above ``after_id``, oldest first."""
+    """For each order, its first ``limit`` events between ``after_id`` and ``before_id``
+    (both exclusive), or its last ``limit`` with ``from_end``; oldest first either way."""
     c = order_events.c
     conditions: list[ColumnElement[bool]] = [c.tenant == tenant, c.order_id.in_(list(order_ids))]
     if after_id is not None:
         conditions.append(c.id > after_id)
-    rank = sa.func.row_number().over(partition_by=c.order_id, order_by=c.id).label("rank")
+    if before_id is not None:
+        conditions.append(c.id < before_id)
+    ranking = c.id.desc() if from_end else c.id
+    rank = sa.func.row_number().over(partition_by=c.order_id, order_by=ranking).label("rank")
     ranked = sa.select(order_events, rank).where(*conditions).subquery()
     query = sa.select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id)
     found: dict[str, list[StoredEvent]] = {order_id: [] for order_id in order_ids}

@@ -39,7 +39,7 @@ def filter_conditions(tenant: str, where: OrderFilter) -> list[ColumnElement[boo
     if where.created_before is not None:
         conditions.append(c.created_at < where.created_before)
     if where.updated_since is not None:
-        conditions.append(c.updated_at >= where.updated_since)
+        conditions.append(c.changed_at >= where.updated_since)
     if where.candidate_email is not None:
         conditions.append(c.candidate_email == fold_search(where.candidate_email.strip()))
     if where.job_remote_id is not None:

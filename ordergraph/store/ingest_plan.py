@@ -222,6 +222,8 @@ def plan_ingest(
             "created_at_source": str(created_source),
             "first_seen_at": first_seen_at,
             "ingested_at": now,
+            # What ``updatedAt`` shows and ``updatedSince`` filters on (store/tables.py).
+            "changed_at": prepared.columns["updated_at"] or now,
             "content_hash": prepared.content_hash,
             "version": version,
         }

@@ -561,11 +561,27 @@ class OrderStore:
             return [stored_event(row) for row in result.mappings()]
 
     async def events_of_orders(
-        self, tenant: str, order_ids: Sequence[str], *, after_id: int | None, limit: int
+        self,
+        tenant: str,
+        order_ids: Sequence[str],
+        *,
+        after_id: int | None,
+        limit: int,
+        before_id: int | None = None,
+        from_end: bool = False,
     ) -> dict[str, list[StoredEvent]]:
-        """For each of ``tenant``'s orders, its first ``limit`` events above ``after_id``,
-        oldest first: one query for all of them."""
-        return await events_of_orders(self._engine, tenant, order_ids, after_id, limit)
+        """For each of ``tenant``'s orders, its first ``limit`` events between ``after_id``
+        and ``before_id`` (or its last ``limit`` with ``from_end``), oldest first: one query
+        for all of them."""
+        return await events_of_orders(
+            self._engine,
+            tenant,
+            order_ids,
+            after_id,
+            limit,
+            before_id=before_id,
+            from_end=from_end,
+        )
 
     async def newest_orders_by_candidate(
         self, tenant: str, emails: Sequence[str]

@@ -114,8 +114,9 @@ class OrderFilter:
 
     An empty sequence matches nothing. ``created_after`` is inclusive and
     ``created_before`` exclusive, so adjacent ranges neither overlap nor leave a gap.
-    ``updated_since`` compares the provider's ``updated_at`` (inclusive): orders whose
-    provider reports no update time do not match it. ``candidate_email`` is an exact,
+    ``updated_since`` compares when the order last changed (inclusive): the provider's
+    ``updated_at`` where it gives one, else when ordergraph stored the last change
+    (the ``changed_at`` column). ``candidate_email`` is an exact,
     case-insensitive match on the candidate's first email; ``search`` is a
     case-insensitive substring of the candidate's name or any of their emails.
     """

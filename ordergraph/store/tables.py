@@ -72,6 +72,10 @@ orders = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=True),
     # When this row last changed (ours, not the provider's).
     sa.Column("ingested_at", UTCDateTime, nullable=False),
+    # When the order last changed: the provider's ``updated_at`` where it gives one, else
+    # ``ingested_at``. Never null, so ``updatedSince`` filters every provider's orders
+    # on one indexed column (Kombo and StackOne give no update time).
+    sa.Column("changed_at", UTCDateTime, nullable=False),
     # Denormalised from ``data`` for filters and search.
     sa.Column("candidate_email", sa.Text, nullable=True),
     sa.Column("candidate_name", sa.Text, nullable=True),
@@ -92,6 +96,7 @@ orders = sa.Table(
     sa.Index(None, "tenant", "job_remote_id"),
     sa.Index(None, "tenant", "package_id"),
     sa.Index(None, "tenant", "updated_at"),
+    sa.Index(None, "tenant", "changed_at"),
 )
 
 # Append-only. Ids grow monotonically; per tenant they also grow in commit order,

@@ -7,7 +7,7 @@ the ``createOrder`` mutation itself. Provider-side truth is read from the sandbo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ordergraph.store import EventSource
@@ -239,5 +239,7 @@ async def read_delivery(api: Api, gid: str, tenant: str = "acme") -> dict[str, A
 async def deliver_due(api: Api, delivery: dict[str, Any]) -> None:
     """Run the deliverer's step once the delivery's next attempt is due (stepping the
     clock to ``nextAttemptAt`` instead of sleeping through the backoff)."""
-    due = datetime.fromisoformat(delivery["nextAttemptAt"])
+    # DateTime output is truncated to milliseconds: the instant lies within the shown
+    # millisecond, so it is due one millisecond after the time shown.
+    due = datetime.fromisoformat(delivery["nextAttemptAt"]) + timedelta(milliseconds=1)
     await api.services.deliverer.deliver_due(now=due)

@@ -170,14 +170,15 @@ def _event_queries(api: Api) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+@pytest.mark.parametrize("events", ["first: 5", "last: 5"])
 async def test_a_page_of_orders_reads_all_their_events_in_one_query(
-    api: Api, sandbox: Sandbox
+    api: Api, sandbox: Sandbox, events: str
 ) -> None:
     # given acme's orders, each with its creation event
     await fill_index(api, sandbox)
     query = """query($n: Int!) { orders(first: $n) { edges { node { id
-        events(first: 5) { edges { cursor node { newStatus } } pageInfo { hasNextPage } }
-    } } } }"""
+        events(EVENTS) { edges { cursor node { newStatus } } pageInfo { hasNextPage } }
+    } } } }""".replace("EVENTS", events)
     await api.query(query, {"n": 1})  # warm the connection pool
     counts = []
     for size in (2, 25):
@@ -189,7 +190,7 @@ async def test_a_page_of_orders_reads_all_their_events_in_one_query(
         assert len(edges) == size
         assert all(e["node"]["events"]["edges"] for e in edges)
         counts.append(len(seen))
-    # then the events of the whole page are one query, whatever its size
+    # then the events of the whole page are one query, whatever its size or direction
     assert counts == [1, 1]
 
 

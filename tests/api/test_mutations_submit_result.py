@@ -84,7 +84,7 @@ async def test_kombo_result_is_put_as_mapped_and_recorded_with_a_mutation_event(
         "score": 87.5,
         "maxScore": 100.0,
         "url": "https://assess.example.com/r/1",
-        "completedAt": "2025-03-04T05:06:07+00:00",
+        "completedAt": "2025-03-04T05:06:07.000Z",
         "summary": "Strong on algorithms",
     }
     assert events(order) == [(None, "OPEN", "POLL"), ("OPEN", "COMPLETED", "MUTATION")]

@@ -91,8 +91,13 @@ async def _remote_ids(store: OrderStore, tenant: str, where: OrderFilter) -> lis
             lambda c: OrderFilter(created_after=minutes(2), created_before=minutes(5)),
             ["u2", "u3", "s1"],
         ),
-        (lambda c: OrderFilter(updated_since=minutes(10)), ["u1", "u2"]),
-        (lambda c: OrderFilter(updated_since=minutes(11)), ["u1"]),
+        # The provider's update time (u1: 30, u2: 10), else when the store saw the change:
+        # u3 at the real time of the first ingestion (after every minutes(n)), s1 and k1
+        # at minutes(5).
+        (lambda c: OrderFilter(updated_since=minutes(10)), ["u1", "u2", "u3"]),
+        (lambda c: OrderFilter(updated_since=minutes(11)), ["u1", "u3"]),
+        (lambda c: OrderFilter(updated_since=minutes(5)), ["u1", "u2", "u3", "s1", "k1"]),
+        (lambda c: OrderFilter(updated_since=minutes(6)), ["u1", "u2", "u3"]),
         (lambda c: OrderFilter(candidate_email="ann.lee@EXAMPLE.com"), ["u1"]),
         (lambda c: OrderFilter(candidate_email="ann@home.org"), []),  # not the first email
         (lambda c: OrderFilter(job_remote_id="job-1"), ["u1", "u3"]),

@@ -26,6 +26,7 @@ from ordergraph.store import (
 )
 from ordergraph.store.migrate import alembic_config
 from ordergraph.store.tables import metadata, node_id_signing
+from ordergraph.store.types import UTCDateTime, as_utc
 from tests.databases import CURSOR_SECRET
 
 
@@ -193,6 +194,72 @@ async def test_node_id_signing_migration_records_when_signing_began(
             assert before - timedelta(seconds=5) <= rows[0].since <= datetime.now(UTC)
             await conn.run_sync(_step, "downgrade", "0002")
             assert "node_id_signing" not in await conn.run_sync(_tables)
+            await conn.run_sync(_step, "upgrade", "head")
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+_T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def _stored_row(order_id: str, updated_at: datetime | None) -> dict[str, object]:
+    """An ``orders`` row as revisions 0002 and 0003 hold it (no ``changed_at`` yet)."""
+    return {
+        "id": f"c1:{order_id}",
+        "tenant": "acme",
+        "connection_id": "c1",
+        "provider": "kombo",
+        "remote_id": order_id,
+        "status": "OPEN",
+        "created_at": _T0,
+        "created_at_source": "first_seen",
+        "first_seen_at": _T0,
+        "updated_at": updated_at,
+        "ingested_at": _T0 + timedelta(hours=1),
+        "search_text": "",
+        "data": {},
+        "content_hash": "0" * 64,
+        "version": 1,
+    }
+
+
+def _changed_at(connection: Connection) -> dict[str, datetime]:
+    query = sa.select(sa.column("id"), sa.column("changed_at", UTCDateTime())).select_from(
+        sa.table("orders")
+    )
+    return {row[0]: as_utc(row[1]) for row in connection.execute(query).all()}
+
+
+async def test_seen_changes_migration_fills_changed_at_and_downgrades(
+    blank_store_url: str,
+) -> None:
+    engine = create_engine(blank_store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_step, "upgrade", "0003")
+            columns = [
+                sa.column(name, UTCDateTime() if name.endswith("_at") else None)
+                for name in _stored_row("x", None)
+            ]
+            old_orders = sa.table("orders", *columns)
+            old_orders.c.data.type = sa.JSON()
+            await conn.execute(
+                old_orders.insert(),
+                [_stored_row("with", _T0 + timedelta(minutes=5)), _stored_row("without", None)],
+            )
+            await conn.run_sync(_step, "upgrade", "0004")
+            # The provider's time where it gave one, else when we stored the change.
+            assert await conn.run_sync(_changed_at) == {
+                "c1:with": _T0 + timedelta(minutes=5),
+                "c1:without": _T0 + timedelta(hours=1),
+            }
+            assert await conn.run_sync(_diff) == []
+            await conn.run_sync(_step, "downgrade", "0003")
+            names = await conn.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("orders")}
+            )
+            assert "changed_at" not in names
             await conn.run_sync(_step, "upgrade", "head")
             assert await conn.run_sync(_diff) == []
     finally:
