@@ -164,7 +164,8 @@ async def test_apollo_crawls_every_order_and_a_subscription_updates_the_cache(
         apollo.kill()
     assert seen["event"]["order"]["id"] == unified_id
     assert seen["event"]["newStatus"] == "COMPLETED"
-    assert seen["before"] is not None and seen["before"]["status"] != "COMPLETED"
+    assert seen["before"] is not None
+    assert seen["before"]["status"] != "COMPLETED"
     assert seen["after"] == {"__typename": "Order", "id": unified_id, "status": "COMPLETED"}
 
 
