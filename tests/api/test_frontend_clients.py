@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,85 @@ async def test_urql_graphcache_crawls_every_order(api: Api, sandbox: Sandbox) ->
         await urql.finish()
     finally:
         urql.kill()
+
+
+RELAY_FIXTURE = JS / "relay-fixture"
+RELAY_COMPILER = JS / "node_modules" / "relay-compiler" / "cli.js"
+
+
+def _compile_relay_app(schema_text: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """relay-compiler over a copy of the fixture app (it writes __generated__ beside the
+    sources) with its committed config, pointed at ``schema_text``."""
+    node = _node("relay-compiler")
+    shutil.copytree(RELAY_FIXTURE / "src", workdir / "src")
+    schema = workdir / "schema.graphql"
+    schema.write_text(schema_text)
+    config = json.loads((RELAY_FIXTURE / "relay.config.json").read_text())
+    config["schema"] = str(schema)
+    (workdir / "relay.config.json").write_text(json.dumps(config))
+    # The npm package carries the compiler's native binary: nothing downloads here.
+    return subprocess.run(  # noqa: S603 - node with our own scripts and paths
+        [node, str(RELAY_COMPILER)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_relay_compiler_accepts_the_schema(tmp_path: Path) -> None:
+    done = _compile_relay_app(SCHEMA.read_text(), tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "ERROR" not in output
+    assert "WARN" not in output
+    generated = {p.name for p in (tmp_path / "src" / "__generated__").iterdir()}
+    # The refetch queries Relay derives need Query.node and Node on Order and Candidate.
+    assert {
+        "OrderListQuery.graphql.ts",
+        "OrderListPaginationQuery.graphql.ts",
+        "OrderRowRefetchQuery.graphql.ts",
+        "CandidateOrdersPaginationQuery.graphql.ts",
+        "CandidateOrdersStatusSubscription.graphql.ts",
+    } <= generated
+
+
+def test_relay_compiler_rejects_a_schema_that_breaks_relays_rules(tmp_path: Path) -> None:
+    # Valid GraphQL, but an Order that is no Node cannot be @refetchable in Relay.
+    schema = SCHEMA.read_text()
+    assert "type Order implements Node {" in schema
+    broken = schema.replace("type Order implements Node {", "type Order {")
+    done = _compile_relay_app(broken, tmp_path)
+    assert done.returncode != 0
+    assert "OrderRow_order" in done.stdout + done.stderr
+
+
+def _codegen(schema: Path, output: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - node with our own scripts and paths
+        [_node("@graphql-codegen/cli"), str(JS / "codegen.mjs"), str(schema), str(output)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_graphql_codegen_with_strict_scalars_knows_every_scalar(tmp_path: Path) -> None:
+    output = tmp_path / "types.ts"
+    done = _codegen(SCHEMA, output)
+    assert done.returncode == 0, done.stderr
+    generated = output.read_text()
+    assert "DateTime: { input: string; output: string; }" in generated
+    assert "export type OrderPageQuery = " in generated
+    assert "export type OrderEventsSubscription = " in generated
+
+
+def test_graphql_codegen_fails_on_an_unmapped_scalar(tmp_path: Path) -> None:
+    # What strictScalars guards: a new scalar in the schema that the frontend (and the
+    # scalar list in codegen.mjs and README) does not know yet.
+    schema = tmp_path / "schema.graphql"
+    schema.write_text(SCHEMA.read_text() + "\nscalar Money\n")
+    done = _codegen(schema, tmp_path / "types.ts")
+    assert done.returncode != 0
+    assert "Unknown scalar type Money" in done.stderr
