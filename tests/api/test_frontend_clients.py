@@ -19,14 +19,13 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api.conftest import KEYS, Api
-from tests.api.helpers import deliver_unified, fill_index, node_key, unified_order
+from tests.api.helpers import connection, fill_index, node_key
 from tests.conftest import Sandbox
 
 JS = Path(__file__).parent.parent / "js"
@@ -40,6 +39,12 @@ query AllIds($after: String) {
     edges { node { id status } }
     pageInfo { hasNextPage endCursor }
   }
+}
+"""
+
+REFRESH = """
+mutation Refresh($ids: [ID!]!) {
+  refreshOrders(ids: $ids) { orders { id status } errors { code message } }
 }
 """
 
@@ -147,18 +152,28 @@ async def test_apollo_crawls_every_order_and_a_subscription_updates_the_cache(
         assert await apollo.line() == {"subscribed": True}
         await _subscribed(api)
 
-        # A Unified order the crawl cached as not completed completes, as its webhook says.
+        # A Unified order the crawl cached as not completed completes at the provider
+        # (the sandbox's control API); refreshOrders reads it back and records the change.
         unified_id = next(
             i
             for i, status in statuses.items()
             if node_key(i).startswith("acme-unified:") and status != "COMPLETED"
         )
-        remote_id = node_key(unified_id).split(":", 1)[1]
-        await deliver_unified(
-            api,
-            "acme-unified",
-            [unified_order(remote_id, created_at=datetime.now(UTC), status="COMPLETED")],
+        await sandbox.control(
+            "PATCH",
+            "orders",
+            {
+                "provider": "unified",
+                "account": connection(api, "acme-unified").settings.account,
+                "id": node_key(unified_id).split(":", 1)[1],
+                "status": "COMPLETED",
+            },
         )
+        refreshed = await api.query(REFRESH, {"ids": [unified_id]})
+        assert refreshed["data"]["refreshOrders"] == {
+            "orders": [{"id": unified_id, "status": "COMPLETED"}],
+            "errors": [],
+        }, refreshed
         seen = await apollo.line()
         await apollo.finish()
     finally:
