@@ -8,8 +8,10 @@
 * GraphQL Code Generator with ``strictScalars`` (tests/js/codegen.mjs): every custom
   scalar of schema.graphql is mapped, and an unmapped one fails generation.
 
-Orders reach the gateway the real way (tests.api.helpers.fill_index: Unified webhooks,
-StackOne creates through the adapter, a Kombo poll).
+Orders reach the gateway the real way (tests.api.helpers.fill_index: Unified orders
+through the webhook intake, StackOne creates through the adapter, a Kombo poll); the
+status change the subscription sees is made in the Unified simulator (control API) and
+read back with the refreshOrders mutation.
 """
 
 from __future__ import annotations
