@@ -82,7 +82,8 @@ class OrderFilterInput(LeftOutIsNone):
         default=strawberry.UNSET, description="Orders of this package (a Package id)."
     )
     search: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Text in the candidate's name or email (case-insensitive)."
+        default=strawberry.UNSET,
+        description="Text in the candidate's name or email (case-insensitive).",
     )
 
     def to_store(self, context: Context) -> OrderFilter:

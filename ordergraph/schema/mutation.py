@@ -62,11 +62,21 @@ async def _orders(info: GraphInfo, keys: list[str]) -> list[Order]:
 class ResultAttributeInput(LeftOutIsNone):
     label: str = strawberry.field(description="What the line measures.")
     type: AttributeType = strawberry.field(default=AttributeType.TEXT, description="Kind.")
-    value: str | None = strawberry.field(default=strawberry.UNSET, description="Text or number as text.")
-    score: float | None = strawberry.field(default=strawberry.UNSET, description="Sub-result score.")
-    max_score: float | None = strawberry.field(default=strawberry.UNSET, description="Sub-result maximum.")
-    status: OrderStatus | None = strawberry.field(default=strawberry.UNSET, description="Sub-result status.")
-    reference: str | None = strawberry.field(default=strawberry.UNSET, description="Your id for the line.")
+    value: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Text or number as text."
+    )
+    score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Sub-result score."
+    )
+    max_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Sub-result maximum."
+    )
+    status: OrderStatus | None = strawberry.field(
+        default=strawberry.UNSET, description="Sub-result status."
+    )
+    reference: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Your id for the line."
+    )
 
     def to_model(self) -> models.ResultAttribute:
         return models.ResultAttribute(
@@ -96,11 +106,21 @@ class SubmitResultInput(LeftOutIsNone):
     status: OrderStatus = strawberry.field(description="Result status.")
     url: str = strawberry.field(description="Where the full result can be seen.")
     score: float | None = strawberry.field(default=strawberry.UNSET, description="Score achieved.")
-    max_score: float | None = strawberry.field(default=strawberry.UNSET, description="Highest score.")
-    min_score: float | None = strawberry.field(default=strawberry.UNSET, description="Lowest score.")
-    score_label: str | None = strawberry.field(default=strawberry.UNSET, description="Label of the score.")
-    started_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="Started at.")
-    completed_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="Completed at.")
+    max_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Highest score."
+    )
+    min_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Lowest score."
+    )
+    score_label: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Label of the score."
+    )
+    started_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET, description="Started at."
+    )
+    completed_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET, description="Completed at."
+    )
     summary: str | None = strawberry.field(default=strawberry.UNSET, description="Short summary.")
     attributes: list[ResultAttributeInput] = strawberry.field(
         default_factory=list, description="Detail lines."
@@ -161,7 +181,9 @@ class CandidateInput(LeftOutIsNone):
     last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Last name.")
     emails: list[str] = strawberry.field(default_factory=list, description="Emails.")
     phones: list[str] = strawberry.field(default_factory=list, description="Phones.")
-    profile_url: str | None = strawberry.field(default=strawberry.UNSET, description="Profile link.")
+    profile_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Profile link."
+    )
 
     def to_model(self) -> models.Candidate:
         return models.Candidate(

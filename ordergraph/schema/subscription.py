@@ -29,7 +29,8 @@ __all__ = ["OrderEventFilter", "Subscription"]
 @strawberry.input(description="Which order events a subscription receives (all when omitted).")
 class OrderEventFilter(LeftOutIsNone):
     connection_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Events of orders of these connections (ProviderConnection ids)."
+        default=strawberry.UNSET,
+        description="Events of orders of these connections (ProviderConnection ids).",
     )
     statuses: list[OrderStatus] | None = strawberry.field(
         default=strawberry.UNSET, description="Events whose new status is one of these."

@@ -256,7 +256,9 @@ async def test_unified_refusals_naming_no_result_field_point_at_none(
     assert provider.result_input_field(unknown.value.message) is None
     # A status Unified lacks is refused before sending, in words naming the status.
     with pytest.raises(ValueError, match="CANCELLED") as refused:
-        provider.check_result(ResultSubmission(status=OrderStatus.CANCELLED, url="https://x.example"))
+        provider.check_result(
+            ResultSubmission(status=OrderStatus.CANCELLED, url="https://x.example")
+        )
     assert provider.result_input_field(str(refused.value)) == ("status",)
 
 
