@@ -104,6 +104,7 @@ __all__ = [
     "order_to_canonical",
     "package_to_canonical",
     "package_to_wire",
+    "result_input_field",
     "result_to_wire",
     "signature_digest",
     "status_to_canonical",
@@ -445,6 +446,37 @@ def result_to_wire(result: ResultSubmission) -> dict[str, Any]:
     )
 
 
+# The result input field behind each Unified order field a result writes (see
+# ``result_to_wire``): Unified's refusals (``{"error", "message"}``, README "Provider
+# details we had to choose") name the order field in ``message``, e.g. "Invalid value
+# for response_score"; ``status_to_wire``'s "Unified has no order status for …" names
+# ``status``.
+_RESULT_FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "status": ("status",),
+    "response_status": ("status",),
+    "response_score": ("score",),
+    "response_max_score": ("maxScore",),
+    "response_url": ("url",),
+    "response_completed_at": ("completedAt",),
+    "response_attributes": ("attributes",),
+    "response_download_urls": ("attachments",),
+    "response_details": ("summary",),
+}
+
+
+def result_input_field(message: str) -> tuple[str, ...] | None:
+    """The result input field a Unified refusal (or our own ``check_result``) names: the
+    first of the order's result fields that ``message`` mentions as a whole word; None
+    when it names none (an unknown connection, a body that is not JSON, …)."""
+    # Words are runs of letters, digits and underscores, so "response_max_score" is one
+    # word and never read as "score".
+    words = "".join(c if c.isalnum() or c == "_" else " " for c in message).split()
+    for word in words:
+        if word in _RESULT_FIELD_NAMES:
+            return _RESULT_FIELD_NAMES[word]
+    return None
+
+
 def _address_to_wire(address: Address) -> dict[str, Any]:
     return _compact(
         {
@@ -654,6 +686,9 @@ class UnifiedProvider(BaseProvider):
 
     def check_result(self, result: ResultSubmission) -> None:
         result_to_wire(result)
+
+    def result_input_field(self, message: str) -> tuple[str, ...] | None:
+        return result_input_field(message)
 
     async def submit_result(
         self, remote_id: str, result: ResultSubmission

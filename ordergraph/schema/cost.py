@@ -28,7 +28,10 @@ the HTTP client bounds it with ``max_attempts``):
   ``refreshOrders`` is priced by the connections its ids name (an Order id carries its
   connection): per Kombo connection 1 per 250 ids, per Unified id 1, per StackOne id 2
   (an order and its result are two reads); an id that is not one of the tenant's
-  orders costs 0 (the resolver finds nothing to read). ``publishPackages`` drops the
+  orders costs 0 (the resolver finds nothing to read), and so does an id of a
+  connection that cannot read orders back (``Capability.GET_ORDERS``: a StackOne
+  connection on API version 2025-12-03), which the resolver answers with
+  UNSUPPORTED_BY_PROVIDER without a call. ``publishPackages`` drops the
   cached list it changed, so in a mutation each root field pays for its own package
   reads.
 - A package list longer than one provider page costs one call per page; the estimate
@@ -54,7 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from graphql import (
     DocumentNode,
@@ -78,7 +81,11 @@ from strawberry.relay import GlobalID
 from strawberry.relay.types import GlobalIDValueError
 
 from ordergraph.ids import possible_keys
+from ordergraph.providers.base import Capability
 from ordergraph.schema.document_walk import WALK, dependency_order, fragment_definitions
+
+if TYPE_CHECKING:
+    from ordergraph.sync.connections import LiveConnection
 
 __all__ = [
     "ID_ARGUMENTS",
@@ -88,6 +95,7 @@ __all__ = [
     "REFRESH_CALLS",
     "WRITES",
     "ArgumentValue",
+    "ConnectionCost",
     "CostPlan",
     "IdArgument",
     "ItemTerm",
@@ -121,7 +129,26 @@ REFRESH_CALLS: Final[Mapping[str, tuple[int, int]]] = {
     "unified": (1, 1),
     "stackone": (2, 1),
 }
-"""Calls to read orders back, per provider (``refreshOrders``)."""
+"""Calls to read orders back, per provider (``refreshOrders``), on a connection that
+reads orders at all (``ConnectionCost.reads_orders``)."""
+
+
+@dataclass(frozen=True)
+class ConnectionCost:
+    """What the estimate needs to know of one of the tenant's connections."""
+
+    provider: str
+    # Whether refreshOrders reads this connection's orders: the same question its
+    # resolver asks (``supports(Capability.GET_ORDERS)``), since it depends on the
+    # connection (a StackOne API version), not on the provider alone.
+    reads_orders: bool = True
+
+    @classmethod
+    def of(cls, connection: LiveConnection) -> ConnectionCost:
+        return cls(
+            provider=connection.provider_name.value,
+            reads_orders=connection.provider.supports(Capability.GET_ORDERS),
+        )
 
 
 @dataclass(frozen=True)
@@ -202,10 +229,11 @@ def decode_global_id(value: object) -> GlobalID | None:
         return None
 
 
-def refresh_cost(ids: list[Any], providers: Mapping[str, str]) -> int:
+def refresh_cost(ids: list[Any], providers: Mapping[str, ConnectionCost]) -> int:
     """Calls ``refreshOrders(ids)`` makes for a tenant whose connections are
-    ``providers`` (connection id -> provider name). An id that is not one of the
-    tenant's orders costs nothing: the resolver finds no order and calls no one."""
+    ``providers`` (connection id -> what it costs). An id that is not one of the
+    tenant's orders costs nothing: the resolver finds no order and calls no one; nor
+    does an id of a connection that does not read orders back."""
     per_connection: dict[str, int] = {}
     # Priced on every key an id may stand for, signature unchecked (the estimate has no
     # secret): a forged id is priced as a real one, never below what it may cost.
@@ -221,7 +249,9 @@ def refresh_cost(ids: list[Any], providers: Mapping[str, str]) -> int:
             per_connection[connection] = per_connection.get(connection, 0) + 1
     total = 0
     for connection, count in per_connection.items():
-        calls, batch = REFRESH_CALLS.get(providers[connection], (2, 1))
+        if not providers[connection].reads_orders:
+            continue
+        calls, batch = REFRESH_CALLS.get(providers[connection].provider, (2, 1))
         total += calls * -(-count // batch)
     return total
 
@@ -262,9 +292,11 @@ class CostPlan:
     # Default values of the operation's variables, for variables a request leaves out.
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
-    def cost(self, variables: Mapping[str, Any] | None, providers: Mapping[str, str]) -> int:
+    def cost(
+        self, variables: Mapping[str, Any] | None, providers: Mapping[str, ConnectionCost]
+    ) -> int:
         """Upstream calls for a tenant whose connections are ``providers``
-        (connection id -> provider name)."""
+        (connection id -> what it costs)."""
         given = {**self.defaults, **(variables or {})}
         total = self.fixed + self.package_reads * len(providers)
         for term in self.items:

@@ -14,10 +14,23 @@ from ordergraph.schema.enums import OrderSortDirection, OrderSortField
 from ordergraph.schema.errors import PublicError
 from ordergraph.store import OrderFilter, SortOrder
 
-__all__ = ["OrderFilterInput", "OrderOrderInput", "expect_id"]
+__all__ = ["LeftOutIsNone", "OrderFilterInput", "OrderOrderInput", "expect_id"]
 
 MAX_FILTER_VALUES = 100
 MAX_SEARCH_LENGTH = 200
+
+
+class LeftOutIsNone:
+    """Base of an input type whose optional fields default to ``strawberry.UNSET``, so the
+    SDL shows no ``= null`` for them: a field the client left out then reads as None, like
+    an explicit null, since both mean "not given" here. Turning UNSET into None once, when
+    the input is built, means no reader (``to_model``, an idempotency key passed on) can
+    mistake UNSET for a value: it is not None and would pass an ``is not None`` check."""
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if value is strawberry.UNSET:
+                setattr(self, name, None)
 
 
 def expect_id(global_id: relay.GlobalID, type_name: str, argument: str) -> str:
@@ -40,36 +53,37 @@ def connection_keys(context: Context, global_ids: list[relay.GlobalID], argument
 
 
 @strawberry.input(name="OrderFilter", description="Conditions an order must meet to be listed.")
-class OrderFilterInput:
+class OrderFilterInput(LeftOutIsNone):
     statuses: list[OrderStatus] | None = strawberry.field(
-        default=None, description="Any of these canonical statuses."
+        default=strawberry.UNSET, description="Any of these canonical statuses."
     )
     providers: list[ProviderName] | None = strawberry.field(
-        default=None, description="Any of these providers."
+        default=strawberry.UNSET, description="Any of these providers."
     )
     connection_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Any of these connections (ProviderConnection ids)."
+        default=strawberry.UNSET, description="Any of these connections (ProviderConnection ids)."
     )
     created_after: datetime | None = strawberry.field(
-        default=None, description="Created at or after this time (inclusive)."
+        default=strawberry.UNSET, description="Created at or after this time (inclusive)."
     )
     created_before: datetime | None = strawberry.field(
-        default=None, description="Created before this time (exclusive)."
+        default=strawberry.UNSET, description="Created before this time (exclusive)."
     )
     updated_since: datetime | None = strawberry.field(
-        default=None, description="`updatedAt` at or after this time (inclusive)."
+        default=strawberry.UNSET, description="`updatedAt` at or after this time (inclusive)."
     )
     candidate_email: str | None = strawberry.field(
-        default=None, description="The candidate's email (exact, case-insensitive)."
+        default=strawberry.UNSET, description="The candidate's email (exact, case-insensitive)."
     )
     job_remote_id: str | None = strawberry.field(
-        default=None, description="The job's id in the ATS."
+        default=strawberry.UNSET, description="The job's id in the ATS."
     )
     package_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Orders of this package (a Package id)."
+        default=strawberry.UNSET, description="Orders of this package (a Package id)."
     )
     search: str | None = strawberry.field(
-        default=None, description="Text in the candidate's name or email (case-insensitive)."
+        default=strawberry.UNSET,
+        description="Text in the candidate's name or email (case-insensitive).",
     )
 
     def to_store(self, context: Context) -> OrderFilter:

@@ -71,7 +71,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import validate_document
 
-from ordergraph.schema.cost import CostPlan, plan_cost
+from ordergraph.schema.cost import ConnectionCost, CostPlan, plan_cost
 from ordergraph.schema.document_cache import DocumentCache, document_weight
 from ordergraph.schema.limit_rules import CODES, limit_error, limit_rules
 from ordergraph.settings import LimitSettings
@@ -166,7 +166,7 @@ class RequestLimits:
         operation_name: str | None,
         variables: dict[str, Any] | None,
         *,
-        providers: Mapping[str, str],
+        providers: Mapping[str, ConnectionCost],
     ) -> list[GraphQLError]:
         """Every limit this request breaks (none: it may run). Only the limits: other
         problems of the document are left to execution, which reports them."""
@@ -208,7 +208,7 @@ class RequestLimits:
         plan: CostPlan | None,
         variables: dict[str, Any] | None,
         *,
-        providers: Mapping[str, str],
+        providers: Mapping[str, ConnectionCost],
     ) -> list[GraphQLError]:
         """The errors of the ids and the cost of one request of ``plan``."""
         if plan is None:
@@ -445,7 +445,7 @@ cost after validation. They replace Strawberry's ``ParserCache`` and
 ``ValidationCache``."""
 
 
-def _providers_of_context(context: Any) -> Mapping[str, str]:
+def _providers_of_context(context: Any) -> Mapping[str, ConnectionCost]:
     """The connections of the tenant an ordergraph ``Context`` acts for (none without)."""
     services = getattr(context, "services", None)
     tenant = getattr(context, "tenant", None)
@@ -454,6 +454,6 @@ def _providers_of_context(context: Any) -> Mapping[str, str]:
     return tenant_providers(services.connections, tenant)
 
 
-def tenant_providers(connections: Any, tenant: str) -> dict[str, str]:
-    """Connection id -> provider name of ``tenant``'s connections in a registry."""
-    return {c.id: c.provider_name.value for c in connections.of_tenant(tenant)}
+def tenant_providers(connections: Any, tenant: str) -> dict[str, ConnectionCost]:
+    """Connection id -> what it costs, of ``tenant``'s connections in a registry."""
+    return {c.id: ConnectionCost.of(c) for c in connections.of_tenant(tenant)}

@@ -19,6 +19,7 @@ from ordergraph.resolvers.node_keys import codec_of, key_of, order_keys
 from ordergraph.schema.enums import UserErrorCode
 from ordergraph.schema.errors import PublicError
 from ordergraph.schema.info import GraphInfo
+from ordergraph.schema.inputs import LeftOutIsNone
 from ordergraph.schema.orders import Order
 from ordergraph.schema.packages import Package
 
@@ -58,14 +59,24 @@ async def _orders(info: GraphInfo, keys: list[str]) -> list[Order]:
 
 
 @strawberry.input(description="One line of a result.")
-class ResultAttributeInput:
+class ResultAttributeInput(LeftOutIsNone):
     label: str = strawberry.field(description="What the line measures.")
     type: AttributeType = strawberry.field(default=AttributeType.TEXT, description="Kind.")
-    value: str | None = strawberry.field(default=None, description="Text or number as text.")
-    score: float | None = strawberry.field(default=None, description="Sub-result score.")
-    max_score: float | None = strawberry.field(default=None, description="Sub-result maximum.")
-    status: OrderStatus | None = strawberry.field(default=None, description="Sub-result status.")
-    reference: str | None = strawberry.field(default=None, description="Your id for the line.")
+    value: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Text or number as text."
+    )
+    score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Sub-result score."
+    )
+    max_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Sub-result maximum."
+    )
+    status: OrderStatus | None = strawberry.field(
+        default=strawberry.UNSET, description="Sub-result status."
+    )
+    reference: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Your id for the line."
+    )
 
     def to_model(self) -> models.ResultAttribute:
         return models.ResultAttribute(
@@ -80,27 +91,37 @@ class ResultAttributeInput:
 
 
 @strawberry.input(description="A file attached to a result.")
-class AttachmentInput:
+class AttachmentInput(LeftOutIsNone):
     url: str = strawberry.field(description="Where the provider can fetch the file.")
-    name: str | None = strawberry.field(default=None, description="File name.")
-    content_type: str | None = strawberry.field(default=None, description="MIME type.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="File name.")
+    content_type: str | None = strawberry.field(default=strawberry.UNSET, description="MIME type.")
 
     def to_model(self) -> models.Attachment:
         return models.Attachment(url=self.url, name=self.name, content_type=self.content_type)
 
 
 @strawberry.input(description="A result to write back to the order's provider.")
-class SubmitResultInput:
+class SubmitResultInput(LeftOutIsNone):
     order_id: relay.GlobalID = strawberry.field(description="The order (an Order id).")
     status: OrderStatus = strawberry.field(description="Result status.")
     url: str = strawberry.field(description="Where the full result can be seen.")
-    score: float | None = strawberry.field(default=None, description="Score achieved.")
-    max_score: float | None = strawberry.field(default=None, description="Highest score.")
-    min_score: float | None = strawberry.field(default=None, description="Lowest score.")
-    score_label: str | None = strawberry.field(default=None, description="Label of the score.")
-    started_at: datetime | None = strawberry.field(default=None, description="Started at.")
-    completed_at: datetime | None = strawberry.field(default=None, description="Completed at.")
-    summary: str | None = strawberry.field(default=None, description="Short summary.")
+    score: float | None = strawberry.field(default=strawberry.UNSET, description="Score achieved.")
+    max_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Highest score."
+    )
+    min_score: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Lowest score."
+    )
+    score_label: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Label of the score."
+    )
+    started_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET, description="Started at."
+    )
+    completed_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET, description="Completed at."
+    )
+    summary: str | None = strawberry.field(default=strawberry.UNSET, description="Short summary.")
     attributes: list[ResultAttributeInput] = strawberry.field(
         default_factory=list, description="Detail lines."
     )
@@ -108,7 +129,7 @@ class SubmitResultInput:
         default_factory=list, description="Attached files."
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Repeat-safe key: the same key writes once."
+        default=strawberry.UNSET, description="Repeat-safe key: the same key writes once."
     )
 
     def to_model(self) -> models.ResultSubmission:
@@ -136,11 +157,11 @@ class SubmitResultPayload:
 
 
 @strawberry.input(description="A person on a hiring team.")
-class HiringTeamMemberInput:
-    remote_id: str | None = strawberry.field(default=None, description="Id in the ATS.")
-    first_name: str | None = strawberry.field(default=None, description="First name.")
-    last_name: str | None = strawberry.field(default=None, description="Last name.")
-    email: str | None = strawberry.field(default=None, description="Email address.")
+class HiringTeamMemberInput(LeftOutIsNone):
+    remote_id: str | None = strawberry.field(default=strawberry.UNSET, description="Id in the ATS.")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="First name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Last name.")
+    email: str | None = strawberry.field(default=strawberry.UNSET, description="Email address.")
     roles: list[str] = strawberry.field(default_factory=list, description="Roles.")
 
     def to_model(self) -> models.HiringTeamMember:
@@ -154,13 +175,15 @@ class HiringTeamMemberInput:
 
 
 @strawberry.input(description="The candidate of a new order.")
-class CandidateInput:
-    remote_id: str | None = strawberry.field(default=None, description="Id in the ATS.")
-    first_name: str | None = strawberry.field(default=None, description="First name.")
-    last_name: str | None = strawberry.field(default=None, description="Last name.")
+class CandidateInput(LeftOutIsNone):
+    remote_id: str | None = strawberry.field(default=strawberry.UNSET, description="Id in the ATS.")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="First name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Last name.")
     emails: list[str] = strawberry.field(default_factory=list, description="Emails.")
     phones: list[str] = strawberry.field(default_factory=list, description="Phones.")
-    profile_url: str | None = strawberry.field(default=None, description="Profile link.")
+    profile_url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Profile link."
+    )
 
     def to_model(self) -> models.Candidate:
         return models.Candidate(
@@ -174,9 +197,9 @@ class CandidateInput:
 
 
 @strawberry.input(description="The job of a new order.")
-class JobInput:
-    remote_id: str | None = strawberry.field(default=None, description="Id in the ATS.")
-    title: str | None = strawberry.field(default=None, description="Title.")
+class JobInput(LeftOutIsNone):
+    remote_id: str | None = strawberry.field(default=strawberry.UNSET, description="Id in the ATS.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="Title.")
     hiring_team: list[HiringTeamMemberInput] = strawberry.field(
         default_factory=list, description="Hiring team."
     )
@@ -190,22 +213,22 @@ class JobInput:
 
 
 @strawberry.input(description="An order to create on a connection that takes orders from us.")
-class CreateOrderInput:
+class CreateOrderInput(LeftOutIsNone):
     connection_id: relay.GlobalID = strawberry.field(description="A ProviderConnection id.")
     package_id: str = strawberry.field(description="The package's id at the provider.")
     candidate: CandidateInput = strawberry.field(description="Who takes the assessment.")
-    job: JobInput | None = strawberry.field(default=None, description="For which job.")
+    job: JobInput | None = strawberry.field(default=strawberry.UNSET, description="For which job.")
     application_remote_id: str | None = strawberry.field(
-        default=None, description="The application's id in the ATS."
+        default=strawberry.UNSET, description="The application's id in the ATS."
     )
     requester: HiringTeamMemberInput | None = strawberry.field(
-        default=None, description="Who ordered."
+        default=strawberry.UNSET, description="Who ordered."
     )
     results_update_url: str | None = strawberry.field(
-        default=None, description="Where the provider may post results."
+        default=strawberry.UNSET, description="Where the provider may post results."
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Repeat-safe key: the same key creates once."
+        default=strawberry.UNSET, description="Repeat-safe key: the same key creates once."
     )
 
     def to_model(self) -> models.NewOrder:
@@ -228,11 +251,11 @@ class CreateOrderPayload:
 
 
 @strawberry.input(description="A package to publish.")
-class PackageInput:
+class PackageInput(LeftOutIsNone):
     remote_id: str = strawberry.field(description="Your id for the package.")
     name: str = strawberry.field(description="Name shown to recruiters.")
     type: PackageType = strawberry.field(description="Kind of package.")
-    description: str | None = strawberry.field(default=None, description="Description.")
+    description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
 
     def to_model(self) -> models.Package:
         return models.Package(
@@ -241,13 +264,13 @@ class PackageInput:
 
 
 @strawberry.input(description="Packages to publish on a connection.")
-class PublishPackagesInput:
+class PublishPackagesInput(LeftOutIsNone):
     connection_id: relay.GlobalID = strawberry.field(description="A ProviderConnection id.")
     packages: list[PackageInput] = strawberry.field(
         description="The packages (Kombo: the whole list, replacing what was there)."
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Repeat-safe key: the same key publishes once."
+        default=strawberry.UNSET, description="Repeat-safe key: the same key publishes once."
     )
 
 

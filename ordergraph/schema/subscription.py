@@ -20,22 +20,23 @@ from ordergraph.resolvers.subscriptions import EventFilter, event_stream, fresh_
 from ordergraph.schema.errors import PublicError
 from ordergraph.schema.events import OrderEvent
 from ordergraph.schema.info import GraphInfo
-from ordergraph.schema.inputs import MAX_FILTER_VALUES, connection_keys, expect_id
+from ordergraph.schema.inputs import MAX_FILTER_VALUES, LeftOutIsNone, connection_keys, expect_id
 from ordergraph.store import StoredEvent
 
 __all__ = ["OrderEventFilter", "Subscription"]
 
 
 @strawberry.input(description="Which order events a subscription receives (all when omitted).")
-class OrderEventFilter:
+class OrderEventFilter(LeftOutIsNone):
     connection_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Events of orders of these connections (ProviderConnection ids)."
+        default=strawberry.UNSET,
+        description="Events of orders of these connections (ProviderConnection ids).",
     )
     statuses: list[OrderStatus] | None = strawberry.field(
-        default=None, description="Events whose new status is one of these."
+        default=strawberry.UNSET, description="Events whose new status is one of these."
     )
     order_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Events of these orders (Order ids)."
+        default=strawberry.UNSET, description="Events of these orders (Order ids)."
     )
 
     async def to_filter(self, context: Context) -> EventFilter:

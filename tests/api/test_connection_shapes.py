@@ -9,9 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from graphql import GraphQLObjectType
+from graphql import GraphQLInputObjectType, GraphQLObjectType
+from strawberry import relay
 
+from ordergraph.models import OrderStatus
 from ordergraph.schema import schema
+from ordergraph.schema.inputs import OrderFilterInput
+from ordergraph.schema.mutation import SubmitResultInput
+from ordergraph.schema.subscription import OrderEventFilter
 from ordergraph.store import EventSource
 from tests.api.conftest import Api
 from tests.api.helpers import deliver_unified, error_codes, gid, unified_order
@@ -221,3 +226,26 @@ def test_no_argument_of_any_field_defaults_to_null() -> None:
         if argument.default_value is None
     ]
     assert null_defaults == []
+
+
+def test_no_input_object_field_defaults_to_null() -> None:
+    null_defaults = [
+        f"{name}.{field_name}"
+        for name, graphql_type in schema._schema.type_map.items()
+        if isinstance(graphql_type, GraphQLInputObjectType) and not name.startswith("__")
+        for field_name, field in graphql_type.fields.items()
+        if field.default_value is None
+    ]
+    assert null_defaults == []
+    assert "= null" not in schema.as_str()
+
+
+def test_a_left_out_input_field_reads_as_none_not_unset() -> None:
+    # UNSET is not None: read as a value, a left-out idempotencyKey would be one key.
+    left_out = SubmitResultInput(
+        order_id=relay.GlobalID("Order", "x"), status=OrderStatus.COMPLETED, url="https://x"
+    )
+    assert (left_out.idempotency_key, left_out.score, left_out.started_at) == (None, None, None)
+    assert left_out.attributes == []
+    assert OrderEventFilter().order_ids is None
+    assert OrderFilterInput().search is None

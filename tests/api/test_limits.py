@@ -32,7 +32,7 @@ from ordergraph.broker import MemoryBroker
 from ordergraph.keys import Scope
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema
-from ordergraph.schema.cost import plan_cost, refresh_cost
+from ordergraph.schema.cost import ConnectionCost, plan_cost, refresh_cost
 from ordergraph.schema.limits import LimitedParserCache, LimitedValidationCache, request_limits
 from ordergraph.server import Services, create_app
 from ordergraph.settings import LimitSettings, load_settings
@@ -58,7 +58,13 @@ LIMITS: dict[str, Any] = {
     "max_node_ids": 3,
     "introspection": False,
 }
-ACME_PROVIDERS = {"acme-unified": "unified", "acme-stackone": "stackone", "acme-kombo": "kombo"}
+# acme's StackOne connection as the estimate sees one on the legacy API version, which
+# reads orders back (the sandbox's connections are on the current one, which does not).
+ACME_PROVIDERS = {
+    "acme-unified": ConnectionCost("unified"),
+    "acme-stackone": ConnectionCost("stackone"),
+    "acme-kombo": ConnectionCost("kombo"),
+}
 
 
 def order_ids(connection: str, count: int) -> list[str]:
@@ -156,7 +162,11 @@ GatewayFactory = Callable[..., Awaitable[Gateway]]
 async def make_gateway(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[GatewayFactory]:
     cleanup: list[Callable[[], Awaitable[None]]] = []
 
-    async def make(**limits: Any) -> Gateway:
+    async def make(*, stackone_api_version: str | None = None, **limits: Any) -> Gateway:
+        connections = await two_tenant_connections(sandbox)
+        for connection in connections:
+            if connection["provider"] == "stackone" and stackone_api_version is not None:
+                connection["api_version"] = stackone_api_version
         settings = load_settings(
             environ={},
             overrides={
@@ -164,7 +174,7 @@ async def make_gateway(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[
                 "subscriptions": {"poll_interval": 0.5},
                 "limits": {**LIMITS, **limits},
                 "tenants": tenant_entries(KEYS),
-                "connections": await two_tenant_connections(sandbox),
+                "connections": connections,
             },
         )
         store = Store.from_engine(create_engine(fresh_store_url), cursor_secret=CURSOR_SECRET)
@@ -212,10 +222,10 @@ async def test_each_limit_refuses_over_http_before_the_store_and_providers(
 
 
 async def test_rejections_say_what_was_over_and_by_how_much(make_gateway: GatewayFactory) -> None:
-    gateway = await make_gateway()
+    # StackOne on the legacy API version reads an order and its result: 2 calls per id.
+    gateway = await make_gateway(stackone_api_version="2025-02-24")
     _, body = await gateway.post(REFRESH, {"ids": order_ids("acme-stackone", 3)})
     [error] = body["errors"]
-    # StackOne reads an order and its result: 2 calls per id.
     assert error["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 6, "maxCost": 5}
     assert "6 upstream provider calls" in error["message"]
     assert "limit is 5" in error["message"]
@@ -409,6 +419,36 @@ def test_refresh_costs_follow_the_providers_of_its_ids() -> None:
     assert refresh_cost(foreign, ACME_PROVIDERS) == 0
     # Duplicates are read once.
     assert refresh_cost(order_ids("acme-unified", 1) * 5, ACME_PROVIDERS) == 1
+
+
+def test_refresh_costs_nothing_on_a_connection_that_cannot_read_orders() -> None:
+    ids = [*order_ids("acme-stackone", 3), *order_ids("acme-unified", 1)]
+    reading = {**ACME_PROVIDERS, "acme-stackone": ConnectionCost("stackone", reads_orders=True)}
+    not_reading = {**ACME_PROVIDERS, "acme-stackone": ConnectionCost("stackone", False)}
+    assert refresh_cost(ids, reading) == 2 * 3 + 1
+    assert refresh_cost(ids, not_reading) == 1
+
+
+async def test_refresh_of_stackone_orders_is_priced_by_the_connections_api_version(
+    make_gateway: GatewayFactory,
+) -> None:
+    # 3 StackOne ids: 6 calls on the legacy version (over max_cost 5), none on the
+    # current one, where the resolver answers UNSUPPORTED_BY_PROVIDER without a call.
+    ids = {"ids": order_ids("acme-stackone", 3)}
+    legacy = await make_gateway(stackone_api_version="2025-02-24")
+    _, body = await legacy.post(REFRESH, ids)
+    assert [e["extensions"] for e in body["errors"]] == [
+        {"code": "QUERY_TOO_COSTLY", "cost": 6, "maxCost": 5}
+    ]
+
+    current = await make_gateway(stackone_api_version="2025-12-03")
+    calls = (await current.sandbox.stats())["total"]
+    _, body = await current.post(REFRESH, ids)
+    assert "errors" not in body, body
+    # None of these orders is stored (each is NOT_FOUND): what this shows is that the
+    # cost check let the request through and no provider was called.
+    assert [e["code"] for e in body["data"]["refreshOrders"]["errors"]] == ["NOT_FOUND"] * 3
+    assert (await current.sandbox.stats())["total"] == calls
 
 
 def test_list_lengths_come_from_variables_defaults_and_literals() -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ordergraph.api.documents import DocumentAnalyzer
 from ordergraph.schema import schema
-from ordergraph.schema.cost import plan_cost
+from ordergraph.schema.cost import ConnectionCost, plan_cost
 from ordergraph.schema.document_shape import measure_document
 from ordergraph.schema.document_walk import WALK
 from ordergraph.schema.limits import RequestLimits
@@ -48,7 +48,7 @@ def checking_visits(document: str) -> int:
     limits = RequestLimits(LimitSettings(max_tokens=100_000))
     analyzer = DocumentAnalyzer(schema, max_tokens=100_000)
     before = WALK.visits
-    limits.check(schema._schema, document, None, {}, providers={"c": "kombo"})
+    limits.check(schema._schema, document, None, {}, providers={"c": ConnectionCost("kombo")})
     # The planner too, though the rules above refuse most of these documents first.
     plan_cost(schema._schema, parse(document, max_tokens=100_000))
     analyzer.facts(document, None)

@@ -202,6 +202,66 @@ async def test_submit_result_refuses_status_unified_lacks(
     assert (await sandbox.stats())["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("order_field", "wrong_value", "input_field"),
+    [
+        ("response_score", "high", ("score",)),
+        ("response_max_score", "all", ("maxScore",)),
+        ("response_url", 42, ("url",)),
+        ("response_completed_at", "yesterday", ("completedAt",)),
+        ("response_status", "DONE", ("status",)),
+        ("status", "DONE", ("status",)),
+        ("response_attributes", [{"type": "COLOUR", "label": "x"}], ("attributes",)),
+        ("response_download_urls", "https://x.example/a.pdf", ("attachments",)),
+        ("response_details", "text", ("summary",)),
+    ],
+)
+async def test_a_unified_refusal_names_the_result_input_field(
+    sandbox: Sandbox,
+    make_provider: ProviderFactory,
+    order_field: str,
+    wrong_value: object,
+    input_field: tuple[str, ...],
+) -> None:
+    # given: an order, and a result field Unified refuses. The adapter never sends a wrong
+    # type, so the refusal is provoked with the adapter's own client on the order's path.
+    provider = await make_provider()
+    remote_id = next(iter(await truth(sandbox, provider.config.account)))
+    path = f"/assessment/{provider.config.account}/order/{remote_id}"
+
+    # when: Unified answers 400 with its error body
+    with pytest.raises(ProviderInputError) as caught:
+        await provider.http.json("PATCH", path, json_body={order_field: wrong_value})
+
+    # then: the message Unified wrote names the submitResult input field at fault
+    assert order_field in caught.value.message
+    assert provider.result_input_field(caught.value.message) == input_field
+
+
+async def test_unified_refusals_naming_no_result_field_point_at_none(
+    sandbox: Sandbox, make_provider: ProviderFactory
+) -> None:
+    provider = await make_provider()
+    remote_id = next(iter(await truth(sandbox, provider.config.account)))
+    # An unknown connection (404) and an unknown field (400) name no field of a result.
+    with pytest.raises(ProviderNotFoundError) as missing:
+        await provider.http.json("PATCH", f"/assessment/nope/order/{remote_id}", json_body={})
+    with pytest.raises(ProviderInputError) as unknown:
+        await provider.http.json(
+            "PATCH",
+            f"/assessment/{provider.config.account}/order/{remote_id}",
+            json_body={"colour": "blue"},
+        )
+    assert provider.result_input_field(missing.value.message) is None
+    assert provider.result_input_field(unknown.value.message) is None
+    # A status Unified lacks is refused before sending, in words naming the status.
+    with pytest.raises(ValueError, match="CANCELLED") as refused:
+        provider.check_result(
+            ResultSubmission(status=OrderStatus.CANCELLED, url="https://x.example")
+        )
+    assert provider.result_input_field(str(refused.value)) == ("status",)
+
+
 async def test_submit_result_unknown_order(
     sandbox: Sandbox, make_provider: ProviderFactory
 ) -> None:
