@@ -36,6 +36,7 @@ test: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ordergraph tests bench
 	$(BIN)/ruff format --check ordergraph tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -68,7 +68,8 @@ from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from ordergraph.sandbox.data import OrderFactory
 from ordergraph.schema import schema as ordergraph_schema
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import OrderFilter
 from ordergraph.sync.connections import LiveConnection

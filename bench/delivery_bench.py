@@ -67,7 +67,8 @@ from ordergraph.resolvers.mutations import create_order_for_connection
 from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from ordergraph.sandbox.data import OrderFactory
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import Settings, load_settings
 from ordergraph.store import DeliveryState
 from ordergraph.sync.connections import LiveConnection

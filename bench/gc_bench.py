@@ -28,7 +28,8 @@ from aiohttp.test_utils import TestServer
 from bench.support import RESULTS, ms, percentile, write_results
 from ordergraph.api import add_graphql_routes
 from ordergraph.keys import Scope, hash_api_key
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 
 API_KEY = "bench-gc-key-0a9b8c"

@@ -30,7 +30,8 @@ from ordergraph.broker import MemoryBroker
 from ordergraph.keys import hash_api_key
 from ordergraph.sandbox.kombo import sign as kombo_sign
 from ordergraph.sandbox.unified import webhook_signature
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine, ensure_schema
 from ordergraph.sync.connections import ConnectionRegistry

@@ -11,7 +11,8 @@ process to re-read a tenant's version and response epoch (after a mutation repla
 the epoch). A listener is told ``forget`` whenever wake-ups may have been missed.
 
 ``MemoryBroker`` serves one process. ``RedisBroker`` (ordergraph/broker_redis.py,
-several processes) has the same interface.
+several processes) has the same interface; ``create_broker``
+(ordergraph/broker_factory.py) picks one from a URL.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
-__all__ = ["Broker", "MemoryBroker", "VersionListener", "Wakeups", "create_broker"]
+__all__ = ["Broker", "MemoryBroker", "VersionListener", "Wakeups"]
 
 
 class Wakeups(Protocol):
@@ -127,16 +128,3 @@ class MemoryBroker:
 
     async def close(self) -> None:
         self._signals.clear()
-
-
-def create_broker(url: str, *, channel_prefix: str = "ordergraph") -> Broker:
-    """A broker for ``memory://`` (one process) or ``redis://host:port/db`` (several;
-    wake-ups go out on ``<channel_prefix>:<tenant>``)."""
-    if url == "memory://" or url.startswith("memory:"):
-        return MemoryBroker()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from ordergraph.broker_redis import RedisBroker
-
-        return RedisBroker(url, channel_prefix=channel_prefix)
-    msg = f"unsupported broker URL scheme in {url.split(':', 1)[0]!r}"
-    raise ValueError(msg)

@@ -28,7 +28,8 @@ from ordergraph.api.deadlines import runner_options
 from ordergraph.errors import ConfigError, OrdergraphError
 from ordergraph.logs import configure_logging, secrets_of
 from ordergraph.models import ProviderName
-from ordergraph.server import SERVICES, Services, create_app, create_metrics_app
+from ordergraph.server import create_app, create_metrics_app
+from ordergraph.services import SERVICES, Services
 from ordergraph.settings import Settings, load_settings
 from ordergraph.store import StoreNotMigratedError
 from ordergraph.store import migrate as migrate_store

@@ -1,7 +1,8 @@
 """The aiohttp application: webhooks, health, readiness, metrics, background sync.
 
-``Services`` owns what a running server holds (store, broker, live connections,
-ingestion, metrics); ``create_app`` wires routes and background tasks onto it. The
+``Services`` (ordergraph/services.py) owns what a running server holds (store,
+broker, live connections, ingestion, metrics); ``create_app`` wires routes and
+background tasks onto it. The
 GraphQL endpoint is added to this same application by the API layer.
 
 Shutdown (aiohttp's runner, driven by ``ordergraph.serve``): the listening sites stop;
@@ -18,26 +19,21 @@ import contextlib
 import hmac
 import logging
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from aiohttp import hdrs, web
 
-from ordergraph.broker import Broker, create_broker
-from ordergraph.cache import GatewayCache, create_cache
-from ordergraph.errors import ConfigError, ProviderError
-from ordergraph.fanout import Hubs
+from ordergraph.api.cors import cors_middleware
+from ordergraph.api.deadlines import body_deadline
+from ordergraph.errors import ProviderError
 from ordergraph.health import check_ready, healthz, ready_response, store_ping
 from ordergraph.logs import request_id_middleware
-from ordergraph.metrics import CONTENT_TYPE_LATEST, Metrics, ScrapeSources, http_metrics_middleware
+from ordergraph.metrics import CONTENT_TYPE_LATEST, http_metrics_middleware
 from ordergraph.models import ProviderName
-from ordergraph.settings import MetricsSettings, Settings
-from ordergraph.store import Store
-from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
-from ordergraph.sync.deliverer import ResultDeliverer
-from ordergraph.sync.ingest import Ingestor
+from ordergraph.services import OPEN_SOCKETS, SERVICES, Services
+from ordergraph.settings import MetricsSettings
+from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.kombo_poller import KomboPoller
 from ordergraph.sync.leader import create_leases, holder_identity, run_while_leader
 from ordergraph.sync.receipt_pruner import ReceiptPruner
@@ -46,10 +42,7 @@ from ordergraph.sync.webhooks import WEBHOOK_INTAKE, WebhookIntake
 
 __all__ = [
     "API_PORT",
-    "OPEN_SOCKETS",
-    "SERVICES",
     "BackgroundSync",
-    "Services",
     "create_app",
     "create_metrics_app",
     "metrics_refusal",
@@ -58,100 +51,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class Services:
-    """Everything a running server shares across requests."""
-
-    settings: Settings
-    store: Store
-    broker: Broker
-    connections: ConnectionRegistry
-    cache: GatewayCache = field(default_factory=lambda: create_cache("memory://"))
-    # This application's Prometheus registry and metrics (never the global registry).
-    metrics: Metrics = field(default_factory=Metrics)
-    ingestor: Ingestor = field(init=False)
-    # Records submitted results and delivers them (inline, and retried by the loop
-    # BackgroundSync runs); see ordergraph/sync/deliverer.py.
-    deliverer: ResultDeliverer = field(init=False)
-    # One log reader per tenant with subscriptions (ordergraph/resolvers/subscriptions.py).
-    hubs: Hubs = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.ingestor = Ingestor(self.store.orders, self.broker)
-        self.deliverer = ResultDeliverer(
-            self.store, self.broker, self.connections, self.settings.delivery
-        )
-        subscriptions = self.settings.subscriptions
-        self.hubs = Hubs(
-            self.store.orders,
-            self.broker,
-            poll_interval=subscriptions.poll_interval,
-            page_size=subscriptions.page_size,
-        )
-        # The parts report to this application's metrics (injected, not global).
-        self.cache.observer = self.metrics.cache_lookup
-        for connection in self.connections:
-            connection.provider.http.observer = self.metrics
-
-    def scrape_sources(self) -> ScrapeSources:
-        """What ``/metrics`` reads at scrape time."""
-        polled = [c.id for c in self.connections.of_provider(ProviderName.KOMBO)]
-        tenants = [t.name for t in self.settings.tenants]
-
-        async def last_synced() -> Mapping[str, datetime | None]:
-            return await self.store.sync_state.last_synced(polled)
-
-        def subscribers() -> Mapping[str, int]:
-            return dict.fromkeys(tenants, 0) | self.hubs.subscribers_by_tenant()
-
-        async def delivery_backlog() -> Mapping[str, int]:
-            backlog = await self.store.deliveries.backlog()
-            return {"pending": backlog.pending, "in_flight": backlog.in_flight}
-
-        return ScrapeSources(
-            last_synced=last_synced,
-            delivery_backlog=delivery_backlog,
-            subscribers=subscribers,
-        )
-
-    @classmethod
-    async def open(cls, settings: Settings, *, auto_migrate: bool | None = None) -> Services:
-        """Open the store (checking its schema), the broker and every connection."""
-        secret = settings.store.cursor_secret
-        if secret is None:
-            msg = "store.cursor_secret must be set (it signs pagination cursors)"
-            raise ConfigError(msg)
-        migrate = settings.store.auto_migrate if auto_migrate is None else auto_migrate
-        store = await Store.open(
-            settings.store.url, cursor_secret=secret.get_secret_value(), auto_migrate=migrate
-        )
-        return cls(
-            settings=settings,
-            store=store,
-            broker=create_broker(
-                settings.broker.url, channel_prefix=settings.broker.channel_prefix
-            ),
-            connections=ConnectionRegistry.from_settings(settings.connections),
-            cache=create_cache(settings.cache.url),
-        )
-
-    async def close(self) -> None:
-        # First: attempts still running hand their claims back while the store is open.
-        await self.deliverer.close()
-        await self.hubs.close()
-        await self.cache.close()
-        await self.connections.close()
-        await self.broker.close()
-        await self.store.close()
-
-
-SERVICES = web.AppKey("services", Services)
-
 API_PORT = web.AppKey("api_port", bool)
 """True for the API application, False for ``create_metrics_app``'s."""
-
-OPEN_SOCKETS = web.AppKey("open_sockets", weakref.WeakSet[web.WebSocketResponse])
-"""The application's open WebSockets (the GraphQL view adds each), closed on shutdown."""
 
 GOING_AWAY = 1001
 """WebSocket close code sent to every subscriber on shutdown (RFC 6455: going away)."""
@@ -338,10 +239,6 @@ class BackgroundSync:
 
 def create_app(services: Services, *, background: bool = True) -> web.Application:
     """The server application over ``services``; ``background`` starts sync tasks."""
-    # Imported here: ordergraph.api imports this module (Services, SERVICES).
-    from ordergraph.api.cors import cors_middleware
-    from ordergraph.api.deadlines import body_deadline
-
     server = services.settings.server
     app = web.Application(client_max_size=server.max_body_bytes)
     # Outermost first: every line a request logs carries its id, and every answer

@@ -5,7 +5,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+# Importing importlinter.api also wires import-linter's adapters, which lint_imports needs.
+from importlinter.api import read_configuration
+from importlinter.application import use_cases
+
 PACKAGE = Path(__file__).parent.parent / "ordergraph"
+PYPROJECT = PACKAGE.parent / "pyproject.toml"
 
 
 def _imports(path: Path) -> set[str]:
@@ -46,3 +51,32 @@ def test_providers_do_not_import_graphql_or_store() -> None:
         assert not any(
             n.startswith(("strawberry", "ordergraph.schema", "ordergraph.store")) for n in names
         ), path
+
+
+def test_imports_run_one_way() -> None:
+    # The contracts in pyproject.toml's [tool.importlinter] (what `lint-imports` runs
+    # in `make lint`): each layer imports only those below it, so no cycle between
+    # them can come back. On failure, the captured output names the import chains.
+    assert use_cases.lint_imports(config_filename=str(PYPROJECT), cache_dir=None, no_logo=True)
+
+
+def test_layer_contract_names_every_layer_it_promises() -> None:
+    # A layer dropped from the list would silently stop being checked.
+    contracts = read_configuration(str(PYPROJECT))["contracts_options"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    named = {name.strip() for layer in layers for name in layer.replace("|", ":").split(":")}
+    assert named >= {
+        "models",
+        "errors",
+        "providers",
+        "store",
+        "sync",
+        "services",
+        "resolvers",
+        "schema",
+        "api",
+        "server",
+        "serve",
+        "cli",
+        "demo",
+    }

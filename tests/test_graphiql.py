@@ -54,7 +54,8 @@ from ordergraph.graphiql.page import build_page, own_files
 from ordergraph.graphiql.tags import UNPKG, page_assets, strawberry_page
 from ordergraph.graphiql.vendor import VendorError, vendor
 from ordergraph.keys import hash_api_key
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry

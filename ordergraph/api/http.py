@@ -74,7 +74,7 @@ from ordergraph.api.response_cache import CacheLookup, ResponseCache, etag_match
 from ordergraph.auth import Principal, principal_from_headers, required_scope
 from ordergraph.resolvers.context import Context
 from ordergraph.schema.limits import request_limits, tenant_providers
-from ordergraph.server import Services
+from ordergraph.services import Services
 
 __all__ = ["CACHE_HEADER", "GraphQLHTTPHandler", "encode_json", "encode_json_bytes"]
 

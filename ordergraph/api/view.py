@@ -40,7 +40,7 @@ from ordergraph.graphiql import LocalGraphiQLView
 from ordergraph.logs import REQUEST_ID, REQUEST_ID_HEADER
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
-from ordergraph.server import OPEN_SOCKETS, SERVICES, Services
+from ordergraph.services import OPEN_SOCKETS, SERVICES, Services
 
 __all__ = ["GRAPHQL_HTTP", "OrdergraphGraphQLView", "add_graphql_routes"]
 

@@ -29,7 +29,7 @@ from ordergraph.demo.orders import NewOrders, place_order
 from ordergraph.errors import OrdergraphError
 from ordergraph.models import ProviderName
 from ordergraph.sandbox.core import Simulator
-from ordergraph.server import Services
+from ordergraph.services import Services
 from ordergraph.store import EventSource
 from ordergraph.sync.connections import LiveConnection
 

@@ -29,7 +29,7 @@ from ordergraph.models import (
 )
 from ordergraph.resolvers.mutations import create_order_for_connection
 from ordergraph.sandbox.data import OrderFactory, SeedHiringMember, SeedOrder
-from ordergraph.server import Services
+from ordergraph.services import Services
 from ordergraph.store import StoredOrder
 from ordergraph.sync.connections import LiveConnection
 

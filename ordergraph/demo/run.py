@@ -43,7 +43,7 @@ from ordergraph.models import ProviderName
 from ordergraph.sandbox.app import SIMULATORS_KEY, create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext, Simulator
 from ordergraph.serve import ListenError, StopSignals, bind_socket, one_line, open_gateway
-from ordergraph.server import SERVICES, Services
+from ordergraph.services import SERVICES, Services
 from ordergraph.settings import Settings
 
 __all__ = ["DemoOptions", "run_demo"]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.orders import PageRequest
-from ordergraph.schema.errors import PublicError
+from ordergraph.resolvers.public_errors import PublicError
 from ordergraph.store import (
     CandidatePage,
     InvalidCursorError,

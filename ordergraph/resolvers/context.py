@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from ordergraph.keys import Scope
 from ordergraph.resolvers.connections import tenant_connection
 from ordergraph.resolvers.dataloaders import Loaders
-from ordergraph.server import Services
+from ordergraph.services import Services
 from ordergraph.sync.connections import LiveConnection
 
 __all__ = ["Context", "MissingScopeError", "NotAuthenticatedError"]

@@ -57,7 +57,7 @@ from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.result_checks import check_submission
 from ordergraph.resolvers.user_errors import UserErrorCode
-from ordergraph.server import Services
+from ordergraph.services import Services
 from ordergraph.store import EventSource, StoredOrder
 from ordergraph.store.types import as_utc, utcnow
 from ordergraph.sync.connections import LiveConnection

@@ -10,7 +10,7 @@ from strawberry import UNSET
 
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.dataloaders import EventPageKey
-from ordergraph.schema.errors import PublicError
+from ordergraph.resolvers.public_errors import PublicError
 from ordergraph.store import (
     InvalidCursorError,
     OrderFilter,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ordergraph.errors import ProviderError
 from ordergraph.models import Package
 from ordergraph.resolvers.context import Context
-from ordergraph.schema.errors import PublicError, provider_failure
+from ordergraph.resolvers.public_errors import PublicError, provider_failure
 
 __all__ = ["connection_packages", "package_details", "packages_by_node_keys"]
 

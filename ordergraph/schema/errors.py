@@ -24,13 +24,13 @@ Errors that already have a code (limits, scopes, cursors, providers) keep it.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 from strawberry.relay.types import GlobalIDValueError
 
-from ordergraph.errors import ProviderError
+from ordergraph.resolvers.public_errors import PublicError, provider_failure
 
 __all__ = [
     "BAD_USER_INPUT",
@@ -51,31 +51,6 @@ VALIDATION_FAILED: Final = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
 INVALID_ID: Final = "INVALID_ID"
 INTERNAL_SERVER_ERROR: Final = "INTERNAL_SERVER_ERROR"
-
-
-class PublicError(GraphQLError):
-    """An error whose message and extensions are safe to show a client."""
-
-    def __init__(self, message: str, *, code: str, **extensions: Any) -> None:
-        super().__init__(
-            message,
-            extensions={"code": code, **{k: v for k, v in extensions.items() if v is not None}},
-        )
-
-
-def provider_failure(exc: ProviderError) -> PublicError:
-    """What a client sees when a provider call behind a field failed.
-
-    ``ProviderError`` messages name the provider, connection, method and path but
-    never a header or key, so they are safe to show.
-    """
-    return PublicError(
-        f"{exc.provider} could not answer for connection {exc.connection_id}: {exc.message}",
-        code=exc.code,
-        connectionId=exc.connection_id,
-        provider=exc.provider,
-        retryAfter=exc.retry_after,
-    )
 
 
 def _is_bad_global_id(error: GraphQLError) -> bool:

@@ -34,7 +34,8 @@ from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema
 from ordergraph.schema.cost import ConnectionCost, plan_cost, refresh_cost
 from ordergraph.schema.limits import LimitedParserCache, LimitedValidationCache, request_limits
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import LimitSettings, load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry

@@ -25,7 +25,8 @@ from ordergraph.api.persisted import document_hash
 from ordergraph.broker import MemoryBroker
 from ordergraph.cache import create_cache
 from ordergraph.errors import ConfigError
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry

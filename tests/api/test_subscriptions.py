@@ -19,7 +19,8 @@ from strawberry import relay
 from ordergraph.api import add_graphql_routes
 from ordergraph.broker import MemoryBroker
 from ordergraph.resolvers.subscriptions import SLOW_CONSUMER_CODE
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry

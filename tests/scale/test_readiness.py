@@ -11,9 +11,10 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from ordergraph.broker import create_broker
+from ordergraph.broker_factory import create_broker
 from ordergraph.cache import create_cache
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry

@@ -8,7 +8,7 @@ import time
 
 from redis.asyncio import Redis
 
-from ordergraph.broker import create_broker
+from ordergraph.broker_factory import create_broker
 from ordergraph.broker_redis import RedisBroker
 from tests.scale.conftest import RedisServer
 

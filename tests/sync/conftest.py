@@ -14,7 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ordergraph.broker import MemoryBroker
-from ordergraph.server import Services, create_app
+from ordergraph.server import create_app
+from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import OrderFilter, Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
