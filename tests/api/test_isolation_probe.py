@@ -231,6 +231,8 @@ def query_probes(foreign: Foreign) -> dict[str, list[tuple[str, dict[str, Any]]]
             for p in ("unified", "stackone", "kombo")
         ],
         "connections": [("{ connections { id account provider } }", {})],
+        # the caller's own tenant and scopes, whatever ids it holds
+        "viewer": [("{ viewer { tenant scopes } }", {})],
     }
 
 
@@ -399,6 +401,8 @@ async def test_another_tenants_ids_reach_nothing_over_http(api: Api, sandbox: Sa
                 assert body["data"]["orders"]["totalCount"] == 0, (variables, body)
             if field == "packages":
                 assert body["data"] is None, body
+            if field == "viewer":
+                assert body["data"]["viewer"]["tenant"] == "acme", body
 
     # when acme runs every mutation probe, then each is refused as not found
     for field, probes in mutation_probes(foreign).items():
