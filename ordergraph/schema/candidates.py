@@ -16,7 +16,6 @@ from strawberry import UNSET, relay
 from ordergraph import models
 from ordergraph.ids import NodeIdCodec
 from ordergraph.resolvers import candidates as candidate_resolvers
-from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.node_keys import candidate_keys, codec_of
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.access import require_pii
@@ -161,10 +160,9 @@ class Candidate(relay.Node):
         from ordergraph.schema.orders import OrderConnection  # a cycle: Order.candidate
 
         where = candidate_resolvers.candidate_order_filter(self.key, self.source_order)
-        page = await order_resolvers.page_orders(
-            context_of(info), where=where, request=PageRequest.of(first, after, last, before)
+        return await OrderConnection.load(
+            context_of(info), where, PageRequest.of(first, after, last, before)
         )
-        return OrderConnection.from_page(page, where, codec_of(context_of(info)))
 
 
 @strawberry.type(description="A candidate in a list, with its cursor.")

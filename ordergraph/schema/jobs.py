@@ -15,7 +15,6 @@ from strawberry import UNSET, relay
 from ordergraph import models
 from ordergraph.ids import NodeIdCodec
 from ordergraph.resolvers import candidates as candidate_resolvers
-from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers.node_keys import codec_of, job_keys
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.connection import paged
@@ -98,7 +97,6 @@ class Job(relay.Node):
         where = candidate_resolvers.job_order_filter(
             self.connection_id, self.model.remote_id, self.source_order
         )
-        page = await order_resolvers.page_orders(
-            context_of(info), where=where, request=PageRequest.of(first, after, last, before)
+        return await OrderConnection.load(
+            context_of(info), where, PageRequest.of(first, after, last, before)
         )
-        return OrderConnection.from_page(page, where, codec_of(context_of(info)))

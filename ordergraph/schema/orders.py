@@ -15,6 +15,7 @@ from strawberry import UNSET, relay
 from ordergraph.ids import NodeIdCodec
 from ordergraph.models import OrderStatus, ProviderName
 from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.deliveries import delivery_view
 from ordergraph.resolvers.node_keys import codec_of, order_keys
 from ordergraph.resolvers.orders import PageRequest
@@ -31,7 +32,7 @@ from ordergraph.schema.values import (
     AssessmentResult,
     HiringTeamMember,
 )
-from ordergraph.store import OrderFilter, OrderPage, StoredOrder
+from ordergraph.store import OrderFilter, OrderPage, SortOrder, StoredOrder
 
 __all__ = ["Order", "OrderConnection", "OrderEdge"]
 
@@ -218,6 +219,19 @@ class OrderConnection:
             has_previous_page=page.has_previous_page,
             where=where,
         )
+
+    @classmethod
+    async def load(
+        cls,
+        context: Context,
+        where: OrderFilter,
+        request: PageRequest,
+        order: SortOrder = SortOrder.ASC,
+    ) -> OrderConnection:
+        """One page of the orders ``where`` selects: how every list of orders is read
+        (``Query.orders``, ``Candidate.orders``, ``Job.orders``)."""
+        page = await order_resolvers.page_orders(context, where=where, request=request, order=order)
+        return cls.from_page(page, where, codec_of(context))
 
     @strawberry.field(description="How many orders match, over all pages.")
     async def total_count(self, info: GraphInfo) -> int:

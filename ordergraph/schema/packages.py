@@ -34,26 +34,30 @@ class Package(relay.Node):
 
     @classmethod
     def from_ref(cls, connection_id: str, ref: models.PackageRef, ids: NodeIdCodec) -> Package:
-        key = f"{connection_id}:{ref.remote_id}"
-        return cls(
-            id=relay.GlobalID("Package", ids.encode("Package", key)),
-            remote_id=ref.remote_id,
-            key=key,
-            connection_id=connection_id,
-            ref=ref,
-            loaded=None,
-        )
+        return cls._of(connection_id, ref.remote_id, ids, ref=ref)
 
     @classmethod
     def from_model(cls, connection_id: str, package: models.Package, ids: NodeIdCodec) -> Package:
-        key = f"{connection_id}:{package.remote_id}"
+        return cls._of(connection_id, package.remote_id, ids, loaded=package)
+
+    @classmethod
+    def _of(
+        cls,
+        connection_id: str,
+        remote_id: str,
+        ids: NodeIdCodec,
+        *,
+        ref: models.PackageRef | None = None,
+        loaded: models.Package | None = None,
+    ) -> Package:
+        key = f"{connection_id}:{remote_id}"
         return cls(
             id=relay.GlobalID("Package", ids.encode("Package", key)),
-            remote_id=package.remote_id,
+            remote_id=remote_id,
             key=key,
             connection_id=connection_id,
-            ref=None,
-            loaded=package,
+            ref=ref,
+            loaded=loaded,
         )
 
     @classmethod

@@ -60,13 +60,9 @@ class Query:
         where_given, sort_given = given(filter), given(order_by)
         where = where_given.to_store(info.context) if where_given is not None else OrderFilter()
         sort = sort_given.to_store() if sort_given is not None else SortOrder.ASC
-        page = await order_resolvers.page_orders(
-            info.context,
-            where=where,
-            request=PageRequest.of(first, after, last, before),
-            order=sort,
+        return await OrderConnection.load(
+            info.context, where, PageRequest.of(first, after, last, before), sort
         )
-        return OrderConnection.from_page(page, where, codec_of(info.context))
 
     @strawberry.field(
         description=paged(
