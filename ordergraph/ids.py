@@ -20,7 +20,8 @@ key may resolve is the caller's decision (``ordergraph.resolvers.node_keys``), a
 depends on the store: only entities the index held before signing began.
 
 Encoding is a few HMACs, done once per node built (nodes carry their id as a plain
-field), with no I/O.
+field), with no I/O; the ids of recently built nodes are kept (a bounded LRU per codec),
+because a polled page builds the same nodes again and signing was most of building them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["DecodedNodeId", "NodeIdCodec", "possible_keys"]
 
@@ -39,6 +41,9 @@ _MAC_CHARS = 16  # base64url of 12 bytes, no padding needed
 _SIV_BYTES = 16
 _SEALED_PREFIX = "x:"
 _EMAIL_PREFIX = "e:"
+# Ids kept per codec: a few pages' worth of nodes (four per order) for every tenant that
+# polls, a few MB at most.
+_KEPT_IDS = 16384
 
 
 def _b64(raw: bytes) -> str:
@@ -86,7 +91,7 @@ class DecodedNodeId:
 class NodeIdCodec:
     """Signs node keys into node ids and checks them back; keyed by one secret."""
 
-    __slots__ = ("_enc_key", "_mac_key", "_siv_key")
+    __slots__ = ("_enc_key", "_encoded", "_mac_key", "_siv_key")
 
     def __init__(self, secret: str | bytes) -> None:
         raw = secret.encode() if isinstance(secret, str) else secret
@@ -101,6 +106,7 @@ class NodeIdCodec:
         self._mac_key = derive(b"mac")
         self._siv_key = derive(b"siv")
         self._enc_key = derive(b"enc")
+        self._encoded = lru_cache(maxsize=_KEPT_IDS)(self._encode)
 
     # --- signing ----------------------------------------------------------------------
 
@@ -110,6 +116,9 @@ class NodeIdCodec:
 
     def encode(self, type_name: str, key: str) -> str:
         """The node id of ``type_name``'s entity ``key`` (as given to ``relay.GlobalID``)."""
+        return self._encoded(type_name, key)
+
+    def _encode(self, type_name: str, key: str) -> str:
         public = self._public_key(key)
         return f"{_VERSION}.{self._mac(type_name, public)}.{public}"
 
