@@ -23,7 +23,6 @@ __all__ = [
     "bearer_token",
     "principal_for_key",
     "principal_from_headers",
-    "required_scope",
 ]
 
 
@@ -66,7 +65,3 @@ def principal_for_key(settings: Settings, key: str | None) -> Principal | None:
 def principal_from_headers(settings: Settings, headers: Mapping[str, str]) -> Principal | None:
     return principal_for_key(settings, bearer_token(headers.get("Authorization")))
 
-
-def required_scope(operation: OperationType) -> Scope:
-    """The scope an operation of this type needs: ``write`` for mutations, else ``read``."""
-    return Scope.WRITE if operation is OperationType.MUTATION else Scope.READ

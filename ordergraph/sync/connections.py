@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ordergraph.models import ProviderName
+from ordergraph.models import ConnectionOrigin, ConnectionState, ProviderName
 from ordergraph.providers.base import BaseProvider
 from ordergraph.providers.registry import create_provider
 from ordergraph.settings import ConnectionSettings
@@ -19,6 +19,17 @@ class LiveConnection:
 
     settings: ConnectionSettings
     provider: BaseProvider
+    state: ConnectionState = ConnectionState.ACTIVE
+    origin: ConnectionOrigin = ConnectionOrigin.FILE
+    name: str | None = None
+    # The store row's change version this was built from (0: from the settings file
+    # before the store was read), so an unchanged row is not rebuilt.
+    record_version: int = 0
+
+    @property
+    def syncing(self) -> bool:
+        """Whether its pollers and webhook intake run (a paused connection's do not)."""
+        return self.state is ConnectionState.ACTIVE
 
     @property
     def id(self) -> str:
@@ -63,6 +74,14 @@ class ConnectionRegistry:
 
     def of_provider(self, provider: ProviderName) -> list[LiveConnection]:
         return [c for c in self if c.provider_name is provider]
+
+    def replace(self, connection_id: str, connection: LiveConnection | None) -> None:
+        """Put ``connection`` under its id (None: drop the id). The previous adapter's
+        client is closed by whoever replaced it, once its requests are done."""
+        if connection is None:
+            self._by_id.pop(connection_id, None)
+        else:
+            self._by_id[connection_id] = connection
 
     async def close(self) -> None:
         for connection in self:

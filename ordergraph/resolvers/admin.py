@@ -1,0 +1,183 @@
+"""The admin mutations' logic: a tenant's provider connections.
+
+Each runs through ``mutations.idempotent`` like every other write, and answers a
+``MutationOutcome`` (the connection touched, or the issues). The tenant check is the
+API's one (``Context.connection``): another tenant's connection is NOT_FOUND, exactly
+like an unknown id; an account connected under another tenant is ALREADY_CONNECTED
+with nothing said about who holds it.
+"""
+
+from __future__ import annotations
+
+from strawberry import relay
+
+from ordergraph.models import ConnectionState, ProviderName
+from ordergraph.resolvers.context import Context
+from ordergraph.resolvers.mutations import MutationOutcome, idempotent
+from ordergraph.resolvers.node_keys import key_of
+from ordergraph.resolvers.user_errors import UserErrorCode
+from ordergraph.sync.lifecycle import ProviderNotConfiguredError
+
+__all__ = [
+    "add_connection",
+    "connection_key_of",
+    "pause_connection",
+    "remove_connection",
+    "resume_connection",
+]
+
+MAX_ACCOUNT_LENGTH = 200
+MAX_NAME_LENGTH = 200
+_INPUT = "input"
+
+
+async def connection_key_of(context: Context, global_id: relay.GlobalID) -> str | None:
+    """The tenant's connection behind an id; None for another type's id, a forged one,
+    an unknown one and another tenant's alike."""
+    key = await key_of(context, global_id, "ProviderConnection")
+    if key is None or context.connection(key) is None:
+        return None
+    return key
+
+
+def _printable(value: str) -> bool:
+    return value.isprintable() and value == value.strip()
+
+
+async def add_connection(
+    context: Context,
+    provider: ProviderName,
+    account: str,
+    *,
+    name: str | None,
+    idempotency_key: str | None,
+) -> MutationOutcome:
+    tenant = context.require_tenant()
+    if not (1 <= len(account) <= MAX_ACCOUNT_LENGTH and _printable(account)):
+        return MutationOutcome.failed(
+            UserErrorCode.INVALID_INPUT,
+            f"account must be 1 to {MAX_ACCOUNT_LENGTH} printable characters, "
+            "without surrounding spaces",
+            _INPUT,
+            "account",
+        )
+    if name is not None and not (1 <= len(name) <= MAX_NAME_LENGTH and name.isprintable()):
+        return MutationOutcome.failed(
+            UserErrorCode.INVALID_INPUT,
+            f"name must be 1 to {MAX_NAME_LENGTH} printable characters",
+            _INPUT,
+            "name",
+        )
+    lifecycle = context.services.lifecycle
+
+    async def perform() -> MutationOutcome:
+        try:
+            added = await lifecycle.add(tenant, provider, account, name=name)
+        except ProviderNotConfiguredError:
+            return MutationOutcome.failed(
+                UserErrorCode.PROVIDER_NOT_CONFIGURED,
+                f"{provider.value} is not configured on this server ([providers.{provider.value}])",
+                _INPUT,
+                "provider",
+            )
+        if added.connection is None:
+            return MutationOutcome.failed(
+                UserErrorCode.ALREADY_CONNECTED,
+                "this provider account cannot be connected: it is connected already",
+                _INPUT,
+                "account",
+            )
+        return MutationOutcome(connection_ids=[added.connection.id])
+
+    return await idempotent(
+        context,
+        key=idempotency_key,
+        operation="addConnection",
+        request={"provider": provider.value, "account": account, "name": name},
+        perform=perform,
+    )
+
+
+async def _set_state(
+    context: Context,
+    connection_id: str,
+    state: ConnectionState,
+    *,
+    operation: str,
+    allowed_from: frozenset[ConnectionState],
+    idempotency_key: str | None,
+) -> MutationOutcome:
+    tenant = context.require_tenant()
+    lifecycle = context.services.lifecycle
+
+    async def perform() -> MutationOutcome:
+        live = context.connection(connection_id)
+        if live is None:
+            return MutationOutcome.failed(UserErrorCode.NOT_FOUND, "no such connection", "id")
+        if live.state is state:
+            return MutationOutcome(connection_ids=[connection_id])
+        if live.state not in allowed_from:
+            return MutationOutcome.failed(
+                UserErrorCode.INVALID_STATE,
+                f"the connection is {live.state.value}, not {' or '.join(sorted(allowed_from))}",
+                "id",
+            )
+        updated = await lifecycle.set_state(tenant, connection_id, state)
+        if updated is None:
+            return MutationOutcome.failed(UserErrorCode.NOT_FOUND, "no such connection", "id")
+        return MutationOutcome(connection_ids=[connection_id])
+
+    return await idempotent(
+        context,
+        key=idempotency_key,
+        operation=operation,
+        request={"id": connection_id},
+        perform=perform,
+    )
+
+
+async def pause_connection(
+    context: Context, connection_id: str, *, idempotency_key: str | None
+) -> MutationOutcome:
+    return await _set_state(
+        context,
+        connection_id,
+        ConnectionState.PAUSED,
+        operation="pauseConnection",
+        allowed_from=frozenset({ConnectionState.ACTIVE}),
+        idempotency_key=idempotency_key,
+    )
+
+
+async def resume_connection(
+    context: Context, connection_id: str, *, idempotency_key: str | None
+) -> MutationOutcome:
+    return await _set_state(
+        context,
+        connection_id,
+        ConnectionState.ACTIVE,
+        operation="resumeConnection",
+        allowed_from=frozenset({ConnectionState.PAUSED}),
+        idempotency_key=idempotency_key,
+    )
+
+
+async def remove_connection(
+    context: Context, connection_id: str, *, purge_orders: bool, idempotency_key: str | None
+) -> MutationOutcome:
+    tenant = context.require_tenant()
+    lifecycle = context.services.lifecycle
+
+    async def perform() -> MutationOutcome:
+        purged = await lifecycle.remove(tenant, connection_id, purge_orders=purge_orders)
+        if purged is None:
+            return MutationOutcome.failed(UserErrorCode.NOT_FOUND, "no such connection", "id")
+        return MutationOutcome(connection_ids=[connection_id], purged_orders=purged)
+
+    return await idempotent(
+        context,
+        key=idempotency_key,
+        operation="removeConnection",
+        request={"id": connection_id, "purge_orders": purge_orders},
+        perform=perform,
+    )

@@ -1,0 +1,161 @@
+"""The admin mutations: a tenant's provider connections (``admin`` scope).
+
+``addConnection``, ``pauseConnection``, ``resumeConnection`` and ``removeConnection``
+change which customer accounts ordergraph syncs for the calling key's tenant, on
+every process, without a restart (``ordergraph.sync.lifecycle``). Each declares the
+``admin`` scope (``ordergraph.schema.field_scopes``): a ``write`` key cannot call
+them, an ``admin`` key needs nothing else. Refusals are ``UserError``s, as for every
+mutation; another tenant's connection id is ``NOT_FOUND``, exactly like an unknown one.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from ordergraph.keys import Scope
+from ordergraph.models import ProviderName
+from ordergraph.resolvers import admin
+from ordergraph.resolvers.mutations import MutationOutcome
+from ordergraph.resolvers.user_errors import UserErrorCode
+from ordergraph.schema.connections import ProviderConnection
+from ordergraph.schema.field_scopes import REQUIRED_SCOPE
+from ordergraph.schema.info import GraphInfo, context_of
+from ordergraph.schema.inputs import LeftOutIsNone
+from ordergraph.schema.user_errors import UserError, user_errors
+
+__all__ = ["AdminMutation"]
+
+_ADMIN = {REQUIRED_SCOPE: Scope.ADMIN}
+
+
+@strawberry.input(description="A customer account to connect for the calling key's tenant.")
+class AddConnectionInput(LeftOutIsNone):
+    provider: ProviderName = strawberry.field(description="The provider of the account.")
+    account: str = strawberry.field(
+        description="The provider-side account id: a Unified connection id, a StackOne "
+        "account id (x-account-id), a Kombo integration id (X-Integration-Id)."
+    )
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A name for people (the customer, say)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Repeat-safe key: the same key connects once."
+    )
+
+
+@strawberry.type(description="What a connection mutation did.")
+class ConnectionPayload:
+    connection: ProviderConnection | None = strawberry.field(
+        description="The connection as it now stands (null when nothing was done)."
+    )
+    errors: list[UserError] = strawberry.field(description="Why it did not, if it did not.")
+
+
+@strawberry.type(description="What removeConnection did.")
+class RemoveConnectionPayload:
+    removed_connection_id: relay.GlobalID | None = strawberry.field(
+        description="The id of the connection removed (null when nothing was removed)."
+    )
+    purged_orders: int = strawberry.field(
+        description="How many of its orders were deleted (0 unless purgeOrders)."
+    )
+    errors: list[UserError] = strawberry.field(description="Why it did not, if it did not.")
+
+
+def _connection_payload(info: GraphInfo, outcome: MutationOutcome) -> ConnectionPayload:
+    context = context_of(info)
+    connection = None
+    if outcome.connection_ids:
+        connection = ProviderConnection.for_id(context, outcome.connection_ids[0])
+    return ConnectionPayload(connection=connection, errors=user_errors(outcome))
+
+
+def _not_found(field: str) -> list[UserError]:
+    return [UserError(code=UserErrorCode.NOT_FOUND, message="no such connection", field=[field])]
+
+
+async def _connection_key(info: GraphInfo, global_id: relay.GlobalID) -> str | None:
+    return await admin.connection_key_of(context_of(info), global_id)
+
+
+@strawberry.type(description="Admin mutations: the tenant's provider connections.")
+class AdminMutation:
+    @strawberry.mutation(
+        description="Connect a customer account at a provider for the calling key's tenant "
+        "(admin scope). Its sync starts on every process within seconds: a Unified "
+        "connection registers its webhook, a Kombo connection is walked and then polled.",
+        metadata=_ADMIN,
+    )
+    async def add_connection(self, info: GraphInfo, input: AddConnectionInput) -> ConnectionPayload:
+        outcome = await admin.add_connection(
+            context_of(info),
+            input.provider,
+            input.account,
+            name=input.name,
+            idempotency_key=input.idempotency_key,
+        )
+        return _connection_payload(info, outcome)
+
+    @strawberry.mutation(
+        description="Stop syncing a connection and refuse its webhooks (the provider "
+        "retries them); its orders stay readable (admin scope).",
+        metadata=_ADMIN,
+    )
+    async def pause_connection(
+        self,
+        info: GraphInfo,
+        id: relay.GlobalID,
+        idempotency_key: str | None = strawberry.UNSET,
+    ) -> ConnectionPayload:
+        key = await _connection_key(info, id)
+        if key is None:
+            return ConnectionPayload(connection=None, errors=_not_found("id"))
+        outcome = await admin.pause_connection(
+            context_of(info), key, idempotency_key=idempotency_key or None
+        )
+        return _connection_payload(info, outcome)
+
+    @strawberry.mutation(
+        description="Sync a paused connection again (admin scope).", metadata=_ADMIN
+    )
+    async def resume_connection(
+        self,
+        info: GraphInfo,
+        id: relay.GlobalID,
+        idempotency_key: str | None = strawberry.UNSET,
+    ) -> ConnectionPayload:
+        key = await _connection_key(info, id)
+        if key is None:
+            return ConnectionPayload(connection=None, errors=_not_found("id"))
+        outcome = await admin.resume_connection(
+            context_of(info), key, idempotency_key=idempotency_key or None
+        )
+        return _connection_payload(info, outcome)
+
+    @strawberry.mutation(
+        description="Remove a connection: it is answered like one that never existed, on "
+        "every process. With purgeOrders its orders and their events are deleted too; "
+        "without, they stay in the index but no longer resolve (admin scope).",
+        metadata=_ADMIN,
+    )
+    async def remove_connection(
+        self,
+        info: GraphInfo,
+        id: relay.GlobalID,
+        purge_orders: bool = False,
+        idempotency_key: str | None = strawberry.UNSET,
+    ) -> RemoveConnectionPayload:
+        key = await _connection_key(info, id)
+        if key is None:
+            return RemoveConnectionPayload(
+                removed_connection_id=None, purged_orders=0, errors=_not_found("id")
+            )
+        outcome = await admin.remove_connection(
+            context_of(info), key, purge_orders=purge_orders, idempotency_key=idempotency_key or None
+        )
+        return RemoveConnectionPayload(
+            removed_connection_id=id if outcome.connection_ids else None,
+            purged_orders=outcome.purged_orders,
+            errors=user_errors(outcome),
+        )
