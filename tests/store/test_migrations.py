@@ -254,7 +254,6 @@ async def test_seen_changes_migration_fills_changed_at_and_downgrades(
                 "c1:with": _T0 + timedelta(minutes=5),
                 "c1:without": _T0 + timedelta(hours=1),
             }
-            assert await conn.run_sync(_diff) == []
             await conn.run_sync(_step, "downgrade", "0003")
             names = await conn.run_sync(
                 lambda c: {col["name"] for col in inspect(c).get_columns("orders")}

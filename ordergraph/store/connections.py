@@ -1,0 +1,675 @@
+"""``ConnectionStore``: customer accounts at a provider, kept in the store.
+
+A connection is tenant + provider + account (+ a name and non-secret setting
+overrides). It comes from the settings file (origin ``FILE``, imported on start by
+``import_file_connections``), the admin API (``API``) or a provider's own event after a
+connect link (``PROVIDER_EVENT``). Credentials are never stored: they are per provider,
+in the settings (``Settings.resolve_connection`` builds a store connection's complete
+settings from its row).
+
+Hot reload: every write gives each row it changes the next ``version`` while holding one
+lock for all connection writes (PostgreSQL: a transaction-scoped advisory lock; SQLite:
+the database write lock every write transaction takes), so versions grow in commit
+order. A process that remembers the highest version it applied asks
+``changes_since(version)`` and misses nothing; rows are never deleted (``REMOVED`` is a
+state), so a removal is a change like any other.
+
+Each write of a tenant's connections also raises the tenant's data version (under the
+tenant's ingestion lock, ``OrderStore.lock_tenant_in``): a cached ``connections`` answer
+is never served after the connections changed. The write's result carries the new
+version for the caller to publish, as after an ingestion; this process's observers are
+told at once.
+
+Tenant scope: ``get``, ``list``, ``set_state`` and ``remove`` take the tenant and never
+touch another tenant's connection (one of another tenant is "not found").
+``list_all``, ``changes_since``, ``current_version`` and ``find_by_account`` are for the
+process itself (its connection registry, webhook routing, provider events), not for
+answering a tenant.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ordergraph.store.connection_purge import PurgeCounts, purge_connection_orders
+from ordergraph.store.engine import write_transaction
+from ordergraph.store.errors import (
+    AccountTakenError,
+    ConnectionConflictError,
+    ConnectionRemovedError,
+)
+from ordergraph.store.orders import OrderStore
+from ordergraph.store.tables import connections
+from ordergraph.store.types import as_utc, utcnow
+
+__all__ = [
+    "ConnectionOrigin",
+    "ConnectionRemoval",
+    "ConnectionState",
+    "ConnectionStore",
+    "ConnectionWrite",
+    "FileConnection",
+    "FileImport",
+    "StoredConnection",
+]
+
+# pg_advisory_xact_lock key of "one connection write at a time" (any fixed 64-bit
+# number no other part of ordergraph uses; these are the bytes of "ogconns").
+_LOCK_KEY = 0x6F67636F6E6E73
+# An override whose name says it is a credential is refused: the store keeps none.
+_SECRET_HINTS = ("key", "secret", "token", "password")
+
+
+class ConnectionState(StrEnum):
+    """Where a connection stands: syncing (``ACTIVE``), stopped by an admin or the
+    provider (``PAUSED``), waiting for the provider to finish connecting it
+    (``PENDING``), or gone (``REMOVED``: its webhooks and ids answer as unknown)."""
+
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    PENDING = "PENDING"
+    REMOVED = "REMOVED"
+
+
+class ConnectionOrigin(StrEnum):
+    """Who added a connection: the settings file, the admin API, or a provider event."""
+
+    FILE = "FILE"
+    API = "API"
+    PROVIDER_EVENT = "PROVIDER_EVENT"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConnection:
+    """One row of ``connections``.
+
+    ``provider`` is a ``ProviderName`` value, kept as text so that a row of a provider
+    this build does not know still lists. ``overrides`` holds only non-secret settings
+    (``Settings.resolve_connection`` takes them). ``version`` is the row's change
+    version (``ConnectionStore.changes_since``).
+    """
+
+    id: str
+    tenant: str
+    provider: str
+    account: str
+    name: str | None
+    state: ConnectionState
+    origin: ConnectionOrigin
+    overrides: Mapping[str, Any]
+    created_at: datetime
+    changed_at: datetime
+    removed_at: datetime | None
+    version: int
+
+    @property
+    def removed(self) -> bool:
+        return self.state is ConnectionState.REMOVED
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionWrite:
+    """What a write did: the connection as stored now, whether anything changed, and
+    when it did, the tenant's new data version (to publish after the commit)."""
+
+    connection: StoredConnection
+    changed: bool
+    data_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRemoval:
+    """``remove``'s result: the connection (now ``REMOVED``), whether its row changed,
+    how many of its orders and events were purged, and the tenant's new data version
+    when anything changed."""
+
+    connection: StoredConnection
+    changed: bool
+    purged_orders: int = 0
+    purged_events: int = 0
+    data_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileImport:
+    """``import_file_connections``'s result, by connection id; ``data_versions`` holds
+    each changed tenant's new data version."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    revived: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    data_versions: Mapping[str, int] = field(default_factory=dict)
+
+
+class FileConnection(Protocol):
+    """A ``[[connections]]`` entry as ``import_file_connections`` reads it
+    (``ordergraph.settings.ConnectionSettings`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    def stored_overrides(self) -> Mapping[str, Any]: ...
+
+
+def _record(row: RowMapping) -> StoredConnection:
+    return StoredConnection(
+        id=row["id"],
+        tenant=row["tenant"],
+        provider=row["provider"],
+        account=row["account"],
+        name=row["name"],
+        state=ConnectionState(row["state"]),
+        origin=ConnectionOrigin(row["origin"]),
+        overrides=dict(row["overrides"]),
+        created_at=row["created_at"],
+        changed_at=row["changed_at"],
+        removed_at=row["removed_at"],
+        version=int(row["change_version"]),
+    )
+
+
+def _checked_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    found = dict(overrides or {})
+    secret = sorted(k for k in found if any(hint in k.lower() for hint in _SECRET_HINTS))
+    if secret:
+        # Names only: the values are what must not be stored or shown.
+        msg = f"credentials are never stored with a connection: {', '.join(secret)}"
+        raise ValueError(msg)
+    return found
+
+
+def _str(value: str) -> str:
+    # A ProviderName (a str enum) stored and compared as its plain value.
+    return str(value.value) if isinstance(value, StrEnum) else value
+
+
+_c = connections.c
+_UPDATED = ("provider", "account", "name", "state", "overrides", "changed_at", "removed_at")
+_UPDATE_ROW = (
+    connections.update()
+    .where(_c.id == sa.bindparam("match_id"))
+    .values(
+        {name: sa.bindparam(f"new_{name}") for name in _UPDATED},
+        change_version=sa.bindparam("new_change_version"),
+    )
+)
+
+
+class ConnectionStore:
+    """The ``connections`` table over one engine; ``orders`` purges a removed
+    connection's orders and is told of the data versions connection writes raise."""
+
+    def __init__(self, engine: AsyncEngine, orders: OrderStore) -> None:
+        self._engine = engine
+        self._orders = orders
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get(self, tenant: str, connection_id: str) -> StoredConnection | None:
+        """``tenant``'s connection ``connection_id`` (removed ones too); None when there
+        is none or it is another tenant's."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                sa.select(connections).where(_c.tenant == tenant, _c.id == connection_id)
+            )
+            row = result.mappings().first()
+        return _record(row) if row is not None else None
+
+    async def list(
+        self, tenant: str, *, include_removed: bool = False
+    ) -> builtins.list[StoredConnection]:
+        """``tenant``'s connections in id order (removed ones only when asked)."""
+        conditions = [_c.tenant == tenant]
+        if not include_removed:
+            conditions.append(_c.state != ConnectionState.REMOVED.value)
+        return await self._select(conditions, order_by=_c.id)
+
+    async def list_all(self, *, include_removed: bool = False) -> builtins.list[StoredConnection]:
+        """Every tenant's connections in id order: what a process starts its registry
+        from (then it follows ``changes_since(max version seen)``)."""
+        conditions = [] if include_removed else [_c.state != ConnectionState.REMOVED.value]
+        return await self._select(conditions, order_by=_c.id)
+
+    async def changes_since(
+        self, version: int, *, limit: int = 500
+    ) -> builtins.list[StoredConnection]:
+        """Connections written after ``version`` (removals included), oldest change
+        first, at most ``limit``: one indexed query. Versions follow commit order, so a
+        reader that applies these and remembers the last one's ``version`` misses no
+        change, however many processes write."""
+        return await self._select(
+            [_c.change_version > version], order_by=_c.change_version, limit=limit
+        )
+
+    async def current_version(self) -> int:
+        """The newest change version (0 before the first connection)."""
+        async with self._engine.connect() as conn:
+            value = await conn.scalar(sa.select(sa.func.max(_c.change_version)))
+        return int(value) if value is not None else 0
+
+    async def find_by_account(self, provider: str, account: str) -> StoredConnection | None:
+        """The live (not removed) connection of a provider account, whichever tenant's:
+        for provider events, which name the account and not the tenant."""
+        rows = await self._select(
+            [
+                _c.provider == _str(provider),
+                _c.account == account,
+                _c.state != ConnectionState.REMOVED.value,
+            ]
+        )
+        return rows[0] if rows else None
+
+    async def _select(
+        self,
+        conditions: Sequence[sa.ColumnElement[bool]],
+        *,
+        order_by: sa.ColumnElement[Any] | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[StoredConnection]:
+        query = sa.select(connections).where(*conditions)
+        if order_by is not None:
+            query = query.order_by(order_by)
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._engine.connect() as conn:
+            result = await conn.execute(query)
+            return [_record(row) for row in result.mappings()]
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def add(
+        self,
+        tenant: str,
+        connection_id: str,
+        provider: str,
+        account: str,
+        *,
+        name: str | None = None,
+        origin: ConnectionOrigin = ConnectionOrigin.API,
+        state: ConnectionState = ConnectionState.ACTIVE,
+        overrides: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> ConnectionWrite:
+        """Add ``tenant``'s connection to ``account`` at ``provider`` under
+        ``connection_id`` (chosen by the caller: derive it from tenant, provider and
+        account and a retried add is a repeat).
+
+        Idempotent on the id: when the connection exists with the same tenant, provider
+        and account, it is returned unchanged (``changed`` False); when it was removed,
+        it comes back with ``state``, ``name``, ``origin`` and ``overrides`` as given
+        (its orders, unless purged, with it). ``state`` is ACTIVE, PENDING or PAUSED.
+
+        Raises ``ConnectionConflictError`` when the id names another connection or the
+        tenant has the account connected under another id (``existing_id``), and
+        ``AccountTakenError`` when another tenant has it. ``ValueError`` for an
+        override that looks like a credential.
+        """
+        if state is ConnectionState.REMOVED:
+            raise ValueError("a connection is added ACTIVE, PENDING or PAUSED")
+        stored_overrides = _checked_overrides(overrides)
+        at = as_utc(now) if now else utcnow()
+        provider = _str(provider)
+        async with write_transaction(self._engine) as conn:
+            await _lock(conn)
+            found = await conn.execute(
+                sa.select(connections).where(
+                    sa.or_(
+                        _c.id == connection_id,
+                        sa.and_(
+                            _c.provider == provider,
+                            _c.account == account,
+                            _c.state != ConnectionState.REMOVED.value,
+                        ),
+                    )
+                )
+            )
+            rows = [_record(row) for row in found.mappings()]
+            same = next((r for r in rows if r.id == connection_id), None)
+            if same is not None and (same.tenant, same.provider, same.account) != (
+                tenant,
+                provider,
+                account,
+            ):
+                raise ConnectionConflictError(
+                    f"connection id {connection_id!r} is already in use by another connection"
+                )
+            if same is not None and not same.removed:
+                return ConnectionWrite(same, changed=False)
+            holder = next((r for r in rows if r.id != connection_id), None)
+            if holder is not None:
+                _refuse_account(holder, tenant, provider)
+            version = await _next_version(conn)
+            values = {
+                "provider": provider,
+                "account": account,
+                "name": name,
+                "state": state.value,
+                "origin": origin.value,
+                "overrides": stored_overrides,
+                "changed_at": at,
+                "removed_at": None,
+                "change_version": version,
+            }
+            if same is None:
+                await conn.execute(
+                    connections.insert().values(
+                        id=connection_id, tenant=tenant, created_at=at, **values
+                    )
+                )
+            else:
+                await conn.execute(
+                    connections.update().where(_c.id == connection_id).values(**values)
+                )
+            data_version = await self._touch_tenant(conn, tenant, at)
+            stored = await _written_in(conn, connection_id)
+        self._orders.notify_version(tenant, data_version)
+        return ConnectionWrite(stored, changed=True, data_version=data_version)
+
+    async def set_state(
+        self,
+        tenant: str,
+        connection_id: str,
+        state: ConnectionState,
+        *,
+        now: datetime | None = None,
+    ) -> ConnectionWrite | None:
+        """Pause, resume, or activate a pending connection: ``state`` is ACTIVE, PAUSED
+        or PENDING. Setting the state it has changes nothing (``changed`` False).
+
+        None when ``tenant`` has no such connection; ``ConnectionRemovedError`` when it
+        was removed (``add`` brings it back, ``remove`` removes).
+        """
+        if state is ConnectionState.REMOVED:
+            raise ValueError("remove a connection with remove(), which may purge its orders")
+        at = as_utc(now) if now else utcnow()
+        async with write_transaction(self._engine) as conn:
+            await _lock(conn)
+            current = await _get_in(conn, connection_id, tenant)
+            if current is None:
+                return None
+            if current.removed:
+                raise ConnectionRemovedError(f"connection {connection_id!r} was removed")
+            if current.state is state:
+                return ConnectionWrite(current, changed=False)
+            await conn.execute(
+                connections.update()
+                .where(_c.id == connection_id)
+                .values(state=state.value, changed_at=at, change_version=await _next_version(conn))
+            )
+            data_version = await self._touch_tenant(conn, tenant, at)
+            stored = await _written_in(conn, connection_id)
+        self._orders.notify_version(tenant, data_version)
+        return ConnectionWrite(stored, changed=True, data_version=data_version)
+
+    async def remove(
+        self,
+        tenant: str,
+        connection_id: str,
+        *,
+        purge_orders: bool = False,
+        now: datetime | None = None,
+    ) -> ConnectionRemoval | None:
+        """Mark ``tenant``'s connection ``REMOVED`` (it keeps its row: ids stay taken and
+        ``changes_since`` reports the removal); None when the tenant has no such
+        connection. Removing a removed connection changes nothing, except that
+        ``purge_orders`` still purges.
+
+        ``purge_orders`` deletes, in the same transaction, the connection's orders,
+        their events, result deliveries still queued and its sync state (a later add
+        under the same id starts afresh). Event ids are never reused, so other
+        connections' event cursors stay valid; the tenant's data version is raised.
+        """
+        at = as_utc(now) if now else utcnow()
+        async with write_transaction(self._engine) as conn:
+            await _lock(conn)
+            current = await _get_in(conn, connection_id, tenant)
+            if current is None:
+                return None
+            changed = not current.removed
+            if changed:
+                await conn.execute(
+                    connections.update()
+                    .where(_c.id == connection_id)
+                    .values(
+                        state=ConnectionState.REMOVED.value,
+                        changed_at=at,
+                        removed_at=at,
+                        change_version=await _next_version(conn),
+                    )
+                )
+            purged = PurgeCounts(0, 0)
+            if purge_orders:
+                await self._orders.lock_tenant_in(conn, tenant, now=at)
+                purged = await purge_connection_orders(conn, tenant, connection_id)
+            data_version = None
+            if changed or purged.orders:
+                data_version = await self._touch_tenant(conn, tenant, at)
+            stored = await _written_in(conn, connection_id) if changed else current
+        if data_version is not None:
+            self._orders.notify_version(tenant, data_version)
+        return ConnectionRemoval(
+            connection=stored,
+            changed=changed,
+            purged_orders=purged.orders,
+            purged_events=purged.events,
+            data_version=data_version,
+        )
+
+    async def import_file_connections(
+        self, file_connections: Sequence[FileConnection], *, now: datetime | None = None
+    ) -> FileImport:
+        """Make the store's ``FILE`` connections what the settings file says (run on
+        start, every process alike; a repeat changes nothing).
+
+        - a file connection not in the store is added, ``ACTIVE``;
+        - one in the store gets the file's provider, account, name and overrides; its
+          state stays (an admin's pause survives a restart), except that a removed one
+          comes back ``ACTIVE``: the file is the truth for file connections, so one
+          removed through the API returns on the next start unless it is deleted from
+          the file too;
+        - a ``FILE`` connection no longer in the file is removed (orders kept), as
+          deleting it from the file did before connections lived in the store.
+
+        Raises ``ConnectionConflictError`` (nothing written) when a file connection's
+        id belongs to a connection not from the file or to another tenant, or its
+        account is connected under another id; ``AccountTakenError`` when another
+        tenant's API connection holds its account.
+        """
+        at = as_utc(now) if now else utcnow()
+        wanted = {c.id: c for c in file_connections}
+        pairs = [(_str(c.provider), c.account) for c in file_connections]
+        if len(set(pairs)) != len(pairs):
+            raise ConnectionConflictError("two file connections name the same provider account")
+        async with write_transaction(self._engine) as conn:
+            await _lock(conn)
+            conditions = [_c.origin == ConnectionOrigin.FILE.value]
+            if wanted:
+                conditions.append(_c.id.in_(list(wanted)))
+                conditions.append(
+                    sa.and_(
+                        sa.tuple_(_c.provider, _c.account).in_(pairs),
+                        _c.state != ConnectionState.REMOVED.value,
+                    )
+                )
+            found = await conn.execute(sa.select(connections).where(sa.or_(*conditions)))
+            stored = {r.id: r for r in (_record(row) for row in found.mappings())}
+            leaving = [
+                r
+                for r in stored.values()
+                if r.origin is ConnectionOrigin.FILE and r.id not in wanted and not r.removed
+            ]
+            leaving_ids = {r.id for r in leaving}
+            holders = {
+                (r.provider, r.account): r
+                for r in stored.values()
+                if not r.removed and r.id not in leaving_ids
+            }
+            inserts: builtins.list[dict[str, Any]] = []
+            updates: builtins.list[dict[str, Any]] = []
+            added: builtins.list[str] = []
+            updated: builtins.list[str] = []
+            revived: builtins.list[str] = []
+            for entry in file_connections:
+                provider = _str(entry.provider)
+                current = stored.get(entry.id)
+                _check_file_entry(entry, current)
+                holder = holders.get((provider, entry.account))
+                if holder is not None and holder.id != entry.id:
+                    _refuse_account(holder, entry.tenant, provider)
+                overrides = _checked_overrides(entry.stored_overrides())
+                fields: dict[str, Any] = {
+                    "provider": provider,
+                    "account": entry.account,
+                    "name": entry.name,
+                    "overrides": overrides,
+                }
+                if current is None:
+                    inserts.append(
+                        {
+                            "id": entry.id,
+                            "tenant": entry.tenant,
+                            "origin": ConnectionOrigin.FILE.value,
+                            "state": ConnectionState.ACTIVE.value,
+                            "created_at": at,
+                            "changed_at": at,
+                            "removed_at": None,
+                            **fields,
+                        }
+                    )
+                    added.append(entry.id)
+                    continue
+                state = ConnectionState.ACTIVE if current.removed else current.state
+                before = (current.provider, current.account, current.name, current.overrides)
+                if before == (provider, entry.account, entry.name, overrides) and (
+                    state is current.state
+                ):
+                    continue
+                (revived if current.removed else updated).append(entry.id)
+                updates.append(
+                    {
+                        **fields,
+                        "id": entry.id,
+                        "state": state.value,
+                        "changed_at": at,
+                        "removed_at": None,
+                    }
+                )
+            for row in leaving:
+                updates.insert(
+                    0,
+                    {
+                        "id": row.id,
+                        "provider": row.provider,
+                        "account": row.account,
+                        "name": row.name,
+                        "overrides": dict(row.overrides),
+                        "state": ConnectionState.REMOVED.value,
+                        "changed_at": at,
+                        "removed_at": at,
+                    },
+                )
+            if not inserts and not updates:
+                return FileImport()
+            version = await _next_version(conn)
+            # Removals first (they come first in ``updates``): an account a file
+            # connection hands over to another within this import is free by then.
+            for offset, values in enumerate([*updates, *inserts]):
+                values["change_version"] = version + offset
+            if updates:
+                await conn.execute(
+                    _UPDATE_ROW,
+                    [
+                        {
+                            "match_id": values["id"],
+                            "new_change_version": values["change_version"],
+                            **{f"new_{n}": values[n] for n in _UPDATED},
+                        }
+                        for values in updates
+                    ],
+                )
+            if inserts:
+                await conn.execute(connections.insert(), inserts)
+            tenants = {entry.tenant for entry in file_connections if entry.id in added}
+            tenants |= {r.tenant for r in stored.values() if r.id in {u["id"] for u in updates}}
+            data_versions = {t: await self._touch_tenant(conn, t, at) for t in sorted(tenants)}
+        for tenant, data_version in data_versions.items():
+            self._orders.notify_version(tenant, data_version)
+        return FileImport(
+            added=tuple(added),
+            updated=tuple(updated),
+            revived=tuple(revived),
+            removed=tuple(r.id for r in leaving),
+            data_versions=data_versions,
+        )
+
+    async def _touch_tenant(self, conn: AsyncConnection, tenant: str, at: datetime) -> int:
+        # A tenant's cached answers (its connections list) must not outlive the change.
+        await self._orders.lock_tenant_in(conn, tenant, now=at)
+        return await self._orders.bump_version_in(conn, tenant, now=at)
+
+
+async def _lock(conn: AsyncConnection) -> None:
+    """Take the connection-write lock until the transaction ends (see the module doc)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+    # SQLite: write_transaction's BEGIN IMMEDIATE already holds the database.
+
+
+async def _next_version(conn: AsyncConnection) -> int:
+    current = await conn.scalar(sa.select(sa.func.max(_c.change_version)))
+    return int(current or 0) + 1
+
+
+async def _get_in(
+    conn: AsyncConnection, connection_id: str, tenant: str
+) -> StoredConnection | None:
+    query = sa.select(connections).where(_c.id == connection_id, _c.tenant == tenant)
+    row = (await conn.execute(query)).mappings().first()
+    return _record(row) if row is not None else None
+
+
+async def _written_in(conn: AsyncConnection, connection_id: str) -> StoredConnection:
+    """The row just written in this transaction (so it exists)."""
+    row = (await conn.execute(sa.select(connections).where(_c.id == connection_id))).mappings()
+    return _record(row.one())
+
+
+def _refuse_account(holder: StoredConnection, tenant: str, provider: str) -> None:
+    if holder.tenant != tenant:
+        raise AccountTakenError(f"this {provider} account is connected to another tenant")
+    raise ConnectionConflictError(
+        f"this {provider} account is already connected as {holder.id!r}", existing_id=holder.id
+    )
+
+
+def _check_file_entry(entry: FileConnection, current: StoredConnection | None) -> None:
+    if current is None:
+        return
+    if current.origin is not ConnectionOrigin.FILE:
+        raise ConnectionConflictError(
+            f"connection id {entry.id!r} in the settings file is already used by a "
+            f"connection added by {current.origin.value}: give the file's a new id"
+        )
+    if current.tenant != entry.tenant:
+        # Its orders are stored under the old tenant: moving them is not an import's job.
+        raise ConnectionConflictError(
+            f"connection {entry.id!r} moved from tenant {current.tenant!r} to "
+            f"{entry.tenant!r} in the settings file: give it a new id"
+        )
