@@ -13,8 +13,6 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from graphql import OperationType
-
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.settings import Settings
 
@@ -64,4 +62,3 @@ def principal_for_key(settings: Settings, key: str | None) -> Principal | None:
 
 def principal_from_headers(settings: Settings, headers: Mapping[str, str]) -> Principal | None:
     return principal_for_key(settings, bearer_token(headers.get("Authorization")))
-

@@ -20,8 +20,6 @@ __all__ = [
     "Attachment",
     "AttributeType",
     "Candidate",
-    "ConnectionOrigin",
-    "ConnectionState",
     "CreatedOrder",
     "HiringTeamMember",
     "Job",
@@ -37,32 +35,6 @@ __all__ = [
     "ResultAttribute",
     "ResultSubmission",
 ]
-
-
-class ConnectionState(StrEnum):
-    """Where a provider connection stands (a customer account at a provider)."""
-
-    ACTIVE = "ACTIVE"
-    """Synced: polled and/or taking webhooks, readable and writable."""
-    PAUSED = "PAUSED"
-    """Kept with its orders, but not synced; its webhooks are refused (the provider
-    retries them) and writes through it are refused."""
-    PENDING = "PENDING"
-    """Announced (a connect link completed, say) but not usable yet."""
-    REMOVED = "REMOVED"
-    """Gone: answered like a connection that never existed."""
-
-
-class ConnectionOrigin(StrEnum):
-    """Where a connection came from."""
-
-    FILE = "FILE"
-    """A ``[[connections]]`` entry of the settings file."""
-    API = "API"
-    """The admin API's ``addConnection``."""
-    PROVIDER_EVENT = "PROVIDER_EVENT"
-    """The provider's own event after a connect link (Kombo ``integration-created``,
-    Unified's authorization callback)."""
 
 
 class ProviderName(StrEnum):

@@ -251,6 +251,9 @@ class SyncSettings(_Section):
     # Several processes: one polls each Kombo connection while it holds a lease in
     # Redis (the broker's, else the cache's); a dead holder is replaced within this.
     poller_lease_ttl: float = Field(default=15.0, gt=0)
+    # Every process reads the connections added, paused, resumed or removed elsewhere
+    # (admin API, provider events) at least this often (seconds).
+    connections_refresh_interval: float = Field(default=2.0, gt=0)
 
 
 class WebhookSettings(_Section):

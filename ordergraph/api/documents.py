@@ -40,10 +40,9 @@ from graphql import (
 from strawberry.types.base import StrawberryObjectDefinition
 
 from ordergraph.keys import Scope
-from ordergraph.schema.field_scopes import root_field_scopes
-
 from ordergraph.schema.document_cache import DocumentCache
 from ordergraph.schema.document_walk import WALK
+from ordergraph.schema.field_scopes import root_field_scopes
 from ordergraph.schema.limits import document_size_error
 
 __all__ = [

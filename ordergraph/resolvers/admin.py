@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from strawberry import relay
 
-from ordergraph.models import ConnectionState, ProviderName
+from ordergraph.models import ProviderName
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.mutations import MutationOutcome, idempotent
 from ordergraph.resolvers.node_keys import key_of
 from ordergraph.resolvers.user_errors import UserErrorCode
+from ordergraph.store.connections import ConnectionState
 from ordergraph.sync.lifecycle import ProviderNotConfiguredError
 
 __all__ = [

@@ -152,7 +152,10 @@ class AdminMutation:
                 removed_connection_id=None, purged_orders=0, errors=_not_found("id")
             )
         outcome = await admin.remove_connection(
-            context_of(info), key, purge_orders=purge_orders, idempotency_key=idempotency_key or None
+            context_of(info),
+            key,
+            purge_orders=purge_orders,
+            idempotency_key=idempotency_key or None,
         )
         return RemoveConnectionPayload(
             removed_connection_id=id if outcome.connection_ids else None,

@@ -14,10 +14,11 @@ from strawberry import relay
 
 from ordergraph import models
 from ordergraph.ids import NodeIdCodec
-from ordergraph.models import ConnectionOrigin, ConnectionState, ProviderName
+from ordergraph.models import ProviderName
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.node_keys import codec_of, connection_key
+from ordergraph.schema.enums import ConnectionOrigin, ConnectionState
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 
 __all__ = ["ProviderConnection", "SyncStatus"]

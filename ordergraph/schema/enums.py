@@ -6,17 +6,12 @@ from enum import Enum
 
 import strawberry
 
-from ordergraph.models import (
-    AttributeType,
-    ConnectionOrigin,
-    ConnectionState,
-    OrderStatus,
-    PackageType,
-)
+from ordergraph.models import AttributeType, OrderStatus, PackageType
 from ordergraph.models import ProviderName as Provider
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.user_errors import UserErrorCode
 from ordergraph.store import DeliveryState, EventSource
+from ordergraph.store.connections import ConnectionOrigin, ConnectionState
 
 __all__ = [
     "AttributeType",

@@ -21,6 +21,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ordergraph.models import ProviderName
 
@@ -90,7 +91,7 @@ class ConnectStateSigner:
             return None
         raw = _unb64(body)
         try:
-            payload = json.loads(raw) if raw is not None else None
+            payload: dict[str, Any] = json.loads(raw) if raw is not None else {}
             state = ConnectState(
                 tenant=str(payload["t"]),
                 provider=ProviderName(payload["p"]),

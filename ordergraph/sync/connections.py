@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ordergraph.models import ConnectionOrigin, ConnectionState, ProviderName
+from ordergraph.models import ProviderName
 from ordergraph.providers.base import BaseProvider
 from ordergraph.providers.registry import create_provider
 from ordergraph.settings import ConnectionSettings
+from ordergraph.store.connections import ConnectionOrigin, ConnectionState
 
 __all__ = ["ConnectionRegistry", "LiveConnection"]
 

@@ -5,30 +5,46 @@ each process keeps its ``ConnectionRegistry`` in step with it:
 
 - a change made here (the admin mutations, a provider's own event) is written to the
   store and applied to this process's registry at once;
-- every process reads what changed since the version it last saw every
-  ``refresh_interval`` seconds (one indexed query), so another process's change
-  reaches this one within that bound, and a missed notice is never lost.
+- every process reads what changed since the version it last applied every
+  ``refresh_interval`` seconds (one indexed query; versions follow commit order), so
+  another process's change reaches this one within that bound and none is missed.
 
-Listeners (the background sync) hear of each connection that appears, changes state
-or goes, and start or stop its pollers and webhook registration. A REMOVED or PENDING
+Listeners (the background sync) hear of each connection that appears, changes or
+goes, and start or stop its pollers and webhook registration. A REMOVED or PENDING
 connection leaves the registry: every lookup then answers it exactly like an id that
 never existed. A PAUSED one stays (its orders are readable) but is not synced.
+
+A connection from the settings file runs with the file's entry (credentials and all:
+an old-style entry carries its own key, which the store never holds); one added at
+run time runs with its provider's ``[providers.<name>]`` credentials and the row's
+non-secret overrides (``Settings.resolve_connection``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ordergraph.broker import Broker
 from ordergraph.errors import ConfigError
-from ordergraph.models import ConnectionOrigin, ConnectionState, ProviderName
+from ordergraph.models import ProviderName
 from ordergraph.providers.registry import create_provider
 from ordergraph.settings import ConnectionSettings, Settings
-from ordergraph.store.connections import ConnectionRecord, ConnectionStore
+from ordergraph.store.connections import (
+    ConnectionOrigin,
+    ConnectionState,
+    ConnectionStore,
+    StoredConnection,
+)
+from ordergraph.store.errors import (
+    AccountTakenError,
+    ConnectionConflictError,
+    ConnectionRemovedError,
+)
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 
 __all__ = [
@@ -36,6 +52,7 @@ __all__ = [
     "ConnectionLifecycle",
     "ConnectionListener",
     "ProviderNotConfiguredError",
+    "connection_id_for",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +61,9 @@ ConnectionListener = Callable[[LiveConnection | None, LiveConnection | None], No
 """Told ``(before, after)`` for a connection that changed in this process's registry:
 ``before`` None for one that appeared, ``after`` None for one that went."""
 
+_SERVED = frozenset({ConnectionState.ACTIVE, ConnectionState.PAUSED})
+_PAGE = 500
+
 
 class ProviderNotConfiguredError(Exception):
     """The settings hold no credentials for the provider ([providers.<name>])."""
@@ -51,17 +71,19 @@ class ProviderNotConfiguredError(Exception):
 
 @dataclass(frozen=True)
 class AddResult:
-    """``connection`` is the tenant's connection of the account; ``taken`` is True when
-    the account is connected under another tenant (and nothing is said of it)."""
+    """``connection`` is the tenant's connection of the account (None when the
+    account is connected under another tenant, of which nothing is said)."""
 
-    connection: ConnectionRecord | None
+    connection: StoredConnection | None
     created: bool = False
-    taken: bool = False
 
 
-def new_connection_id(provider: ProviderName) -> str:
-    """An id for a connection made at run time (file connections name their own)."""
-    return f"{provider.value}-{secrets.token_hex(6)}"
+def connection_id_for(tenant: str, provider: ProviderName, account: str) -> str:
+    """The id of a connection made at run time: derived from what it connects, so a
+    repeated add (a retried request, a provider event delivered twice, two processes
+    at once) is the same connection, and a removed one comes back under its id."""
+    digest = hashlib.sha256(f"{tenant}\x00{provider.value}\x00{account}".encode()).hexdigest()
+    return f"{provider.value}-{digest[:16]}"
 
 
 class ConnectionLifecycle:
@@ -72,6 +94,7 @@ class ConnectionLifecycle:
         settings: Settings,
         store: ConnectionStore,
         registry: ConnectionRegistry,
+        broker: Broker,
         *,
         refresh_interval: float = 2.0,
         close_grace: float = 60.0,
@@ -79,11 +102,12 @@ class ConnectionLifecycle:
         self.settings = settings
         self.store = store
         self.registry = registry
+        self.broker = broker
         self.refresh_interval = refresh_interval
+        self.close_grace = close_grace
         self._listeners: list[ConnectionListener] = []
         self._seen_version = 0
         self._lock = asyncio.Lock()
-        self.close_grace = close_grace
         self._closing: dict[asyncio.Task[None], LiveConnection] = {}
 
     def listen(self, listener: ConnectionListener) -> None:
@@ -101,57 +125,156 @@ class ConnectionLifecycle:
         origin: ConnectionOrigin = ConnectionOrigin.API,
         state: ConnectionState = ConnectionState.ACTIVE,
     ) -> AddResult:
-        """Connect ``account`` at ``provider`` for ``tenant`` (idempotent: the tenant's
-        existing connection of that account is answered as it is)."""
-        connection_id = new_connection_id(provider)
+        """Connect ``account`` at ``provider`` for ``tenant``; the tenant's existing
+        connection of that account is answered as it is."""
+        connection_id = connection_id_for(tenant, provider, account)
         try:
-            # What the connection would run with: refused now, not at the first sync,
+            # What the connection would run with: refused now, not at its first sync,
             # when the provider has no credentials in the settings.
             self.settings.resolve_connection(
                 id=connection_id, tenant=tenant, provider=provider, account=account, name=name
             )
         except ConfigError as exc:
             raise ProviderNotConfiguredError(str(exc)) from None
-        existing = await self.store.by_account(provider, account)
-        if existing is not None:
-            if existing.tenant != tenant:
-                return AddResult(connection=None, taken=True)
+        try:
+            write = await self.store.add(
+                tenant,
+                connection_id,
+                provider.value,
+                account,
+                name=name,
+                origin=origin,
+                state=state,
+            )
+        except AccountTakenError:
+            return AddResult(connection=None)
+        except ConnectionConflictError as exc:
+            existing = await self.store.get(tenant, exc.existing_id) if exc.existing_id else None
+            if existing is None:
+                raise
             return AddResult(connection=existing)
-        record = await self.store.add(
-            id=connection_id,
-            tenant=tenant,
-            provider=provider,
-            account=account,
-            name=name,
-            origin=origin,
-            state=state,
-        )
-        if record.tenant != tenant:
-            # Another process connected the account under another tenant first.
-            return AddResult(connection=None, taken=True)
+        await self._published(tenant, write.data_version)
         await self.refresh()
-        return AddResult(connection=record, created=True)
+        return AddResult(connection=write.connection, created=write.changed)
 
     async def set_state(
         self, tenant: str, connection_id: str, state: ConnectionState
-    ) -> ConnectionRecord | None:
-        """Pause, resume or activate the tenant's connection; None for an unknown one."""
-        record = await self.store.get(connection_id)
-        if record is None or record.tenant != tenant or record.state is ConnectionState.REMOVED:
+    ) -> StoredConnection | None:
+        """Pause, resume or activate the tenant's connection; None for an unknown or
+        removed one."""
+        try:
+            write = await self.store.set_state(tenant, connection_id, state)
+        except ConnectionRemovedError:
             return None
-        updated = await self.store.set_state(connection_id, state)
+        if write is None:
+            return None
+        await self._published(tenant, write.data_version)
         await self.refresh()
-        return updated
+        return write.connection
 
     async def remove(self, tenant: str, connection_id: str, *, purge_orders: bool) -> int | None:
-        """Remove the tenant's connection (and its orders when asked): the number of
-        orders deleted, None for an unknown connection."""
-        record = await self.store.get(connection_id)
-        if record is None or record.tenant != tenant or record.state is ConnectionState.REMOVED:
+        """Remove the tenant's connection (its orders too with ``purge_orders``): how
+        many orders were deleted; None for an unknown or already removed one."""
+        current = await self.store.get(tenant, connection_id)
+        if current is None or current.removed:
             return None
-        purged = await self.store.remove(connection_id, purge_orders=purge_orders)
+        removal = await self.store.remove(tenant, connection_id, purge_orders=purge_orders)
+        if removal is None:
+            return None
+        await self._published(tenant, removal.data_version)
         await self.refresh()
-        return purged
+        return removal.purged_orders
+
+    async def _published(self, tenant: str, data_version: int | None) -> None:
+        # Cached answers of the tenant (its connections, its orders after a purge) are
+        # stale on every process from now on.
+        if data_version is not None:
+            await self.broker.publish(tenant, 0, data_version=data_version)
+
+    # --- following the store -----------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Apply every change made since the last refresh (here or elsewhere)."""
+        async with self._lock:
+            while True:
+                records = await self.store.changes_since(self._seen_version, limit=_PAGE)
+                for record in records:
+                    self._apply(record)
+                    self._seen_version = max(self._seen_version, record.version)
+                if len(records) < _PAGE:
+                    return
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Refresh every ``refresh_interval`` seconds until ``stop``."""
+        while not stop.is_set():
+            try:
+                await self.refresh()
+            except Exception:
+                # The store may be briefly unreachable; the next round catches up.
+                logger.warning("reading connection changes failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.refresh_interval)
+
+    def _apply(self, record: StoredConnection) -> None:
+        before = self.registry.get(record.id)
+        after: LiveConnection | None = None
+        if record.state in _SERVED:
+            if before is not None and before.record_version == record.version:
+                return
+            after = self._live(record, before)
+        if before is None and after is None:
+            return
+        self.registry.replace(record.id, after)
+        if before is not None and (after is None or after.provider is not before.provider):
+            self._close_later(before)
+        for listener in self._listeners:
+            try:
+                listener(before, after)
+            except Exception:
+                logger.exception("a connection listener failed for %s", record.id)
+
+    def _live(
+        self, record: StoredConnection, before: LiveConnection | None
+    ) -> LiveConnection | None:
+        """The running form of a stored connection; None when it cannot be served by
+        this process (its file entry or its provider's credentials are missing here)."""
+        settings = (
+            self.settings.connection(record.id)
+            if record.origin is ConnectionOrigin.FILE
+            else self._resolved(record)
+        )
+        if settings is None:
+            return None
+        # A state change keeps the adapter (and its pooled HTTP client); new settings
+        # get a new one.
+        provider = (
+            before.provider
+            if before is not None and before.settings == settings
+            else create_provider(settings.adapter_config())
+        )
+        return LiveConnection(
+            settings,
+            provider,
+            state=record.state,
+            origin=record.origin,
+            name=record.name,
+            record_version=record.version,
+        )
+
+    def _resolved(self, record: StoredConnection) -> ConnectionSettings | None:
+        try:
+            return self.settings.resolve_connection(
+                id=record.id,
+                tenant=record.tenant,
+                provider=record.provider,
+                account=record.account,
+                name=record.name,
+                overrides=record.overrides,
+            )
+        except ConfigError as exc:
+            # Logged; the row stays, and is served once the credentials are back.
+            logger.warning("connection %s cannot be served here: %s", record.id, exc)
+            return None
 
     def _close_later(self, connection: LiveConnection) -> None:
         """Close a dropped adapter's HTTP client once requests that took it before the
@@ -173,88 +296,3 @@ class ConnectionLifecycle:
         await asyncio.gather(*waiting, return_exceptions=True)
         for connection in waiting.values():
             await connection.provider.close()
-
-    # --- following the store -----------------------------------------------------------
-
-    async def refresh(self) -> None:
-        """Apply every change made since the last refresh (here or elsewhere)."""
-        async with self._lock:
-            records, version = await self.store.changed_since(self._seen_version)
-            for record in records:
-                self._apply(record)
-            self._seen_version = max(self._seen_version, version)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Refresh every ``refresh_interval`` seconds until ``stop``."""
-        while not stop.is_set():
-            try:
-                await self.refresh()
-            except Exception:
-                # The store may be briefly unreachable; the next round catches up.
-                logger.warning("reading connection changes failed", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.refresh_interval)
-
-    def _apply(self, record: ConnectionRecord) -> None:
-        before = self.registry.get(record.id)
-        after: LiveConnection | None = None
-        if record.state in (ConnectionState.ACTIVE, ConnectionState.PAUSED):
-            if before is not None and before.record_version == record.version:
-                return
-            after = self._live(record, before)
-        if before is None and after is None:
-            return
-        self.registry.replace(record.id, after)
-        if before is not None and (after is None or after.provider is not before.provider):
-            self._close_later(before)
-        for listener in self._listeners:
-            try:
-                listener(before, after)
-            except Exception:
-                logger.exception("a connection listener failed for %s", record.id)
-
-    def _live(self, record: ConnectionRecord, before: LiveConnection | None) -> LiveConnection | None:
-        """The running form of a stored connection; None when its provider has no
-        credentials in this process's settings (it cannot be served here)."""
-        if record.origin is ConnectionOrigin.FILE:
-            # The file's own entry, credentials and all (an old-style entry carries its
-            # own key, which the store never holds).
-            from_file = self.settings.connection(record.id)
-            if from_file is None:
-                return None
-            settings = from_file
-        else:
-            settings = self._resolved(record)
-            if settings is None:
-                return None
-        # A state change keeps the adapter (and its pooled HTTP client); new settings
-        # get a new one.
-        provider = (
-            before.provider
-            if before is not None and before.settings == settings
-            else create_provider(settings.adapter_config())
-        )
-        return LiveConnection(
-            settings,
-            provider,
-            state=record.state,
-            origin=record.origin,
-            name=record.name,
-            record_version=record.version,
-        )
-
-    def _resolved(self, record: ConnectionRecord) -> ConnectionSettings | None:
-        try:
-            return self.settings.resolve_connection(
-                id=record.id,
-                tenant=record.tenant,
-                provider=record.provider,
-                account=record.account,
-                name=record.name,
-                overrides=record.overrides,
-            )
-        except ConfigError as exc:
-            # Its provider's credentials are not in this process's settings: logged,
-            # and the row stays (it is served again once they are back).
-            logger.warning("connection %s cannot be served here: %s", record.id, exc)
-            return None
