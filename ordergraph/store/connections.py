@@ -206,8 +206,10 @@ _UPDATE_ROW = (
     connections.update()
     .where(_c.id == sa.bindparam("match_id"))
     .values(
-        {name: sa.bindparam(f"new_{name}") for name in _UPDATED},
-        change_version=sa.bindparam("new_change_version"),
+        {
+            **{name: sa.bindparam(f"new_{name}") for name in _UPDATED},
+            "change_version": sa.bindparam("new_change_version"),
+        }
     )
 )
 
