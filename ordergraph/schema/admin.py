@@ -134,9 +134,10 @@ class AdminMutation:
         return _connection_payload(info, outcome)
 
     @strawberry.mutation(
-        description="Remove a connection: it is answered like one that never existed, on "
-        "every process. With purgeOrders its orders and their events are deleted too; "
-        "without, they stay in the index but no longer resolve (admin scope).",
+        description="Remove a connection: on every process it is answered like one that "
+        "never existed (its webhooks 404, its id is unknown, it is no longer synced). With "
+        "purgeOrders its orders and their events are deleted too; without, they stay "
+        "readable, their connection REMOVED (admin scope).",
         metadata=_ADMIN,
     )
     async def remove_connection(

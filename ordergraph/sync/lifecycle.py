@@ -196,13 +196,20 @@ class ConnectionLifecycle:
     async def refresh(self) -> None:
         """Apply every change made since the last refresh (here or elsewhere)."""
         async with self._lock:
+            touched: set[str] = set()
             while True:
                 records = await self.store.changes_since(self._seen_version, limit=_PAGE)
                 for record in records:
-                    self._apply(record)
+                    if self._apply(record):
+                        touched.add(record.tenant)
                     self._seen_version = max(self._seen_version, record.version)
                 if len(records) < _PAGE:
-                    return
+                    break
+        # The writer published the tenants' new data versions; a process that missed
+        # that notice (or shares no broker) must not keep serving cached answers that
+        # predate the change, so its version listeners read the versions again.
+        for tenant in sorted(touched):
+            await self.broker.publish_refresh(tenant)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh every ``refresh_interval`` seconds until ``stop``."""
@@ -215,15 +222,16 @@ class ConnectionLifecycle:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.refresh_interval)
 
-    def _apply(self, record: StoredConnection) -> None:
+    def _apply(self, record: StoredConnection) -> bool:
+        """Bring the registry to ``record``; whether that changed anything."""
         before = self.registry.get(record.id)
         after: LiveConnection | None = None
         if record.state in _SERVED:
             if before is not None and before.record_version == record.version:
-                return
+                return False
             after = self._live(record, before)
         if before is None and after is None:
-            return
+            return False
         self.registry.replace(record.id, after)
         if before is not None and (after is None or after.provider is not before.provider):
             self._close_later(before)
@@ -232,6 +240,7 @@ class ConnectionLifecycle:
                 listener(before, after)
             except Exception:
                 logger.exception("a connection listener failed for %s", record.id)
+        return True
 
     def _live(
         self, record: StoredConnection, before: LiveConnection | None
