@@ -18,6 +18,8 @@ from aiohttp import web
 from ordergraph.errors import ConfigError, OrdergraphError
 from ordergraph.keys import MIN_KEY_LENGTH, generate_api_key, hash_api_key
 from ordergraph.logs import configure_logging
+from ordergraph.providers.plugin import ProviderPlugin
+from ordergraph.providers.registry import PLUGINS
 from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from ordergraph.settings import load_settings
@@ -32,8 +34,10 @@ def _sandbox(args: argparse.Namespace) -> int:
         orders_per_account=args.orders,
         accounts_per_provider=args.accounts,
     )
-    if args.kombo_webhook_url:
-        context.webhook_targets["kombo"] = args.kombo_webhook_url
+    for plugin in _pushing_plugins():
+        url = getattr(args, _webhook_url_dest(plugin))
+        if url:
+            context.webhook_targets[plugin.name.value] = url
     app = create_sandbox_app(context)
     print(
         f"ordergraph sandbox on http://{args.host}:{args.port} "
@@ -42,6 +46,17 @@ def _sandbox(args: argparse.Namespace) -> int:
     )
     web.run_app(app, host=args.host, port=args.port, print=None)
     return 0
+
+
+def _pushing_plugins() -> list[ProviderPlugin]:
+    """Providers whose simulator is told where to deliver webhooks by a flag
+    (``--kombo-webhook-url``): those that send webhooks to a URL set by hand in the
+    vendor's dashboard, not one registered through its API."""
+    return [p for p in PLUGINS if p.webhooks is not None and not p.registers_webhook]
+
+
+def _webhook_url_dest(plugin: ProviderPlugin) -> str:
+    return f"{plugin.name.value}_webhook_url"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -163,9 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--accounts", type=int, default=2, help="accounts per provider (default 2)"
     )
-    sandbox.add_argument(
-        "--kombo-webhook-url", default=None, help="where Kombo delivers webhooks, if anywhere"
-    )
+    for plugin in _pushing_plugins():
+        sandbox.add_argument(
+            f"--{plugin.name.value}-webhook-url",
+            dest=_webhook_url_dest(plugin),
+            default=None,
+            help=f"where {plugin.label} delivers webhooks, if anywhere",
+        )
     sandbox.set_defaults(run=_sandbox)
 
     migrate_command = commands.add_parser(

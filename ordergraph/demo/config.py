@@ -19,6 +19,7 @@ from ordergraph.errors import ConfigError
 from ordergraph.ids import NodeIdCodec
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.models import ProviderName
+from ordergraph.providers.registry import plugin_of
 from ordergraph.providers.stackone import LEGACY_API_VERSION
 from ordergraph.sandbox.core import Account
 from ordergraph.settings import Settings
@@ -132,7 +133,7 @@ def demo_connections(
                 # Loopback: retry soon rather than back off for half a minute.
                 "max_retry_delay": 1.0,
             }
-            if provider is ProviderName.KOMBO:
+            if plugin_of(provider).polling is not None:
                 connection["poll_interval"] = KOMBO_POLL_INTERVAL
             if provider is ProviderName.STACKONE:
                 # The simulator keeps the legacy order reads: the demo's activity and
@@ -184,7 +185,7 @@ def demo_settings(
         # GraphiQL's docs and completion need introspection, which serve keeps off.
         limits={"introspection": True},
         broker={"url": "memory://"},
-        sync={"kombo_poll_interval": KOMBO_POLL_INTERVAL},
+        sync={"poll_interval": KOMBO_POLL_INTERVAL},
         # Like a deployment, the gateway holds only the keys' hashes; the demo's keys
         # may do everything, personal data included, so every field can be explored.
         tenants=[

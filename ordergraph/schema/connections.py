@@ -85,9 +85,12 @@ class ProviderConnection(relay.Node):
                 # decides whether it reads orders back), not its provider in general.
                 frozenset(c for c in live.provider.capabilities if live.provider.supports(c)),
             )
-        # A connection removed from the settings: its orders remain readable.
-        provider = order.provider if order else ProviderName.UNIFIED
-        return cls._of(codec_of(context), connection_id, provider, None, frozenset())
+        # A connection removed from the settings: its orders remain readable, and
+        # name their provider. Callers without an order ask only for live connections.
+        if order is None:
+            msg = f"connection {connection_id!r} is not configured"
+            raise LookupError(msg)
+        return cls._of(codec_of(context), connection_id, order.provider, None, frozenset())
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

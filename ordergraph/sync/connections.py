@@ -6,8 +6,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ordergraph.models import ProviderName
-from ordergraph.providers.base import BaseProvider
-from ordergraph.providers.registry import create_provider
+from ordergraph.providers.base import BaseProvider, Capability
+from ordergraph.providers.plugin import ProviderPlugin
+from ordergraph.providers.registry import create_provider, plugin_of
 from ordergraph.settings import ConnectionSettings
 
 __all__ = ["ConnectionRegistry", "LiveConnection"]
@@ -31,6 +32,11 @@ class LiveConnection:
     @property
     def provider_name(self) -> ProviderName:
         return self.settings.provider
+
+    @property
+    def plugin(self) -> ProviderPlugin:
+        """What the connection's provider declares (routes, polling, costs)."""
+        return plugin_of(self.settings.provider)
 
 
 class ConnectionRegistry:
@@ -63,6 +69,11 @@ class ConnectionRegistry:
 
     def of_provider(self, provider: ProviderName) -> list[LiveConnection]:
         return [c for c in self if c.provider_name is provider]
+
+    def with_capability(self, capability: Capability) -> list[LiveConnection]:
+        """The connections whose adapter can do ``capability`` (as configured: a
+        connection's API version may take a capability of its provider away)."""
+        return [c for c in self if c.provider.supports(capability)]
 
     async def close(self) -> None:
         for connection in self:
