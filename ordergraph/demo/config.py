@@ -19,8 +19,8 @@ from ordergraph.errors import ConfigError
 from ordergraph.ids import NodeIdCodec
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.models import ProviderName
-from ordergraph.providers.registry import plugin_of
-from ordergraph.providers.stackone import LEGACY_API_VERSION
+from ordergraph.providers.registry import PLUGINS, plugin_of
+from ordergraph.providers.stackone.wire import LEGACY_API_VERSION
 from ordergraph.sandbox.core import Account
 from ordergraph.settings import Settings
 
@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 TENANTS = ("acme", "globex")
-PROVIDERS = (ProviderName.UNIFIED, ProviderName.STACKONE, ProviderName.KOMBO)
+# Every provider with a plug-in (and so a simulator): one connection each per tenant.
+PROVIDERS = tuple(plugin.name for plugin in PLUGINS)
 # Kombo is polled this often (production default: a minute), so status changes show soon.
 KOMBO_POLL_INTERVAL = 5.0
 SECRETS_FILE = "secrets.json"

@@ -16,7 +16,8 @@ from strawberry import relay
 
 from ordergraph.ids import NodeIdCodec
 from ordergraph.models import Candidate, Job, NewOrder, Order, PackageRef
-from ordergraph.providers.unified import UnifiedOrder, order_to_canonical
+from ordergraph.providers.unified.mapping import order_to_canonical
+from ordergraph.providers.unified.wire import UnifiedOrder
 from ordergraph.resolvers.mutations import create_order_for_connection
 from ordergraph.store import EventSource, IngestResult, OrderFilter, StoredOrder
 from ordergraph.sync.connections import LiveConnection

@@ -36,7 +36,8 @@ from ordergraph.models import (
     ResultSubmission,
 )
 from ordergraph.providers.base import Capability, ConnectionConfig
-from ordergraph.providers.kombo import KomboProvider, webhook_integration_id
+from ordergraph.providers.kombo.client import KomboProvider
+from ordergraph.providers.kombo.webhooks import webhook_integration_id
 from ordergraph.sandbox.kombo import sign
 from tests.conftest import Sandbox
 from tests.contract import validate_webhook
@@ -130,6 +131,7 @@ def test_capabilities_headers_and_no_secret_in_repr(provider: KomboProvider) -> 
         Capability.LIST_PACKAGES,
         Capability.PUBLISH_PACKAGES,
         Capability.RECEIVE_WEBHOOKS,
+        Capability.POLL_ORDERS,
     }
     headers = provider.auth_headers()
     key = provider.config.api_key.get_secret_value()
