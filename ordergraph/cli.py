@@ -20,7 +20,7 @@ from ordergraph.keys import MIN_KEY_LENGTH, generate_api_key, hash_api_key
 from ordergraph.logs import configure_logging
 from ordergraph.providers.plugin import ProviderPlugin
 from ordergraph.providers.registry import PLUGINS
-from ordergraph.sandbox.app import create_sandbox_app
+from ordergraph.sandbox.app import SIMULATORS_KEY, create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from ordergraph.settings import load_settings
 from ordergraph.store import check_schema, migrate, redact_url
@@ -39,9 +39,13 @@ def _sandbox(args: argparse.Namespace) -> int:
         if url:
             context.webhook_targets[plugin.name.value] = url
     app = create_sandbox_app(context)
+    labels = {plugin.name.value: plugin.label for plugin in PLUGINS}
+    mounts = ", ".join(
+        f"{labels.get(name, name)} {simulator.mount}"
+        for name, simulator in app[SIMULATORS_KEY].items()
+    )
     print(
-        f"ordergraph sandbox on http://{args.host}:{args.port} "
-        f"(Unified /unified, StackOne /stackone, Kombo /kombo/v1, control /_sandbox/)",
+        f"ordergraph sandbox on http://{args.host}:{args.port} ({mounts}, control /_sandbox/)",
         flush=True,
     )
     web.run_app(app, host=args.host, port=args.port, print=None)
@@ -167,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     sandbox = commands.add_parser(
-        "sandbox", help="serve the Unified.to, StackOne and Kombo simulators"
+        "sandbox",
+        help="serve the simulators of " + ", ".join(plugin.label for plugin in PLUGINS),
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8900, help="port (default 8900)")
