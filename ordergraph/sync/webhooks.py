@@ -1,4 +1,11 @@
-"""Webhook intake: ``POST /webhooks/unified/{connection}`` and ``POST /webhooks/kombo``.
+"""Webhook intake: one route per provider whose plug-in declares one (today
+``POST /webhooks/unified/{connection}`` and ``POST /webhooks/kombo``).
+
+Two route shapes (``WebhookRoute``): a route that names its connection, whose
+adapter verifies the delivery with that connection's secret; and one route shared by
+all of a provider's connections, whose raw-body signature is checked against each
+distinct secret before the verified body is read for the account that picks the
+connection.
 
 A delivery is answered 2xx only after its orders are committed, so a provider retries
 whatever we did not keep. Refusals say why without saying too much:

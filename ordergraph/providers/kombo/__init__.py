@@ -1,8 +1,10 @@
 """Kombo adapter: the Assessment & Background Check API (PROVIDERS.md section 3).
 
 One adapter object serves one Kombo integration (``X-Integration-Id`` = the
-connection's ``account``). Wire models live here and never leave this module; the
-mapping functions are pure so they are tested without HTTP.
+connection's ``account``). Wire models (``wire``) never leave this package; the
+mapping functions (``mapping``, ``to_wire``) are pure so they are tested without HTTP;
+``webhooks`` verifies deliveries, ``client`` is the adapter and ``plugin`` declares
+what the rest of ordergraph acts on.
 
 What PROVIDERS.md leaves unconfirmed, and what this adapter does:
 

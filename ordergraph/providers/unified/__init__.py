@@ -1,7 +1,7 @@
 """Unified.to adapter: assessment orders, results, packages and webhooks.
 
 Wire models (lenient: enums are plain strings, unknown fields ignored) and pure
-mapping functions both ways live here; nothing outside this module sees Unified's
+mapping functions both ways live here; nothing outside this package sees Unified's
 wire format (PROVIDERS.md sections 1, 4 and 5).
 
 What PROVIDERS.md leaves unconfirmed, and what this adapter chose:
