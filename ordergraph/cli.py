@@ -25,10 +25,11 @@ from ordergraph.sandbox.core import SandboxContext
 from ordergraph.settings import load_settings
 from ordergraph.store import check_schema, migrate, redact_url
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "sandbox_context"]
 
 
-def _sandbox(args: argparse.Namespace) -> int:
+def sandbox_context(args: argparse.Namespace) -> SandboxContext:
+    """The simulators' shared state as the ``sandbox`` flags set it."""
     context = SandboxContext(
         seed=args.seed,
         orders_per_account=args.orders,
@@ -38,7 +39,11 @@ def _sandbox(args: argparse.Namespace) -> int:
         url = getattr(args, _webhook_url_dest(plugin))
         if url:
             context.webhook_targets[plugin.name.value] = url
-    app = create_sandbox_app(context)
+    return context
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    app = create_sandbox_app(sandbox_context(args))
     labels = {plugin.name.value: plugin.label for plugin in PLUGINS}
     mounts = ", ".join(
         f"{labels.get(name, name)} {simulator.mount}"

@@ -35,7 +35,7 @@ from ordergraph.services import OPEN_SOCKETS, SERVICES, Services
 from ordergraph.settings import MetricsSettings
 from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.leader import create_leases, holder_identity, run_while_leader
-from ordergraph.sync.poller import OrderPoller
+from ordergraph.sync.poller import OrderPoller, poll_interval
 from ordergraph.sync.receipt_pruner import ReceiptPruner
 from ordergraph.sync.webhook_registration import ensure_webhook
 from ordergraph.sync.webhooks import WEBHOOK_INTAKE, WebhookIntake
@@ -53,9 +53,6 @@ logger = logging.getLogger(__name__)
 
 API_PORT = web.AppKey("api_port", bool)
 """True for the API application, False for ``create_metrics_app``'s."""
-
-DEFAULT_POLL_INTERVAL = 60.0
-"""Seconds between polls when neither the settings nor the plug-in say."""
 
 GOING_AWAY = 1001
 """WebSocket close code sent to every subscriber on shutdown (RFC 6455: going away)."""
@@ -173,23 +170,11 @@ class BackgroundSync:
                 self.services.ingestor,
                 self.services.store.orders,
                 self.services.store.sync_state,
-                interval=self.poll_interval(connection),
+                interval=poll_interval(connection, self.services.settings.sync.poll_interval),
                 identity=holder_identity(),
             )
             for connection in self.services.connections.with_capability(Capability.POLL_ORDERS)
         ]
-
-    def poll_interval(self, connection: LiveConnection) -> float:
-        """The connection's own interval, else ``[sync] poll_interval``, else what its
-        provider's plug-in declares."""
-        polling = connection.plugin.polling
-        declared = polling.interval if polling is not None else None
-        return (
-            connection.settings.poll_interval
-            or self.services.settings.sync.poll_interval
-            or declared
-            or DEFAULT_POLL_INTERVAL
-        )
 
     async def _register(self, connection: LiveConnection) -> None:
         public_url = self.services.settings.server.base_url()

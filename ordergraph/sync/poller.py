@@ -37,7 +37,7 @@ from ordergraph.store import EventSource, OrderFilter, OrderStore, SyncState, Sy
 from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.ingest import Ingestor
 
-__all__ = ["OrderPoller", "PollReport"]
+__all__ = ["OrderPoller", "PollReport", "poll_interval"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,20 @@ _INITIAL_DONE = "initial_sync_complete"
 _DISCOVERED_FROM = "discovered_from"
 # Which process ran the last cycle (several processes: the lease holder).
 _POLLED_BY = "polled_by"
+
+
+def poll_interval(connection: LiveConnection, configured: float | None) -> float:
+    """Seconds between one connection's polls: its own ``poll_interval``, else the
+    ``[sync] poll_interval`` (``configured``), else what its provider's plug-in says."""
+    if connection.settings.poll_interval is not None:
+        return connection.settings.poll_interval
+    if configured is not None:
+        return configured
+    polling = connection.plugin.polling
+    if polling is None:
+        msg = f"{connection.id}: {connection.plugin.label} declares no polling"
+        raise ValueError(msg)
+    return polling.interval
 
 
 def _utcnow() -> datetime:
