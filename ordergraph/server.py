@@ -173,7 +173,7 @@ class BackgroundSync:
                 interval=poll_interval(connection, self.services.settings.sync.poll_interval),
                 identity=holder_identity(),
             )
-            for connection in self.services.connections.with_capability(Capability.POLL_ORDERS)
+            for connection in self.services.connections.polled()
         ]
 
     async def _register(self, connection: LiveConnection) -> None:

@@ -69,9 +69,6 @@ class Capability(StrEnum):
     PUBLISH_PACKAGES = "PUBLISH_PACKAGES"
     RECEIVE_WEBHOOKS = "RECEIVE_WEBHOOKS"
     REGISTER_WEBHOOK = "REGISTER_WEBHOOK"
-    # The index is kept by polling the order list (with ids read back by batch):
-    # background sync runs a poller for each such connection.
-    POLL_ORDERS = "POLL_ORDERS"
 
 
 class ConnectionConfig(BaseModel):

@@ -122,17 +122,8 @@ class ProviderPlugin:
         if (self.webhooks is not None) != (Capability.RECEIVE_WEBHOOKS in capabilities):
             msg = f"{self.name}: a webhook route is declared exactly when webhooks are received"
             raise ValueError(msg)
-        if (self.polling is not None) != (Capability.POLL_ORDERS in capabilities):
-            msg = f"{self.name}: polling facts are declared exactly when orders are polled"
-            raise ValueError(msg)
-        if (
-            self.polling is not None
-            and not {
-                Capability.LIST_ORDERS,
-                Capability.GET_ORDERS,
-            }
-            <= capabilities
-        ):
+        polling_needs = {Capability.LIST_ORDERS, Capability.GET_ORDERS}
+        if self.polling is not None and not polling_needs <= capabilities:
             msg = f"{self.name}: polling needs listing orders and reading them by id"
             raise ValueError(msg)
         if self.default_api_version is not None and (

@@ -58,7 +58,6 @@ _CAPABILITY_LABELS: dict[Capability, str] = {
     Capability.PUBLISH_PACKAGES: "publish packages",
     Capability.RECEIVE_WEBHOOKS: "receive order webhooks (signed)",
     Capability.REGISTER_WEBHOOK: "register our webhook through the API",
-    Capability.POLL_ORDERS: "kept in the index by polling",
 }
 
 

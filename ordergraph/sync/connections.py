@@ -70,6 +70,10 @@ class ConnectionRegistry:
     def of_provider(self, provider: ProviderName) -> list[LiveConnection]:
         return [c for c in self if c.provider_name is provider]
 
+    def polled(self) -> list[LiveConnection]:
+        """The connections whose provider's plug-in declares polling."""
+        return [c for c in self if c.plugin.polling is not None]
+
     def with_capability(self, capability: Capability) -> list[LiveConnection]:
         """The connections whose adapter can do ``capability`` (as configured: a
         connection's API version may take a capability of its provider away)."""

@@ -1,5 +1,5 @@
 """The order poller: one per connection whose provider declares polling
-(``Capability.POLL_ORDERS``; Kombo today, the one provider that lists orders).
+(``ProviderPlugin.polling``; Kombo today, the one provider that lists orders).
 
 Rescanning every order each cycle would cost one request per page of orders forever.
 So:

@@ -172,7 +172,6 @@ def test_webhook_routes_are_distinct_and_name_their_connection_or_verify_the_raw
 def test_declarations_agree_with_capabilities(plugin: ProviderPlugin) -> None:
     capabilities = plugin.capabilities
     assert (plugin.webhooks is not None) is (Capability.RECEIVE_WEBHOOKS in capabilities)
-    assert (plugin.polling is not None) is (Capability.POLL_ORDERS in capabilities)
     if plugin.polling is not None:
         assert {Capability.LIST_ORDERS, Capability.GET_ORDERS} <= capabilities
         assert plugin.polling.interval > 0
@@ -317,8 +316,7 @@ async def test_list_packages_when_declared(
 
 
 def _operations(adapter: BaseProvider) -> dict[Capability, Callable[[], Awaitable[Any]]]:
-    """One call per capability that is an operation (POLL_ORDERS is sync's, built on
-    LIST_ORDERS and GET_ORDERS)."""
+    """One call per capability (each is an operation of the adapter)."""
     order = NewOrder(package=PackageRef(remote_id="pkg"), candidate=Candidate(emails=("a@b.c",)))
     result = ResultSubmission(status=OrderStatus.COMPLETED, url="https://example.com/r")
 
@@ -343,7 +341,7 @@ async def test_an_undeclared_operation_is_refused_without_a_request(
 ) -> None:
     adapter = await make_adapter(plugin, version)
     operations = _operations(adapter)
-    assert set(operations) == set(Capability) - {Capability.POLL_ORDERS}
+    assert set(operations) == set(Capability)
     before = await world.requests(plugin)
     for capability, call in operations.items():
         if adapter.supports(capability):

@@ -131,7 +131,6 @@ def test_capabilities_headers_and_no_secret_in_repr(provider: KomboProvider) -> 
         Capability.LIST_PACKAGES,
         Capability.PUBLISH_PACKAGES,
         Capability.RECEIVE_WEBHOOKS,
-        Capability.POLL_ORDERS,
     }
     headers = provider.auth_headers()
     key = provider.config.api_key.get_secret_value()

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from ordergraph.errors import ConfigError
-from ordergraph.providers.base import Capability
 from ordergraph.providers.plugin import ProviderPlugin
 from ordergraph.providers.registry import PLUGINS
 from ordergraph.settings import Settings, load_settings
@@ -64,7 +63,7 @@ def test_the_sync_poll_interval_is_read_by_its_name_and_its_old_one(sync_key: st
 async def test_poll_interval_connection_then_settings_then_plugin(
     registry: ConnectionRegistry,
 ) -> None:
-    polled = registry.with_capability(Capability.POLL_ORDERS)
+    polled = registry.polled()
     assert {c.provider_name for c in polled} == {p.name for p in POLLED}
     for connection in polled:
         declared = connection.plugin.polling

@@ -77,7 +77,6 @@ class KomboProvider(BaseProvider):
             Capability.LIST_PACKAGES,
             Capability.PUBLISH_PACKAGES,
             Capability.RECEIVE_WEBHOOKS,
-            Capability.POLL_ORDERS,
         }
     )
     bulk_page_size = MAX_PAGE_SIZE
