@@ -73,8 +73,8 @@ from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import OrderFilter
 from ordergraph.sync.connections import LiveConnection
-from ordergraph.sync.kombo_poller import KomboPoller
-from ordergraph.sync.unified_webhooks import ensure_unified_webhook
+from ordergraph.sync.poller import OrderPoller
+from ordergraph.sync.webhook_registration import ensure_webhook
 
 KEYS = {"acme": "bench-key-acme", "globex": "bench-key-globex"}
 TENANT = "acme"
@@ -374,9 +374,9 @@ def _live(system: System, tenant: str, provider: str) -> LiveConnection:
     return connection
 
 
-def _poller(system: System, connection: LiveConnection) -> KomboPoller:
+def _poller(system: System, connection: LiveConnection) -> OrderPoller:
     store = system.services.store
-    return KomboPoller(
+    return OrderPoller(
         connection, system.services.ingestor, store.orders, store.sync_state, interval=3600
     )
 
@@ -444,7 +444,7 @@ async def fill_index(system: System, args: argparse.Namespace) -> dict[str, Any]
         await _poller(system, _live(system, tenant, "kombo")).poll_once()
         # Unified: register the webhook with include_all; INITIAL-PARTIAL pages arrive.
         unified = _live(system, tenant, "unified")
-        await ensure_unified_webhook(unified, system.services.store.sync_state, system.gateway_url)
+        await ensure_webhook(unified, system.services.store.sync_state, system.gateway_url)
         # StackOne: orders created through the provider (createOrder), then indexed.
         stackone = _live(system, tenant, "stackone")
         await asyncio.gather(*(create(stackone, tenant) for _ in range(args.orders_per_account)))

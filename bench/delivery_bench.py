@@ -72,7 +72,7 @@ from ordergraph.services import Services
 from ordergraph.settings import Settings, load_settings
 from ordergraph.store import DeliveryState
 from ordergraph.sync.connections import LiveConnection
-from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.poller import OrderPoller
 
 TENANT = "acme"
 KEY = "bench-key-acme"
@@ -282,7 +282,7 @@ async def fill(system: System, args: argparse.Namespace) -> dict[str, list[str]]
         {"provider": "kombo", "account": kombo.settings.account, "count": args.kombo_orders},
     )
     store = system.services.store
-    await KomboPoller(
+    await OrderPoller(
         kombo, system.services.ingestor, store.orders, store.sync_state, interval=3600
     ).poll_once()
     truth = await system.truth("kombo")

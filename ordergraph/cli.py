@@ -18,30 +18,54 @@ from aiohttp import web
 from ordergraph.errors import ConfigError, OrdergraphError
 from ordergraph.keys import MIN_KEY_LENGTH, generate_api_key, hash_api_key
 from ordergraph.logs import configure_logging
-from ordergraph.sandbox.app import create_sandbox_app
+from ordergraph.providers.plugin import ProviderPlugin
+from ordergraph.providers.registry import PLUGINS
+from ordergraph.sandbox.app import SIMULATORS_KEY, create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from ordergraph.settings import load_settings
 from ordergraph.store import check_schema, migrate, redact_url
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "sandbox_context"]
 
 
-def _sandbox(args: argparse.Namespace) -> int:
+def sandbox_context(args: argparse.Namespace) -> SandboxContext:
+    """The simulators' shared state as the ``sandbox`` flags set it."""
     context = SandboxContext(
         seed=args.seed,
         orders_per_account=args.orders,
         accounts_per_provider=args.accounts,
     )
-    if args.kombo_webhook_url:
-        context.webhook_targets["kombo"] = args.kombo_webhook_url
-    app = create_sandbox_app(context)
+    for plugin in _pushing_plugins():
+        url = getattr(args, _webhook_url_dest(plugin))
+        if url:
+            context.webhook_targets[plugin.name.value] = url
+    return context
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    app = create_sandbox_app(sandbox_context(args))
+    labels = {plugin.name.value: plugin.label for plugin in PLUGINS}
+    mounts = ", ".join(
+        f"{labels.get(name, name)} {simulator.mount}"
+        for name, simulator in app[SIMULATORS_KEY].items()
+    )
     print(
-        f"ordergraph sandbox on http://{args.host}:{args.port} "
-        f"(Unified /unified, StackOne /stackone, Kombo /kombo/v1, control /_sandbox/)",
+        f"ordergraph sandbox on http://{args.host}:{args.port} ({mounts}, control /_sandbox/)",
         flush=True,
     )
     web.run_app(app, host=args.host, port=args.port, print=None)
     return 0
+
+
+def _pushing_plugins() -> list[ProviderPlugin]:
+    """Providers whose simulator is told where to deliver webhooks by a flag
+    (``--kombo-webhook-url``): those that send webhooks to a URL set by hand in the
+    vendor's dashboard, not one registered through its API."""
+    return [p for p in PLUGINS if p.webhooks is not None and not p.registers_webhook]
+
+
+def _webhook_url_dest(plugin: ProviderPlugin) -> str:
+    return f"{plugin.name.value}_webhook_url"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -152,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     sandbox = commands.add_parser(
-        "sandbox", help="serve the Unified.to, StackOne and Kombo simulators"
+        "sandbox",
+        help="serve the simulators of " + ", ".join(plugin.label for plugin in PLUGINS),
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8900, help="port (default 8900)")
@@ -163,9 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--accounts", type=int, default=2, help="accounts per provider (default 2)"
     )
-    sandbox.add_argument(
-        "--kombo-webhook-url", default=None, help="where Kombo delivers webhooks, if anywhere"
-    )
+    for plugin in _pushing_plugins():
+        sandbox.add_argument(
+            f"--{plugin.name.value}-webhook-url",
+            dest=_webhook_url_dest(plugin),
+            default=None,
+            help=f"where {plugin.label} delivers webhooks, if anywhere",
+        )
     sandbox.set_defaults(run=_sandbox)
 
     migrate_command = commands.add_parser(

@@ -27,7 +27,7 @@ from ordergraph.api import add_graphql_routes
 from ordergraph.api.deadlines import runner_options
 from ordergraph.errors import ConfigError, OrdergraphError
 from ordergraph.logs import configure_logging, secrets_of
-from ordergraph.models import ProviderName
+from ordergraph.providers.registry import plugin_of
 from ordergraph.server import create_app, create_metrics_app
 from ordergraph.services import SERVICES, Services
 from ordergraph.settings import Settings, load_settings
@@ -188,11 +188,11 @@ def _warn_about_public_url(settings: Settings) -> None:
     managed = [
         c.id
         for c in settings.connections
-        if c.provider is ProviderName.UNIFIED and c.manage_webhook
+        if plugin_of(c.provider).registers_webhook and c.manage_webhook
     ]
     if managed and not settings.server.public_url:
         logger.warning(
-            "server.public_url is not set: Unified webhooks of %s will point at %s",
+            "server.public_url is not set: the webhooks registered for %s will point at %s",
             ", ".join(managed),
             settings.server.base_url(),
         )

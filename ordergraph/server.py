@@ -30,14 +30,14 @@ from ordergraph.errors import ProviderError
 from ordergraph.health import check_ready, healthz, ready_response, store_ping
 from ordergraph.logs import request_id_middleware
 from ordergraph.metrics import CONTENT_TYPE_LATEST, http_metrics_middleware
-from ordergraph.models import ProviderName
+from ordergraph.providers.base import Capability
 from ordergraph.services import OPEN_SOCKETS, SERVICES, Services
 from ordergraph.settings import MetricsSettings
 from ordergraph.sync.connections import LiveConnection
-from ordergraph.sync.kombo_poller import KomboPoller
 from ordergraph.sync.leader import create_leases, holder_identity, run_while_leader
+from ordergraph.sync.poller import OrderPoller, poll_interval
 from ordergraph.sync.receipt_pruner import ReceiptPruner
-from ordergraph.sync.unified_webhooks import ensure_unified_webhook
+from ordergraph.sync.webhook_registration import ensure_webhook
 from ordergraph.sync.webhooks import WEBHOOK_INTAKE, WebhookIntake
 
 __all__ = [
@@ -141,7 +141,8 @@ class BackgroundSync:
     """Pollers, webhook registrations, receipt pruning and the result deliverer's loop,
     started with the app and stopped with it.
 
-    Each Kombo poller runs only while its process holds the connection's lease
+    Each poller (one per connection whose provider declares polling) runs only
+    while its process holds the connection's lease
     (ordergraph/sync/leader.py), so several processes poll each connection once.
     Every task is started through ``spawn`` with the shared ``stop`` event, so
     ``close`` stops all of them the same way, whatever they do.
@@ -162,18 +163,17 @@ class BackgroundSync:
             ttl=settings.sync.poller_lease_ttl,
         )
 
-    def pollers(self) -> list[KomboPoller]:
-        settings = self.services.settings
+    def pollers(self) -> list[OrderPoller]:
         return [
-            KomboPoller(
+            OrderPoller(
                 connection,
                 self.services.ingestor,
                 self.services.store.orders,
                 self.services.store.sync_state,
-                interval=connection.settings.poll_interval or settings.sync.kombo_poll_interval,
+                interval=poll_interval(connection, self.services.settings.sync.poll_interval),
                 identity=holder_identity(),
             )
-            for connection in self.services.connections.of_provider(ProviderName.KOMBO)
+            for connection in self.services.connections.polled()
         ]
 
     async def _register(self, connection: LiveConnection) -> None:
@@ -181,7 +181,7 @@ class BackgroundSync:
         delay = 1.0
         while not self.stop.is_set():
             try:
-                await ensure_unified_webhook(connection, self.services.store.sync_state, public_url)
+                await ensure_webhook(connection, self.services.store.sync_state, public_url)
                 return
             except ProviderError as exc:
                 logger.warning("registering the webhook of %s failed: %s", connection.id, exc)
@@ -210,14 +210,15 @@ class BackgroundSync:
         # Every process runs its own deliverer: claims keep them from sharing work.
         self.spawn("result-deliverer", self.services.deliverer.run(self.stop))
         for poller in self.pollers():
-            lease = self.leases.lease(f"kombo-poller:{poller.connection.id}")
-            self.spawn(
-                f"kombo-poller:{poller.connection.id}",
-                run_while_leader(lease, poller.run, self.stop),
-            )
-        for connection in self.services.connections.of_provider(ProviderName.UNIFIED):
+            # "<provider>-poller:<connection>": the lease name processes of every
+            # version agree on (a rolling deploy must not poll a connection twice).
+            name = f"{poller.connection.provider_name.value}-poller:{poller.connection.id}"
+            lease = self.leases.lease(name)
+            self.spawn(name, run_while_leader(lease, poller.run, self.stop))
+        for connection in self.services.connections.with_capability(Capability.REGISTER_WEBHOOK):
             if connection.settings.manage_webhook:
-                self.spawn(f"unified-webhook:{connection.id}", self._register(connection))
+                name = f"{connection.provider_name.value}-webhook:{connection.id}"
+                self.spawn(name, self._register(connection))
 
     async def close(self) -> None:
         """Set ``stop``, wait for every task (one shared deadline), cancel the rest."""

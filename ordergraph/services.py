@@ -21,7 +21,6 @@ from ordergraph.cache import GatewayCache, create_cache
 from ordergraph.errors import ConfigError
 from ordergraph.fanout import Hubs
 from ordergraph.metrics import Metrics, ScrapeSources
-from ordergraph.models import ProviderName
 from ordergraph.settings import Settings
 from ordergraph.store import Store
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
@@ -85,7 +84,7 @@ class Services:
 
     def scrape_sources(self) -> ScrapeSources:
         """What ``/metrics`` reads at scrape time."""
-        polled = [c.id for c in self.connections.of_provider(ProviderName.KOMBO)]
+        polled = [c.id for c in self.connections.polled()]
         tenants = [t.name for t in self.settings.tenants]
 
         async def last_synced() -> Mapping[str, datetime | None]:

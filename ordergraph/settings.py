@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -64,7 +65,7 @@ from ordergraph.errors import ConfigError
 from ordergraph.keys import Scope, is_key_hash
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import ConnectionConfig
-from ordergraph.providers.stackone import API_VERSIONS as STACKONE_API_VERSIONS
+from ordergraph.providers.registry import PLUGINS, plugin_of
 
 __all__ = [
     "ANY_ORIGIN",
@@ -247,8 +248,16 @@ class BrokerSettings(_Section):
 class SyncSettings(_Section):
     """Background synchronisation defaults."""
 
-    kombo_poll_interval: float = Field(default=60.0, gt=0)
-    # Several processes: one polls each Kombo connection while it holds a lease in
+    # Seconds between polls of every polled connection (a connection's own
+    # ``poll_interval`` wins); None = what each provider's plug-in declares (60 s).
+    # ``kombo_poll_interval``, its name when Kombo was the one polled provider, is
+    # still read.
+    poll_interval: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=AliasChoices("poll_interval", "kombo_poll_interval"),
+    )
+    # Several processes: one polls each polled connection while it holds a lease in
     # Redis (the broker's, else the cache's); a dead holder is replaced within this.
     poller_lease_ttl: float = Field(default=15.0, gt=0)
     # Every process reads the connections added, paused, resumed or removed elsewhere
@@ -598,11 +607,13 @@ class ConnectionSettings(_Section):
     api_key: SecretStr
     account: str = Field(min_length=1)
     webhook_secret: SecretStr | None = None
-    # Unified: register our webhook through /unified/webhook on start, unless the
-    # subscription is managed by hand in Unified's dashboard.
+    # A provider whose plug-in registers its webhook through the vendor's API
+    # (Unified): do so on start, unless the subscription is managed by hand in the
+    # vendor's dashboard.
     manage_webhook: bool = True
-    # StackOne: the API version the account speaks, "2025-12-03" (current, the
-    # default) or "2025-02-24" (legacy, the only one that can read an order back).
+    # The API version the account speaks, where the provider's plug-in declares
+    # several (StackOne: "2025-12-03", current, the default, or "2025-02-24", legacy,
+    # the only one that can read an order back).
     api_version: str | None = None
     poll_interval: float | None = Field(default=None, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)
@@ -617,16 +628,17 @@ class ConnectionSettings(_Section):
 
     @model_validator(mode="after")
     def _check_api_version(self) -> ConnectionSettings:
+        # The versions come from the provider's plug-in: a provider with one API
+        # declares none, and a connection naming a version is refused.
         if self.api_version is None:
             return self
-        if self.provider is not ProviderName.STACKONE:
-            msg = f"connection {self.id!r}: api_version is a StackOne setting"
+        versions = plugin_of(self.provider).api_versions
+        if not versions:
+            labels = [plugin.label for plugin in PLUGINS if plugin.api_versions]
+            msg = f"connection {self.id!r}: api_version is a {' or '.join(labels)} setting"
             raise ValueError(msg)
-        if self.api_version not in STACKONE_API_VERSIONS:
-            msg = (
-                f"connection {self.id!r}: api_version must be one of "
-                f"{', '.join(STACKONE_API_VERSIONS)}"
-            )
+        if self.api_version not in versions:
+            msg = f"connection {self.id!r}: api_version must be one of {', '.join(versions)}"
             raise ValueError(msg)
         return self
 

@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from ordergraph.auth import principal_for_key
+from ordergraph.cli import build_parser, sandbox_context
 from ordergraph.keys import MIN_KEY_LENGTH, hash_api_key
+from ordergraph.models import ProviderName
+from ordergraph.providers.registry import PLUGINS
 from ordergraph.settings import load_settings
 
 
@@ -122,3 +126,23 @@ async def test_hash_key_generate_prints_a_new_key_once_and_its_hash() -> None:
     assert digest == hash_api_key(key)
     again = await _hash_key("--generate")
     assert key not in again[1]
+
+
+def test_sandbox_webhook_url_flags_come_from_the_plugins_and_keep_their_names() -> None:
+    # ``--kombo-webhook-url`` is an interface: scripts pass it. It is now generated for
+    # every provider whose webhook URL is set by hand rather than registered by API.
+    pushing = [p for p in PLUGINS if p.webhooks is not None and not p.registers_webhook]
+    assert ProviderName.KOMBO in {p.name for p in pushing}
+    flags = [f"--{p.name.value}-webhook-url" for p in pushing]
+    argv = ["sandbox"]
+    for number, flag in enumerate(flags):
+        argv += [flag, f"http://127.0.0.1:9/hook/{number}"]
+    context = sandbox_context(build_parser().parse_args(argv))
+    assert context.webhook_targets == {
+        p.name.value: f"http://127.0.0.1:9/hook/{n}" for n, p in enumerate(pushing)
+    }
+    assert sandbox_context(build_parser().parse_args(["sandbox"])).webhook_targets == {}
+    registered = [p for p in PLUGINS if p.registers_webhook]
+    for plugin in registered:
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["sandbox", f"--{plugin.name.value}-webhook-url", "x"])

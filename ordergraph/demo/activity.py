@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ordergraph.demo.config import TENANTS
-from ordergraph.demo.orders import NewOrders, place_order
+from ordergraph.demo.orders import NewOrders, filled_by_creation, place_order
 from ordergraph.errors import OrdergraphError
 from ordergraph.models import ProviderName
 from ordergraph.sandbox.core import Simulator
@@ -107,7 +107,7 @@ class Activity:
         return found
 
     async def _create(self, connection: LiveConnection) -> str:
-        if connection.provider_name is ProviderName.STACKONE:
+        if filled_by_creation(connection):
             key = await place_order(self.services, connection, self.stackone_orders[connection.id])
             return f"new order {key}"
         simulator = self.simulators[connection.provider_name.value]
@@ -127,7 +127,8 @@ class Activity:
         if status is None:  # pragma: no cover - movable orders always have a next status
             return None
         await simulator.set_status(account, order["id"], status)
-        if provider is ProviderName.STACKONE:
+        if filled_by_creation(connection):
+            # Nothing pushes or lists the change: read it back, as a poll would.
             fresh = await connection.provider.get_orders([order["id"]])
             await self.services.ingestor.ingest(connection, list(fresh.values()), EventSource.POLL)
         return f"{connection.id}:{order['id']} {order['status'] or 'new'} -> {status}"

@@ -19,7 +19,8 @@ from ordergraph.errors import ConfigError
 from ordergraph.ids import NodeIdCodec
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.models import ProviderName
-from ordergraph.providers.stackone import LEGACY_API_VERSION
+from ordergraph.providers.registry import PLUGINS, plugin_of
+from ordergraph.providers.stackone.wire import LEGACY_API_VERSION
 from ordergraph.sandbox.core import Account
 from ordergraph.settings import Settings
 
@@ -38,7 +39,8 @@ __all__ = [
 ]
 
 TENANTS = ("acme", "globex")
-PROVIDERS = (ProviderName.UNIFIED, ProviderName.STACKONE, ProviderName.KOMBO)
+# Every provider with a plug-in (and so a simulator): one connection each per tenant.
+PROVIDERS = tuple(plugin.name for plugin in PLUGINS)
 # Kombo is polled this often (production default: a minute), so status changes show soon.
 KOMBO_POLL_INTERVAL = 5.0
 SECRETS_FILE = "secrets.json"
@@ -132,7 +134,7 @@ def demo_connections(
                 # Loopback: retry soon rather than back off for half a minute.
                 "max_retry_delay": 1.0,
             }
-            if provider is ProviderName.KOMBO:
+            if plugin_of(provider).polling is not None:
                 connection["poll_interval"] = KOMBO_POLL_INTERVAL
             if provider is ProviderName.STACKONE:
                 # The simulator keeps the legacy order reads: the demo's activity and
@@ -184,7 +186,7 @@ def demo_settings(
         # GraphiQL's docs and completion need introspection, which serve keeps off.
         limits={"introspection": True},
         broker={"url": "memory://"},
-        sync={"kombo_poll_interval": KOMBO_POLL_INTERVAL},
+        sync={"poll_interval": KOMBO_POLL_INTERVAL},
         # Like a deployment, the gateway holds only the keys' hashes; the demo's keys
         # may do everything, personal data included, so every field can be explored.
         tenants=[

@@ -1,7 +1,8 @@
-"""StackOne orders for the demo, placed the production way.
+"""Orders for the demo's connections that only ordergraph creates, placed the production way.
 
-A StackOne order exists only once ordergraph creates it (StackOne has no order list and
-no order webhook), so the demo places its StackOne orders through
+On a provider that neither lists orders nor pushes them (StackOne: no order list, no
+order webhook) an order exists only once ordergraph creates it, so the demo places
+those connections' orders through
 ``create_order_for_connection``, the function behind ``createOrder``: the adapter POSTs
 the order to the simulator, and what StackOne confirms is indexed. The people, jobs and
 recruiters come from the sandbox's deterministic seed data; the package is one the
@@ -25,15 +26,15 @@ from ordergraph.models import (
     NewOrder,
     Package,
     PackageRef,
-    ProviderName,
 )
+from ordergraph.providers.base import Capability
 from ordergraph.resolvers.mutations import create_order_for_connection
 from ordergraph.sandbox.data import OrderFactory, SeedHiringMember, SeedOrder
 from ordergraph.services import Services
 from ordergraph.store import StoredOrder
 from ordergraph.sync.connections import LiveConnection
 
-__all__ = ["STACKONE_SEED_ORDERS", "NewOrders", "seed_stackone"]
+__all__ = ["STACKONE_SEED_ORDERS", "NewOrders", "filled_by_creation", "seed_stackone"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,16 +109,26 @@ async def _seed_connection(
     orders = NewOrders(seed, connection.id, await connection.provider.list_packages())
     for _ in range(count):
         await create_order_for_connection(services, connection, orders.next())
-    logger.info("placed %d StackOne orders on %s", count, connection.id)
+    logger.info("placed %d %s orders on %s", count, connection.plugin.label, connection.id)
     return orders
+
+
+def filled_by_creation(connection: LiveConnection) -> bool:
+    """Whether the connection's orders reach the index only by being created through
+    ordergraph: its provider can create orders but neither lists nor pushes them."""
+    capabilities = connection.plugin.capabilities
+    return Capability.CREATE_ORDER in capabilities and not capabilities & {
+        Capability.LIST_ORDERS,
+        Capability.RECEIVE_WEBHOOKS,
+    }
 
 
 async def seed_stackone(
     services: Services, *, seed: int, count: int = STACKONE_SEED_ORDERS
 ) -> dict[str, NewOrders]:
-    """Place ``count`` orders on every StackOne connection; returns each connection's
-    order supply (the activity keeps ordering from it)."""
-    connections = services.connections.of_provider(ProviderName.STACKONE)
+    """Place ``count`` orders on every connection filled by creation (StackOne's);
+    returns each connection's order supply (the activity keeps ordering from it)."""
+    connections = [c for c in services.connections if filled_by_creation(c)]
     supplies = await asyncio.gather(
         *(_seed_connection(services, c, seed, count) for c in connections)
     )

@@ -39,7 +39,8 @@ from ordergraph.demo.orders import NewOrders, seed_stackone
 from ordergraph.errors import ConfigError, OrdergraphError
 from ordergraph.graphiql import GRAPHIQL_WELCOME, GraphiQLWelcome
 from ordergraph.logs import configure_logging, secrets_of
-from ordergraph.models import ProviderName
+from ordergraph.providers.base import Capability
+from ordergraph.providers.registry import PLUGINS
 from ordergraph.sandbox.app import SIMULATORS_KEY, create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext, Simulator
 from ordergraph.serve import ListenError, StopSignals, bind_socket, one_line, open_gateway
@@ -91,19 +92,20 @@ async def _start(app: web.Application, sock: socket.socket) -> web.AppRunner:
 
 
 async def _wait_for_registrations(services: Services, stop: StopSignals) -> None:
-    """Until every Unified connection registered its webhook (the backfill is then on
-    its way), SIGTERM, or the timeout: the demo is usable either way."""
-    pending = {c.id for c in services.connections.of_provider(ProviderName.UNIFIED)}
+    """Until every connection whose webhook ordergraph registers (Unified's) has it
+    registered (the backfill is then on its way), SIGTERM, or the timeout: the demo is
+    usable either way."""
+    pending = {c.id for c in services.connections.with_capability(Capability.REGISTER_WEBHOOK)}
     deadline = asyncio.get_running_loop().time() + REGISTRATION_TIMEOUT
     while pending and not stop.is_set():
         for connection_id in sorted(pending):
             state = await services.store.sync_state.get(connection_id)
-            # Written by ensure_unified_webhook once Unified accepted the subscription
+            # Written by ensure_webhook once the vendor accepted the subscription
             # (ProviderConnection.syncStatus reads the same key).
             if state is not None and state.details.get("webhook_ids"):
                 pending.discard(connection_id)
         if asyncio.get_running_loop().time() > deadline:
-            logger.warning("Unified webhooks not registered yet for %s", ", ".join(pending))
+            logger.warning("webhooks not registered yet for %s", ", ".join(pending))
             return
         await asyncio.sleep(0.1)
 
@@ -178,7 +180,11 @@ class _Demo:
         context = SandboxContext(
             seed=options.seed, orders_per_account=ORDERS_PER_ACCOUNT, accounts_per_provider=2
         )
-        context.webhook_targets[ProviderName.KOMBO.value] = f"{gateway_url}/webhooks/kombo"
+        for plugin in PLUGINS:
+            # Vendors told our URL by hand (Kombo's dashboard): the simulator is told here.
+            route = plugin.webhooks
+            if route is not None and not route.per_connection and not plugin.registers_webhook:
+                context.webhook_targets[plugin.name.value] = gateway_url + route.route
         sandbox_app = create_sandbox_app(context)
         self.sandbox = await _start(sandbox_app, sandbox_sock)
         simulators: dict[str, Simulator] = sandbox_app[SIMULATORS_KEY]
@@ -259,7 +265,7 @@ def _quiet_routine_logs() -> None:
     """Migration chatter and a report per poll cycle would bury the activity lines;
     ``--log-level DEBUG`` shows them again."""
     if logging.getLogger().getEffectiveLevel() >= logging.INFO:
-        for name in ("alembic", "ordergraph.sync.kombo_poller", "ordergraph.requests"):
+        for name in ("alembic", "ordergraph.sync.poller", "ordergraph.requests"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
 

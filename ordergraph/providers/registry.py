@@ -1,30 +1,52 @@
-"""Which adapter class serves which provider, and building one from a connection's config."""
+"""The one list of provider plug-ins, and building an adapter from a connection's config.
+
+Adding a provider adds its line to ``PLUGINS`` (and its ``ProviderName``); nothing
+else outside its package names it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import BaseProvider, Capability, ConnectionConfig
-from ordergraph.providers.kombo import KomboProvider
-from ordergraph.providers.stackone import StackOneProvider
-from ordergraph.providers.unified import UnifiedProvider
+from ordergraph.providers.kombo.plugin import PLUGIN as KOMBO
+from ordergraph.providers.plugin import ProviderPlugin
+from ordergraph.providers.stackone.plugin import PLUGIN as STACKONE
+from ordergraph.providers.unified.plugin import PLUGIN as UNIFIED
 
-__all__ = ["ADAPTERS", "capability_table", "create_provider"]
+__all__ = [
+    "ADAPTERS",
+    "PLUGINS",
+    "capability_table",
+    "create_provider",
+    "plugin_of",
+    "render_capability_table",
+]
 
-ADAPTERS: dict[ProviderName, type[BaseProvider]] = {
-    ProviderName.UNIFIED: UnifiedProvider,
-    ProviderName.STACKONE: StackOneProvider,
-    ProviderName.KOMBO: KomboProvider,
+PLUGINS: tuple[ProviderPlugin, ...] = (UNIFIED, STACKONE, KOMBO)
+"""Every provider, in the order tables and routes list them."""
+
+_BY_NAME: Mapping[ProviderName, ProviderPlugin] = {plugin.name: plugin for plugin in PLUGINS}
+
+ADAPTERS: Mapping[ProviderName, type[BaseProvider]] = {
+    plugin.name: plugin.adapter for plugin in PLUGINS
 }
+
+
+def plugin_of(name: ProviderName) -> ProviderPlugin:
+    """The plug-in of a provider (every ``ProviderName`` has one: checked by the tests)."""
+    return _BY_NAME[name]
 
 
 def create_provider(config: ConnectionConfig) -> BaseProvider:
     """The adapter for one connection."""
-    return ADAPTERS[config.provider](config)
+    return plugin_of(config.provider).adapter(config)
 
 
 def capability_table() -> dict[ProviderName, frozenset[Capability]]:
     """What each provider's adapter can do (the README's table is checked against this)."""
-    return {name: adapter.capabilities for name, adapter in ADAPTERS.items()}
+    return {plugin.name: plugin.capabilities for plugin in PLUGINS}
 
 
 _CAPABILITY_LABELS: dict[Capability, str] = {
@@ -37,22 +59,15 @@ _CAPABILITY_LABELS: dict[Capability, str] = {
     Capability.RECEIVE_WEBHOOKS: "receive order webhooks (signed)",
     Capability.REGISTER_WEBHOOK: "register our webhook through the API",
 }
-_PROVIDER_LABELS = {
-    ProviderName.UNIFIED: "Unified.to",
-    ProviderName.STACKONE: "StackOne",
-    ProviderName.KOMBO: "Kombo",
-}
 
 
 def render_capability_table() -> str:
     """The README's capability table, as Markdown."""
-    table = capability_table()
-    providers = list(ADAPTERS)
     lines = [
-        "| operation | " + " | ".join(_PROVIDER_LABELS[p] for p in providers) + " |",
-        "|---|" + "---|" * len(providers),
+        "| operation | " + " | ".join(plugin.label for plugin in PLUGINS) + " |",
+        "|---|" + "---|" * len(PLUGINS),
     ]
     for capability in Capability:
-        marks = ["yes" if capability in table[p] else "no" for p in providers]
+        marks = ["yes" if capability in plugin.capabilities else "no" for plugin in PLUGINS]
         lines.append(f"| {_CAPABILITY_LABELS[capability]} | " + " | ".join(marks) + " |")
     return "\n".join(lines)

@@ -104,9 +104,13 @@ class ProviderConnection(relay.Node):
                 state=live.state,
                 origin=live.origin,
             )
-        # A removed connection whose orders were kept: they remain readable.
-        provider = order.provider if order else ProviderName.UNIFIED
-        return cls._of(codec_of(context), connection_id, provider, None, frozenset())
+        # A removed connection whose orders were kept: they remain readable (its
+        # state REMOVED), and name their provider. Callers without an order ask only
+        # for live connections.
+        if order is None:
+            msg = f"connection {connection_id!r} is not configured"
+            raise LookupError(msg)
+        return cls._of(codec_of(context), connection_id, order.provider, None, frozenset())
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -26,8 +26,9 @@ the HTTP client bounds it with ``max_attempts``):
   ``createOrder`` 2 (Unified looks the package up first), ``publishPackages``
   1 + 1 per package (Unified lists the packages, then writes each one; Kombo one PUT).
   ``refreshOrders`` is priced by the connections its ids name (an Order id carries its
-  connection): per Kombo connection 1 per 250 ids, per Unified id 1, per StackOne id 2
-  (an order and its result are two reads); an id that is not one of the tenant's
+  connection), at what each provider's plug-in declares reading orders back costs
+  (``ProviderPlugin.read_cost``: Kombo 1 call per 250 ids, Unified 1 per id, StackOne
+  2 per id, an order and its result); an id that is not one of the tenant's
   orders costs 0 (the resolver finds nothing to read), and so does an id of a
   connection that cannot read orders back (``Capability.GET_ORDERS``: a StackOne
   connection on API version 2025-12-03), which the resolver answers with
@@ -81,7 +82,10 @@ from strawberry.relay import GlobalID
 from strawberry.relay.types import GlobalIDValueError
 
 from ordergraph.ids import possible_keys
+from ordergraph.models import ProviderName
 from ordergraph.providers.base import Capability
+from ordergraph.providers.plugin import ReadCost
+from ordergraph.providers.registry import plugin_of
 from ordergraph.schema.document_walk import WALK, dependency_order, fragment_definitions
 
 if TYPE_CHECKING:
@@ -92,7 +96,6 @@ __all__ = [
     "LOADED_PACKAGES",
     "PACKAGE_READS",
     "PRICED_IDS",
-    "REFRESH_CALLS",
     "WRITES",
     "ArgumentValue",
     "ConnectionCost",
@@ -123,15 +126,6 @@ LOADED_PACKAGES: Final[frozenset[tuple[str, str]]] = frozenset(
 """Fields whose Packages come with their details: selecting names under them reads
 nothing more (``Query.packages`` itself is a read, counted above)."""
 
-REFRESH_CALLS: Final[Mapping[str, tuple[int, int]]] = {
-    # provider: (calls per batch, ids per batch), as each adapter's get_orders reads.
-    "kombo": (1, 250),
-    "unified": (1, 1),
-    "stackone": (2, 1),
-}
-"""Calls to read orders back, per provider (``refreshOrders``), on a connection that
-reads orders at all (``ConnectionCost.reads_orders``)."""
-
 
 @dataclass(frozen=True)
 class ConnectionCost:
@@ -142,6 +136,12 @@ class ConnectionCost:
     # resolver asks (``supports(Capability.GET_ORDERS)``), since it depends on the
     # connection (a StackOne API version), not on the provider alone.
     reads_orders: bool = True
+
+    @property
+    def read_cost(self) -> ReadCost:
+        """Calls to read orders back (``refreshOrders``), as the provider's plug-in
+        declares them; priced only when the connection reads orders at all."""
+        return plugin_of(ProviderName(self.provider)).read_cost
 
     @classmethod
     def of(cls, connection: LiveConnection) -> ConnectionCost:
@@ -251,8 +251,7 @@ def refresh_cost(ids: list[Any], providers: Mapping[str, ConnectionCost]) -> int
     for connection, count in per_connection.items():
         if not providers[connection].reads_orders:
             continue
-        calls, batch = REFRESH_CALLS.get(providers[connection].provider, (2, 1))
-        total += calls * -(-count // batch)
+        total += providers[connection].read_cost.of(count)
     return total
 
 

@@ -6,8 +6,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ordergraph.models import ProviderName
-from ordergraph.providers.base import BaseProvider
-from ordergraph.providers.registry import create_provider
+from ordergraph.providers.base import BaseProvider, Capability
+from ordergraph.providers.plugin import ProviderPlugin
+from ordergraph.providers.registry import create_provider, plugin_of
 from ordergraph.settings import ConnectionSettings
 from ordergraph.store.connections import ConnectionOrigin, ConnectionState
 
@@ -43,6 +44,11 @@ class LiveConnection:
     @property
     def provider_name(self) -> ProviderName:
         return self.settings.provider
+
+    @property
+    def plugin(self) -> ProviderPlugin:
+        """What the connection's provider declares (routes, polling, costs)."""
+        return plugin_of(self.settings.provider)
 
 
 class ConnectionRegistry:
@@ -83,6 +89,15 @@ class ConnectionRegistry:
             self._by_id.pop(connection_id, None)
         else:
             self._by_id[connection_id] = connection
+
+    def polled(self) -> list[LiveConnection]:
+        """The connections whose provider's plug-in declares polling."""
+        return [c for c in self if c.plugin.polling is not None]
+
+    def with_capability(self, capability: Capability) -> list[LiveConnection]:
+        """The connections whose adapter can do ``capability`` (as configured: a
+        connection's API version may take a capability of its provider away)."""
+        return [c for c in self if c.provider.supports(capability)]
 
     async def close(self) -> None:
         for connection in self:

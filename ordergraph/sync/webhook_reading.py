@@ -9,11 +9,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ordergraph.providers.base import WebhookDelivery
-from ordergraph.providers.kombo import signature_matches, webhook_integration_id
+from ordergraph.providers.plugin import RawBodySignature
 from ordergraph.sync.bounded_json import check_nesting
 from ordergraph.sync.connections import LiveConnection
 
-__all__ = ["OFF_LOOP_BYTES", "integration_of", "off_loop", "read_delivery", "verified_by"]
+__all__ = ["OFF_LOOP_BYTES", "account_of", "off_loop", "read_delivery", "verified_by"]
 
 _T = TypeVar("_T")
 # Bodies from this size on are read (parsed, verified, mapped) in a worker thread.
@@ -31,26 +31,31 @@ async def off_loop(body: bytes, work: Callable[..., _T], *args: Any) -> _T:
     return await asyncio.to_thread(work, *args)
 
 
-def integration_of(body: bytes) -> str | None:
-    """The integration a verified Kombo body names; its nesting bounded first."""
+def account_of(scheme: RawBodySignature, body: bytes) -> str | None:
+    """The account a verified body names (a shared route's routing key); its nesting
+    bounded first."""
     check_nesting(body)
-    return webhook_integration_id(body)
+    return scheme.account_of(body)
 
 
 def read_delivery(
     connection: LiveConnection, headers: Mapping[str, str], body: bytes
 ) -> WebhookDelivery:
     """Verify and map a delivery through its adapter, nesting bounded before any parse
-    (Unified must parse before it can verify; a Kombo body was verified already)."""
+    (a per-connection route's vendor may need to parse before it can verify; a shared
+    route's body was verified on its bytes already)."""
     check_nesting(body)
     return connection.provider.parse_webhook(headers, body)
 
 
 def verified_by(
-    candidates: list[LiveConnection], body: bytes, signature: str | None
+    scheme: RawBodySignature,
+    candidates: list[LiveConnection],
+    body: bytes,
+    signature: str | None,
 ) -> list[LiveConnection]:
-    """The Kombo connections whose webhook secret signed the raw ``body``: one HMAC per
-    distinct secret (the connections of one Kombo workspace share theirs)."""
+    """The connections whose webhook secret signed the raw ``body``: one check per
+    distinct secret (the connections of one vendor workspace share theirs)."""
     if not signature:
         return []
     by_secret: dict[str, list[LiveConnection]] = {}
@@ -61,6 +66,6 @@ def verified_by(
     return [
         connection
         for secret, connections in by_secret.items()
-        if signature_matches(secret, body, signature)
+        if scheme.matches(secret, body, signature)
         for connection in connections
     ]

@@ -1,4 +1,11 @@
-"""Webhook intake: ``POST /webhooks/unified/{connection}`` and ``POST /webhooks/kombo``.
+"""Webhook intake: one route per provider whose plug-in declares one (today
+``POST /webhooks/unified/{connection}`` and ``POST /webhooks/kombo``).
+
+Two route shapes (``WebhookRoute``): a route that names its connection, whose
+adapter verifies the delivery with that connection's secret; and one route shared by
+all of a provider's connections, whose raw-body signature is checked against each
+distinct secret before the verified body is read for the account that picks the
+connection.
 
 A delivery is answered 2xx only after its orders are committed, so a provider retries
 whatever we did not keep. Refusals say why without saying too much:
@@ -54,7 +61,7 @@ import enum
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -63,13 +70,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ordergraph.errors import ConfigError, ProviderError, WebhookError
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import WebhookDelivery
-from ordergraph.providers.kombo import SIGNATURE_HEADER
+from ordergraph.providers.plugin import ProviderPlugin, RawBodySignature, WebhookRoute
+from ordergraph.providers.registry import PLUGINS
 from ordergraph.store import EventSource, StoreError, WebhookReceipt, WebhookReceipts
 from ordergraph.sync.bounded_json import JsonBodyError
 from ordergraph.sync.confirm import confirm_statuses
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
-from ordergraph.sync.webhook_reading import integration_of, off_loop, read_delivery, verified_by
+from ordergraph.sync.webhook_reading import account_of, off_loop, read_delivery, verified_by
 
 __all__ = [
     "WEBHOOK_INTAKE",
@@ -95,6 +103,8 @@ class WebhookOutcome(enum.Enum):
     STORE_UNAVAILABLE = "store_unavailable"  # 503: the vendor retries later
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # 503: could not confirm; retried later
 
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 # Called with the provider whose endpoint was hit and the outcome, after each answer.
 OutcomeObserver = Callable[[ProviderName, WebhookOutcome], None]
@@ -172,10 +182,34 @@ class WebhookIntake:
         return response
 
     def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/webhooks/unified/{connection}", self.unified),
-            web.post("/webhooks/kombo", self.kombo),
-        ]
+        """One route per provider that takes webhooks, as its plug-in declares it."""
+        routes = []
+        for plugin in PLUGINS:
+            if plugin.webhooks is None:
+                continue
+            if plugin.webhooks.per_connection:
+                handler = self._per_connection_handler(plugin)
+            else:
+                handler = self._shared_handler(plugin, plugin.webhooks)
+            routes.append(web.post(plugin.webhooks.route, handler))
+        return routes
+
+    def _per_connection_handler(self, plugin: ProviderPlugin) -> Handler:
+        async def handle(request: web.Request) -> web.Response:
+            return await self._for_connection(plugin, request)
+
+        return handle
+
+    def _shared_handler(self, plugin: ProviderPlugin, route: WebhookRoute) -> Handler:
+        signature = route.raw_signature
+        if signature is None:  # WebhookRoute refuses a shared route without one
+            msg = f"{route.route}: a shared webhook route needs a raw-body signature"
+            raise ValueError(msg)
+
+        async def handle(request: web.Request) -> web.Response:
+            return await self._shared(plugin, signature, request)
+
+        return handle
 
     async def _body(self, request: web.Request) -> bytes | None:
         try:
@@ -202,8 +236,9 @@ class WebhookIntake:
             outcome, code = WebhookOutcome.BAD_PAYLOAD, "BAD_PAYLOAD"
         return self._answer(provider, outcome, _error(status, code, reason))
 
-    async def unified(self, request: web.Request) -> web.Response:
-        provider = ProviderName.UNIFIED
+    async def _for_connection(self, plugin: ProviderPlugin, request: web.Request) -> web.Response:
+        """A route that names its connection: the adapter verifies with its secret."""
+        provider = plugin.name
         connection = self.connections.get(request.match_info["connection"])
         # A connection of another provider is as unknown here as a missing one.
         if connection is None or connection.provider_name is not provider:
@@ -213,37 +248,41 @@ class WebhookIntake:
             return self._too_large(provider)
         return await self._accept(connection, request, body)
 
-    async def kombo(self, request: web.Request) -> web.Response:
-        provider = ProviderName.KOMBO
+    async def _shared(
+        self, plugin: ProviderPlugin, scheme: RawBodySignature, request: web.Request
+    ) -> web.Response:
+        """One route for all of a provider's connections: the raw body is verified
+        against each distinct secret before any parse, and only then read for the
+        account that picks the connection."""
+        provider = plugin.name
         body = await self._body(request)
         if body is None:
             return self._too_large(provider)
         candidates = self.connections.of_provider(provider)
         if not candidates:
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
-        # Kombo signs the raw body: verified on the bytes before any parse.
-        signature = request.headers.get(SIGNATURE_HEADER)
-        verified = await off_loop(body, verified_by, candidates, body, signature)
+        signature = request.headers.get(scheme.header)
+        verified = await off_loop(body, verified_by, scheme, candidates, body, signature)
         if not verified:
             unconfigured = sum(c.settings.webhook_secret is None for c in candidates)
-            reason = f"missing or wrong {SIGNATURE_HEADER}"
+            reason = f"missing or wrong {scheme.header}"
             if unconfigured:
                 # Ours to fix, but only a verified body may name its connection.
-                reason += f" ({unconfigured} Kombo connections have no webhook secret)"
+                reason += f" ({unconfigured} {plugin.label} connections have no webhook secret)"
             return self._refuse(provider, 401, reason)
         # Routing among the connections whose secret signed this very body.
         try:
-            integration = await off_loop(body, integration_of, body)
+            account = await off_loop(body, account_of, scheme, body)
         except JsonBodyError as exc:
             return self._refuse(provider, 400, str(exc))
-        if integration is None:
-            return self._refuse(provider, 400, "Kombo webhook names no integration")
-        connection = next((c for c in verified if c.settings.account == integration), None)
+        if account is None:
+            return self._refuse(provider, 400, f"{plugin.label} webhook names no account")
+        connection = next((c for c in verified if c.settings.account == account), None)
         if connection is None:
-            named = self.connections.by_account(provider, integration)
+            named = self.connections.by_account(provider, account)
             if named is not None and named.settings.webhook_secret is None:
-                # Signed with the secret of another of our Kombo connections, for one
-                # configured without: ours to fix, and worth Kombo's retry once fixed.
+                # Signed with the secret of another of our connections, for one
+                # configured without: ours to fix, and worth the vendor's retry once fixed.
                 return self._not_configured(named)
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
         return await self._accept(connection, request, body)

@@ -16,11 +16,12 @@ from strawberry import relay
 
 from ordergraph.ids import NodeIdCodec
 from ordergraph.models import Candidate, Job, NewOrder, Order, PackageRef
-from ordergraph.providers.unified import UnifiedOrder, order_to_canonical
+from ordergraph.providers.unified.mapping import order_to_canonical
+from ordergraph.providers.unified.wire import UnifiedOrder
 from ordergraph.resolvers.mutations import create_order_for_connection
 from ordergraph.store import EventSource, IngestResult, OrderFilter, StoredOrder
 from ordergraph.sync.connections import LiveConnection
-from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.poller import OrderPoller
 from tests.api.conftest import CURSOR_SECRET, Api
 from tests.conftest import Sandbox
 
@@ -143,7 +144,7 @@ async def poll_kombo(api: Api, connection_id: str) -> int:
     """One Kombo poll cycle; returns how many events it recorded."""
     live = connection(api, connection_id)
     store = api.services.store
-    poller = KomboPoller(live, api.services.ingestor, store.orders, store.sync_state, interval=1)
+    poller = OrderPoller(live, api.services.ingestor, store.orders, store.sync_state, interval=1)
     report = await poller.poll_once()
     return report.events
 

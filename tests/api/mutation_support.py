@@ -12,7 +12,7 @@ from typing import Any
 
 from ordergraph.store import EventSource
 from ordergraph.sync.connections import LiveConnection
-from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.poller import OrderPoller
 from tests.api.conftest import Api
 from tests.api.helpers import gid
 from tests.conftest import Sandbox
@@ -121,7 +121,7 @@ async def index_kombo(api: Api, tenant: str = "acme") -> None:
     """One poll of the tenant's Kombo connection: every Kombo order is indexed."""
     connection = live(api, f"{tenant}-kombo")
     store = api.services.store
-    poller = KomboPoller(
+    poller = OrderPoller(
         connection, api.services.ingestor, store.orders, store.sync_state, interval=3600
     )
     await poller.poll_once()

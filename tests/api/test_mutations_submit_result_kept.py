@@ -11,7 +11,7 @@ from typing import Any
 
 from ordergraph.store.sync_state import SyncState
 from ordergraph.store.types import utcnow
-from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.poller import OrderPoller
 from tests.api.conftest import Api
 from tests.api.mutation_support import (
     DELIVERY,
@@ -133,7 +133,7 @@ async def test_a_poll_page_read_before_the_delivery_cannot_put_the_old_status_ba
 
     async def full_walk(clock: Callable[[], datetime]) -> None:
         await store.sync_state.put(SyncState(connection_id=connection.id))
-        poller = KomboPoller(
+        poller = OrderPoller(
             connection,
             api.services.ingestor,
             store.orders,

@@ -16,7 +16,7 @@ import pytest
 from ordergraph.errors import ProviderError
 from ordergraph.sandbox.core import SandboxContext
 from ordergraph.store import StoredEvent
-from ordergraph.sync.unified_webhooks import ensure_unified_webhook
+from ordergraph.sync.webhook_registration import ensure_webhook
 from tests.api.conftest import Api, plain_api_keys
 from tests.api.helpers import DASHBOARD, connection, gid, poll_kombo
 from tests.conftest import Sandbox
@@ -81,7 +81,7 @@ async def _register_unified(api: Api) -> None:
     live = connection(api, "acme-unified")
     for _ in range(50):
         try:
-            await ensure_unified_webhook(live, api.services.store.sync_state, api.url)
+            await ensure_webhook(live, api.services.store.sync_state, api.url)
             return
         except ProviderError:
             continue

@@ -36,7 +36,8 @@ from ordergraph.models import (
     ResultSubmission,
 )
 from ordergraph.providers.base import Capability, ConnectionConfig
-from ordergraph.providers.kombo import KomboProvider, webhook_integration_id
+from ordergraph.providers.kombo.client import KomboProvider
+from ordergraph.providers.kombo.webhooks import webhook_integration_id
 from ordergraph.sandbox.kombo import sign
 from tests.conftest import Sandbox
 from tests.contract import validate_webhook

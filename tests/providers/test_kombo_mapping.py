@@ -30,20 +30,17 @@ from ordergraph.models import (
     ResultSubmission,
 )
 from ordergraph.providers.http import ErrorDetail
-from ordergraph.providers.kombo import (
-    KomboOrder,
-    KomboPackage,
-    KomboProvider,
+from ordergraph.providers.kombo.client import KomboProvider
+from ordergraph.providers.kombo.mapping import (
     format_datetime,
     order_to_canonical,
     package_to_canonical,
-    package_to_wire,
-    result_to_wire,
     status_filter,
     status_to_canonical,
-    verify_signature,
-    webhook_integration_id,
 )
+from ordergraph.providers.kombo.to_wire import package_to_wire, result_to_wire
+from ordergraph.providers.kombo.webhooks import verify_signature, webhook_integration_id
+from ordergraph.providers.kombo.wire import KomboOrder, KomboPackage
 from tests.contract import spec_dict, validate_component
 
 NOW = datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)

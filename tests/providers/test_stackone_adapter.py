@@ -39,11 +39,8 @@ from ordergraph.models import (
 )
 from ordergraph.providers.base import Capability, ConnectionConfig
 from ordergraph.providers.http import RetryPolicy
-from ordergraph.providers.stackone import (
-    CURRENT_API_VERSION,
-    LEGACY_API_VERSION,
-    StackOneProvider,
-)
+from ordergraph.providers.stackone.client import StackOneProvider
+from ordergraph.providers.stackone.wire import CURRENT_API_VERSION, LEGACY_API_VERSION
 from ordergraph.settings import load_settings
 from tests.conftest import Sandbox
 

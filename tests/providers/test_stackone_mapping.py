@@ -22,22 +22,22 @@ from ordergraph.models import (
     ResultSubmission,
 )
 from ordergraph.providers.base import Capability, ConnectionConfig
-from ordergraph.providers.stackone import (
-    StackOneProvider,
-    WireOrder,
-    WirePackage,
-    WireResult,
-    attachment_to_wire,
-    format_score,
-    new_order_to_wire,
+from ordergraph.providers.stackone.client import StackOneProvider
+from ordergraph.providers.stackone.mapping import (
     order_to_canonical,
     package_to_canonical,
     parse_error,
     result_input_field,
     result_status,
     result_to_canonical,
+)
+from ordergraph.providers.stackone.to_wire import (
+    attachment_to_wire,
+    format_score,
+    new_order_to_wire,
     result_to_wire,
 )
+from ordergraph.providers.stackone.wire import WireOrder, WirePackage, WireResult
 from tests.contract import validate_component
 
 RECRUITER = HiringTeamMember(

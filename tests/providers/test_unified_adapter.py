@@ -38,7 +38,7 @@ from ordergraph.models import (
     ResultSubmission,
 )
 from ordergraph.providers.base import ConnectionConfig, WebhookDelivery
-from ordergraph.providers.unified import UnifiedProvider
+from ordergraph.providers.unified.client import UnifiedProvider
 from ordergraph.sandbox.core import SandboxContext
 from tests.conftest import Sandbox
 from tests.contract import ContractViolationError, validate_component, validate_exchange

@@ -30,19 +30,16 @@ from ordergraph.models import (
     ResultSubmission,
 )
 from ordergraph.providers.base import ConnectionConfig
-from ordergraph.providers.unified import (
-    UnifiedOrder,
-    UnifiedPackage,
-    UnifiedProvider,
-    new_order_to_wire,
+from ordergraph.providers.unified.client import UnifiedProvider
+from ordergraph.providers.unified.mapping import (
     order_to_canonical,
     package_to_canonical,
-    package_to_wire,
-    result_to_wire,
     status_to_canonical,
     status_to_wire,
-    verify_signature,
 )
+from ordergraph.providers.unified.to_wire import new_order_to_wire, package_to_wire, result_to_wire
+from ordergraph.providers.unified.webhooks import verify_signature
+from ordergraph.providers.unified.wire import UnifiedOrder, UnifiedPackage
 from ordergraph.sandbox.unified import webhook_signature
 from tests.contract import validate_component
 

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from ordergraph.models import OrderStatus
 from ordergraph.store import EventSource, WebhookReceipt
 from ordergraph.store.types import utcnow
-from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.poller import OrderPoller
 from ordergraph.sync.receipt_pruner import ReceiptPruner
 from tests.conftest import Sandbox
 from tests.sync.conftest import TENANT, Gateway
@@ -85,11 +85,11 @@ async def _set_kombo_status(
     )
 
 
-def _poller(gateway: Gateway) -> KomboPoller:
+def _poller(gateway: Gateway) -> OrderPoller:
     connection = gateway.services.connections.get("acme-kombo")
     assert connection is not None
     store = gateway.services.store
-    return KomboPoller(
+    return OrderPoller(
         connection, gateway.services.ingestor, store.orders, store.sync_state, interval=3600
     )
 

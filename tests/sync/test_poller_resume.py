@@ -13,7 +13,7 @@ from ordergraph.sandbox.core import SandboxContext
 from ordergraph.store import EventSource, IngestResult, WebhookReceipt
 from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.ingest import Ingestor
-from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.poller import OrderPoller
 from tests.conftest import Sandbox
 from tests.sync.conftest import Gateway
 
@@ -56,7 +56,7 @@ async def test_an_interrupted_first_walk_resumes_from_its_cursor(
     assert connection is not None
     store = gateway.services.store
     flaky = FaultAfterFirstPage(gateway.services.ingestor, sandbox)
-    poller = KomboPoller(connection, flaky, store.orders, store.sync_state, interval=1)
+    poller = OrderPoller(connection, flaky, store.orders, store.sync_state, interval=1)
 
     with pytest.raises(ProviderUnavailableError):
         await poller.poll_once()

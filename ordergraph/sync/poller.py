@@ -1,19 +1,23 @@
-"""The Kombo poller: one per Kombo connection.
+"""The order poller: one per connection whose provider declares polling
+(``ProviderPlugin.polling``; Kombo today, the one provider that lists orders).
 
-Kombo is the one provider that lists orders, but rescanning every order each cycle
-would cost one request per 250 orders forever. So:
+Rescanning every order each cycle would cost one request per page of orders forever.
+So:
 
-1. **First run**: walk every order (pages of 250), ingesting page by page; the cursor
-   is saved after each page so a restart resumes instead of starting over.
+1. **First run**: walk every order (pages of the adapter's ``bulk_page_size``),
+   ingesting page by page; the cursor is saved after each page so a restart resumes
+   instead of starting over.
 2. **Each later cycle**:
    a. orders created since the previous cycle began (``created_after``, inclusive,
       with an overlap for clock skew) — new orders in any status;
    b. every OPEN order — status and content changes of the orders still open;
    c. the orders the index holds as OPEN that (b) did not return have left OPEN:
-      read them back through ``ids`` batches of up to 250 and ingest their new status.
+      read them back by id (``get_orders``, in the plug-in's ``id_batch`` batches: 250
+      for Kombo) and ingest their new status.
 
-An order that changes while not OPEN cannot change status in Kombo (its result status
-may change only while OPEN), so nothing else needs checking. Events only come from
+This rests on what a polled provider promises (its plug-in declares polling only if
+so): an order that is not OPEN no longer changes status (Kombo's result status may
+change only while OPEN), so nothing else needs checking. Events only come from
 real changes: the store appends none for an unchanged order.
 """
 
@@ -33,11 +37,11 @@ from ordergraph.store import EventSource, OrderFilter, OrderStore, SyncState, Sy
 from ordergraph.sync.connections import LiveConnection
 from ordergraph.sync.ingest import Ingestor
 
-__all__ = ["KomboPoller", "PollReport"]
+__all__ = ["OrderPoller", "PollReport", "poll_interval"]
 
 logger = logging.getLogger(__name__)
 
-# Kombo's created_after is compared with Kombo's clock; re-reading a few minutes
+# created_after is compared with the provider's clock; re-reading a few minutes
 # costs little (unchanged orders write nothing) and covers skew and slow commits.
 DISCOVERY_OVERLAP = timedelta(minutes=5)
 STORE_PAGE = 1000
@@ -45,6 +49,20 @@ _INITIAL_DONE = "initial_sync_complete"
 _DISCOVERED_FROM = "discovered_from"
 # Which process ran the last cycle (several processes: the lease holder).
 _POLLED_BY = "polled_by"
+
+
+def poll_interval(connection: LiveConnection, configured: float | None) -> float:
+    """Seconds between one connection's polls: its own ``poll_interval``, else the
+    ``[sync] poll_interval`` (``configured``), else what its provider's plug-in says."""
+    if connection.settings.poll_interval is not None:
+        return connection.settings.poll_interval
+    if configured is not None:
+        return configured
+    polling = connection.plugin.polling
+    if polling is None:
+        msg = f"{connection.id}: {connection.plugin.label} declares no polling"
+        raise ValueError(msg)
+    return polling.interval
 
 
 def _utcnow() -> datetime:
@@ -63,8 +81,8 @@ class PollReport:
     events: int = 0
 
 
-class KomboPoller:
-    """Keeps one Kombo connection's orders in the index (see the module docstring)."""
+class OrderPoller:
+    """Keeps one polled connection's orders in the index (see the module docstring)."""
 
     def __init__(
         self,
@@ -145,7 +163,8 @@ class KomboPoller:
         still_open = await self._walk(report, statuses=[OrderStatus.OPEN])
         left_open = [rid for rid in await self._indexed_open_ids() if rid not in still_open]
         if left_open:
-            size = provider.bulk_page_size or 250
+            polling = self.connection.plugin.polling
+            size = polling.id_batch if polling is not None else len(left_open)
             report.id_batches += -(-len(left_open) // size)
             read_at = self.clock()
             found = await provider.get_orders(left_open)
@@ -154,9 +173,10 @@ class KomboPoller:
             missing = len(left_open) - len(found)
             if missing:
                 logger.warning(
-                    "%d orders of %s are OPEN in the index but unknown to Kombo",
+                    "%d orders of %s are OPEN in the index but unknown to %s",
                     missing,
                     self.connection.id,
+                    self.connection.plugin.label,
                 )
 
     async def _walk(

@@ -8,17 +8,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ordergraph.store import EventSource
-from ordergraph.sync.kombo_poller import KomboPoller
+from ordergraph.sync.poller import OrderPoller
 from tests.conftest import Sandbox
 from tests.sync.conftest import TENANT, Gateway, eventually
 
 
-def _poller(gateway: Gateway, clock: Any = None) -> KomboPoller:
+def _poller(gateway: Gateway, clock: Any = None) -> OrderPoller:
     connection = gateway.services.connections.get("acme-kombo")
     assert connection is not None
     store = gateway.services.store
     kwargs = {"clock": clock} if clock else {}
-    return KomboPoller(
+    return OrderPoller(
         connection, gateway.services.ingestor, store.orders, store.sync_state, interval=1, **kwargs
     )
 

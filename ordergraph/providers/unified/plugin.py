@@ -1,0 +1,23 @@
+"""Unified.to as a plug-in: a webhook route per connection, registered through its API.
+
+Unified signs the parsed ``data`` (``JSON.stringify(data) + nonce``), so the route
+names the connection whose secret verifies the delivery; ordergraph registers that
+URL through Unified's ``/unified/webhook`` unless a connection's is managed by hand.
+Orders are read back one request per id.
+"""
+
+from __future__ import annotations
+
+from ordergraph.models import ProviderName
+from ordergraph.providers.plugin import ProviderPlugin, ReadCost, WebhookRoute
+from ordergraph.providers.unified.client import UnifiedProvider
+
+__all__ = ["PLUGIN"]
+
+PLUGIN = ProviderPlugin(
+    name=ProviderName.UNIFIED,
+    label="Unified.to",
+    adapter=UnifiedProvider,
+    read_cost=ReadCost(calls=1, ids_per_call=1),
+    webhooks=WebhookRoute(route="/webhooks/unified/{connection}"),
+)
