@@ -20,7 +20,11 @@ whatever we did not keep. Refusals say why without saying too much:
   (not UTF-8 JSON, nested deeper than ``bounded_json.MAX_NESTING``, unbalanced);
 - 503 when the store, or the provider asked to confirm a status, cannot answer right
   now (the vendor retries later), or when the connection has no webhook secret (ours
-  to fix; for Kombo only once another connection's secret verified the body).
+  to fix; for Kombo only once another connection's secret verified the body);
+- 503 ``PAUSED`` (with ``Retry-After``) for a verified delivery to a paused connection:
+  nothing is stored, the vendor keeps retrying, and resuming the connection re-reads
+  what it holds (a first poll walk, a webhook registration with ``include_all``), so
+  what arrived meanwhile is not lost. A removed connection is unknown (404).
 
 Whatever the body (size, nesting, encoding), the answer is a 2xx or a 4xx with a short
 JSON error, and a refusal logs one WARNING line without a traceback.
@@ -102,6 +106,7 @@ class WebhookOutcome(enum.Enum):
     NOT_CONFIGURED = "not_configured"  # 503: the connection has no webhook secret
     STORE_UNAVAILABLE = "store_unavailable"  # 503: the vendor retries later
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # 503: could not confirm; retried later
+    PAUSED = "paused"  # 503: the connection is paused; the vendor retries later
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -112,6 +117,8 @@ OutcomeObserver = Callable[[ProviderName, WebhookOutcome], None]
 # One body for every unknown endpoint, whatever id was asked for: it names no
 # connection, so probing ids learns nothing from the text.
 _NOT_FOUND_MESSAGE = "no such webhook endpoint"
+# Seconds a vendor is asked to wait before retrying a delivery to a paused connection.
+PAUSED_RETRY_AFTER = 600
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -295,6 +302,12 @@ class WebhookIntake:
             _error(503, "NOT_CONFIGURED", "webhook endpoint is not configured"),
         )
 
+    def _paused(self, connection: LiveConnection) -> web.Response:
+        logger.info("webhook for paused connection %s refused (retried later)", connection.id)
+        response = _error(503, "PAUSED", "this connection is paused; retry later")
+        response.headers["Retry-After"] = str(PAUSED_RETRY_AFTER)
+        return self._answer(connection.provider_name, WebhookOutcome.PAUSED, response)
+
     async def _accept(
         self, connection: LiveConnection, request: web.Request, body: bytes
     ) -> web.Response:
@@ -311,6 +324,9 @@ class WebhookIntake:
             # Whatever a body can still make a parser or a model raise is the body's
             # fault: a 400, never a 500 with a traceback.
             return self._refuse(provider, 400, "webhook body could not be read", connection.id)
+        if not connection.syncing:
+            # Verified first: an unsigned probe learns no more than for any connection.
+            return self._paused(connection)
         return await self._ingest(connection, delivery)
 
     async def _ingest(self, connection: LiveConnection, delivery: WebhookDelivery) -> web.Response:

@@ -438,3 +438,36 @@ async def _until(condition: Any, within: float = 10.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+async def test_a_paused_connection_refuses_its_webhooks_until_resumed(gateway: Gateway) -> None:
+    from tests.sync.signed import unified_body
+    from tests.sync.signed import unified_order as wire_order
+
+    connection_id = next(
+        c["id"]
+        for c in (await gateway.data(CONNECTIONS))["connections"]
+        if c["provider"] == "UNIFIED"
+    )
+    order = wire_order(account_of(gateway), "PAUSED1")
+    body = unified_body(gateway, [order])  # type: ignore[arg-type]
+    url = f"{gateway.url}/webhooks/unified/acme-unified"
+    # given the connection is paused
+    await gateway.data(PAUSE, {"id": connection_id})
+    # when a signed delivery arrives, it is refused for a retry, and nothing is stored
+    async with gateway.session.post(url, data=body) as response:
+        assert response.status == 503
+        assert response.headers["Retry-After"] == "600"
+        assert (await response.json())["error"]["code"] == "PAUSED"
+    assert (await gateway.data("{ orders { totalCount } }"))["orders"]["totalCount"] == 0
+    # and once resumed the vendor's retry is taken
+    await gateway.data(RESUME, {"id": connection_id})
+    async with gateway.session.post(url, data=body) as response:
+        assert response.status == 200
+    assert (await gateway.data("{ orders { totalCount } }"))["orders"]["totalCount"] == 1
+
+
+def account_of(gateway: Gateway) -> str:
+    live = gateway.services.connections.get("acme-unified")
+    assert live is not None
+    return live.settings.account
