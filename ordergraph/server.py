@@ -306,9 +306,17 @@ def create_app(services: Services, *, background: bool = True) -> web.Applicatio
         on_outcome=lambda provider, outcome: services.metrics.webhook_delivery(
             provider.value, outcome.value
         ),
+        workspace_secrets={
+            provider: section.webhook_secret.get_secret_value()
+            for provider, section in services.settings.providers.items()
+            if section.webhook_secret is not None
+        },
+        on_account_event=services.connect_links.account_event,
     )
     app[WEBHOOK_INTAKE] = intake
     app.add_routes(intake.routes())
+    # Where a connect flow that redirects (Unified's authorization) returns.
+    app.add_routes(services.connect_links.routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)

@@ -8,6 +8,7 @@ one way (``[tool.importlinter]`` in pyproject.toml).
 
 from __future__ import annotations
 
+import secrets
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from ordergraph.fanout import Hubs
 from ordergraph.metrics import Metrics, ScrapeSources
 from ordergraph.settings import Settings
 from ordergraph.store import Store
+from ordergraph.sync.connect_links import ConnectLinks
+from ordergraph.sync.connect_state import ConnectStateSigner
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.deliverer import ResultDeliverer
 from ordergraph.sync.ingest import Ingestor
@@ -51,6 +54,9 @@ class Services:
     # Adds, pauses, resumes and removes connections, and keeps ``connections`` in step
     # with the store on every process (ordergraph/sync/lifecycle.py).
     lifecycle: ConnectionLifecycle = field(init=False, repr=False)
+    # Connect links, their redirect callback and provider account events
+    # (ordergraph/sync/connect_links.py).
+    connect_links: ConnectLinks = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ingestor = Ingestor(self.store.orders, self.broker)
@@ -70,6 +76,19 @@ class Services:
             self.connections,
             self.broker,
             refresh_interval=self.settings.sync.connections_refresh_interval,
+        )
+        cursor_secret = self.settings.store.cursor_secret
+        self.connect_links = ConnectLinks(
+            self.settings,
+            self.lifecycle,
+            # The states of connect links are signed with a key derived from the store's
+            # secret (every process shares it); without one (a Services built by hand),
+            # a key of this process's own.
+            ConnectStateSigner(
+                cursor_secret.get_secret_value()
+                if cursor_secret is not None
+                else secrets.token_bytes(32)
+            ),
         )
         # The parts report to this application's metrics (injected, not global), the
         # adapters of connections added at run time too.

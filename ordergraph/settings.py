@@ -577,6 +577,9 @@ class ProviderSettings(_Section):
     api_version: str | None = None
     # Unified only (see ``ConnectionSettings.manage_webhook``).
     manage_webhook: bool | None = None
+    # Unified only: the workspace its authorization URLs name (connect links). Not
+    # a connection setting: no connection inherits it.
+    workspace_id: str | None = None
     poll_interval: float | None = Field(default=None, gt=0)
     connect_timeout: float | None = Field(default=None, gt=0)
     read_timeout: float | None = Field(default=None, gt=0)

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from strawberry import relay
 
+from ordergraph.errors import ProviderError, UnsupportedOperationError
 from ordergraph.models import ProviderName
+from ordergraph.providers.connect import ConnectLinkInputError
 from ordergraph.resolvers.context import Context
-from ordergraph.resolvers.mutations import MutationOutcome, idempotent
+from ordergraph.resolvers.mutations import MutationOutcome, idempotent, issue_for_provider_error
 from ordergraph.resolvers.node_keys import key_of
 from ordergraph.resolvers.user_errors import UserErrorCode
 from ordergraph.store.connections import ConnectionState
+from ordergraph.sync.connect_links import ConnectOptions
 from ordergraph.sync.lifecycle import ProviderNotConfiguredError
 
 __all__ = [
     "add_connection",
     "connection_key_of",
+    "create_connect_link",
     "pause_connection",
     "remove_connection",
     "resume_connection",
@@ -180,5 +184,60 @@ async def remove_connection(
         key=idempotency_key,
         operation="removeConnection",
         request={"id": connection_id, "purge_orders": purge_orders},
+        perform=perform,
+    )
+
+
+MAX_OPTION_LENGTH = 320
+
+
+async def create_connect_link(
+    context: Context,
+    provider: ProviderName,
+    options: ConnectOptions,
+    *,
+    idempotency_key: str | None,
+) -> MutationOutcome:
+    tenant = context.require_tenant()
+    for name, value in (
+        ("endUserEmail", options.end_user_email),
+        ("organizationName", options.organization_name),
+        ("integration", options.integration),
+        ("language", options.language),
+    ):
+        if value is not None and not (1 <= len(value) <= MAX_OPTION_LENGTH and _printable(value)):
+            return MutationOutcome.failed(
+                UserErrorCode.INVALID_INPUT,
+                f"{name} must be 1 to {MAX_OPTION_LENGTH} printable characters",
+                _INPUT,
+                name,
+            )
+    links = context.services.connect_links
+
+    async def perform() -> MutationOutcome:
+        try:
+            link = await links.create_link(tenant, provider, options)
+        except UnsupportedOperationError as exc:
+            return MutationOutcome.failed(
+                UserErrorCode.UNSUPPORTED_BY_PROVIDER, exc.message, _INPUT, "provider"
+            )
+        except ProviderNotConfiguredError:
+            return MutationOutcome.failed(
+                UserErrorCode.PROVIDER_NOT_CONFIGURED,
+                f"{provider.value} is not configured on this server ([providers.{provider.value}])",
+                _INPUT,
+                "provider",
+            )
+        except ConnectLinkInputError as exc:
+            return MutationOutcome.failed(UserErrorCode.INVALID_INPUT, str(exc), _INPUT, exc.field)
+        except ProviderError as exc:
+            return MutationOutcome(issues=[issue_for_provider_error(exc, _INPUT, "provider")])
+        return MutationOutcome(link_url=link.url)
+
+    return await idempotent(
+        context,
+        key=idempotency_key,
+        operation="createConnectLink",
+        request={"provider": provider.value, **vars(options)},
         perform=perform,
     )

@@ -102,11 +102,13 @@ class MutationOutcome:
     # The admin mutations: the connections touched, and orders deleted with one.
     connection_ids: list[str] = field(default_factory=list)
     purged_orders: int = 0
+    # createConnectLink: the link made.
+    link_url: str | None = None
 
     @property
     def wrote(self) -> bool:
         """Whether anything was written (else an idempotency key is released)."""
-        return bool(self.order_keys or self.packages or self.connection_ids)
+        return bool(self.order_keys or self.packages or self.connection_ids or self.link_url)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -116,6 +118,7 @@ class MutationOutcome:
             "issues": [i.as_json() for i in self.issues],
             "connection_ids": self.connection_ids,
             "purged_orders": self.purged_orders,
+            "link_url": self.link_url,
         }
 
     @classmethod
@@ -127,6 +130,7 @@ class MutationOutcome:
             issues=[UserIssue.from_json(i) for i in raw.get("issues", [])],
             connection_ids=list(raw.get("connection_ids", [])),
             purged_orders=int(raw.get("purged_orders", 0)),
+            link_url=raw.get("link_url"),
         )
 
     @classmethod

@@ -15,6 +15,7 @@ from strawberry import relay
 
 from ordergraph.keys import Scope
 from ordergraph.models import ProviderName
+from ordergraph.models import ProviderName as Provider
 from ordergraph.resolvers import admin
 from ordergraph.resolvers.mutations import MutationOutcome
 from ordergraph.resolvers.user_errors import UserErrorCode
@@ -23,6 +24,7 @@ from ordergraph.schema.field_scopes import REQUIRED_SCOPE
 from ordergraph.schema.info import GraphInfo, context_of
 from ordergraph.schema.inputs import LeftOutIsNone
 from ordergraph.schema.user_errors import UserError, user_errors
+from ordergraph.sync.connect_links import ConnectOptions
 
 __all__ = ["AdminMutation"]
 
@@ -42,6 +44,39 @@ class AddConnectionInput(LeftOutIsNone):
     idempotency_key: str | None = strawberry.field(
         default=strawberry.UNSET, description="Repeat-safe key: the same key connects once."
     )
+
+
+@strawberry.input(description="A connect link for one of the calling key's tenant's customers.")
+class CreateConnectLinkInput(LeftOutIsNone):
+    provider: Provider = strawberry.field(description="The provider to connect an account at.")
+    end_user_email: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Who will connect the account (Kombo: required).",
+    )
+    organization_name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The customer's organization (Kombo: required).",
+    )
+    integration: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Which ATS: Unified's integration type (required there, e.g. "
+        "greenhouse); Kombo's integration tool (optional: the customer picks).",
+    )
+    language: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The connect flow's language (en, de, fr, ...)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Repeat-safe key: the same key makes one link."
+    )
+
+
+@strawberry.type(description="What createConnectLink made.")
+class CreateConnectLinkPayload:
+    url: str | None = strawberry.field(
+        description="The URL the customer opens to connect their account (null on error). "
+        "When they finish, the connection appears under the calling tenant by itself."
+    )
+    errors: list[UserError] = strawberry.field(description="Why it did not, if it did not.")
 
 
 @strawberry.type(description="What a connection mutation did.")
@@ -96,6 +131,30 @@ class AdminMutation:
             idempotency_key=input.idempotency_key,
         )
         return _connection_payload(info, outcome)
+
+    @strawberry.mutation(
+        description="A link the tenant's customer opens to connect their account at the "
+        "provider (admin scope): Kombo's connect flow, Unified's authorization. The provider "
+        "then announces the account (Kombo's integration-created webhook, Unified's "
+        "redirect back to ordergraph) and it is connected under the calling tenant. "
+        "StackOne's flow is not ordergraph's to start: use addConnection.",
+        metadata=_ADMIN,
+    )
+    async def create_connect_link(
+        self, info: GraphInfo, input: CreateConnectLinkInput
+    ) -> CreateConnectLinkPayload:
+        outcome = await admin.create_connect_link(
+            context_of(info),
+            input.provider,
+            ConnectOptions(
+                end_user_email=input.end_user_email,
+                organization_name=input.organization_name,
+                integration=input.integration,
+                language=input.language,
+            ),
+            idempotency_key=input.idempotency_key,
+        )
+        return CreateConnectLinkPayload(url=outcome.link_url, errors=user_errors(outcome))
 
     @strawberry.mutation(
         description="Stop syncing a connection and refuse its webhooks (the provider "

@@ -65,7 +65,7 @@ import enum
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -74,6 +74,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ordergraph.errors import ConfigError, ProviderError, WebhookError
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import WebhookDelivery
+from ordergraph.providers.connect import AccountEvent
 from ordergraph.providers.plugin import ProviderPlugin, RawBodySignature, WebhookRoute
 from ordergraph.providers.registry import PLUGINS
 from ordergraph.store import EventSource, StoreError, WebhookReceipt, WebhookReceipts
@@ -81,7 +82,13 @@ from ordergraph.sync.bounded_json import JsonBodyError
 from ordergraph.sync.confirm import confirm_statuses
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
-from ordergraph.sync.webhook_reading import account_of, off_loop, read_delivery, verified_by
+from ordergraph.sync.webhook_reading import (
+    account_of,
+    off_loop,
+    read_account_event,
+    read_delivery,
+    verified_by,
+)
 
 __all__ = [
     "WEBHOOK_INTAKE",
@@ -113,6 +120,9 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 # Called with the provider whose endpoint was hit and the outcome, after each answer.
 OutcomeObserver = Callable[[ProviderName, WebhookOutcome], None]
+# Acts on a verified account event (a connection created, deleted or changed state at
+# the provider): ordergraph.sync.connect_links.ConnectLinks.account_event.
+AccountEventHandler = Callable[[ProviderPlugin, AccountEvent], Awaitable[None]]
 
 # One body for every unknown endpoint, whatever id was asked for: it names no
 # connection, so probing ids learns nothing from the text.
@@ -169,8 +179,14 @@ class WebhookIntake:
         max_body_bytes: int,
         on_outcome: OutcomeObserver | None = None,
         receipts: WebhookReceipts | None = None,
+        workspace_secrets: Mapping[ProviderName, str] | None = None,
+        on_account_event: AccountEventHandler | None = None,
     ) -> None:
         self.connections = connections
+        # Each provider's workspace webhook secret ([providers.<name>]): it verifies
+        # account events before any connection of the account exists.
+        self.workspace_secrets = dict(workspace_secrets or {})
+        self.on_account_event = on_account_event
         self.ingestor = ingestor
         self.max_body_bytes = max_body_bytes
         self.on_outcome = on_outcome
@@ -265,10 +281,16 @@ class WebhookIntake:
         body = await self._body(request)
         if body is None:
             return self._too_large(provider)
+        signature = request.headers.get(scheme.header)
+        workspace_secret = self.workspace_secrets.get(provider)
+        if workspace_secret and signature:
+            matched: bool = await off_loop(body, scheme.matches, workspace_secret, body, signature)
+            handled = await self._account_event(plugin, body) if matched else None
+            if handled is not None:
+                return handled
         candidates = self.connections.of_provider(provider)
         if not candidates:
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
-        signature = request.headers.get(scheme.header)
         verified = await off_loop(body, verified_by, scheme, candidates, body, signature)
         if not verified:
             unconfigured = sum(c.settings.webhook_secret is None for c in candidates)
@@ -277,6 +299,11 @@ class WebhookIntake:
                 # Ours to fix, but only a verified body may name its connection.
                 reason += f" ({unconfigured} {plugin.label} connections have no webhook secret)"
             return self._refuse(provider, 401, reason)
+        # Signed by a connection's own secret (files written before provider sections):
+        # account news still goes to the lifecycle, not to a connection.
+        handled = await self._account_event(plugin, body)
+        if handled is not None:
+            return handled
         # Routing among the connections whose secret signed this very body.
         try:
             account = await off_loop(body, account_of, scheme, body)
@@ -293,6 +320,27 @@ class WebhookIntake:
                 return self._not_configured(named)
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
         return await self._accept(connection, request, body)
+
+    async def _account_event(self, plugin: ProviderPlugin, body: bytes) -> web.Response | None:
+        """Act on a verified body that is account news; None when it is not."""
+        if plugin.account_events is None or self.on_account_event is None:
+            return None
+        try:
+            event = await off_loop(body, read_account_event, plugin, body)
+        except JsonBodyError as exc:
+            return self._refuse(plugin.name, 400, str(exc))
+        if event is None:
+            return None
+        try:
+            await self.on_account_event(plugin, event)
+        except StoreError:
+            logger.warning("store unavailable for a %s account event", plugin.name)
+            return self._answer(
+                plugin.name,
+                WebhookOutcome.STORE_UNAVAILABLE,
+                _error(503, "UNAVAILABLE", "try again later"),
+            )
+        return self._answer(plugin.name, WebhookOutcome.ACCEPTED, web.json_response({"ok": True}))
 
     def _not_configured(self, connection: LiveConnection) -> web.Response:
         logger.error("connection %s has no webhook secret configured", connection.id)
