@@ -132,3 +132,32 @@ def validation_message(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "body"
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)
+
+
+# The spec's email check, loosely: one "@", a dot in the domain, no spaces.
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class CreateLinkBody(_Body):
+    """``POST /connect/create-link``: every field of the spec, unknown keys refused."""
+
+    end_user_email: str = Field(pattern=_EMAIL)
+    end_user_organization_name: str = Field(min_length=1)
+    end_user_origin_id: str | None = Field(default=None, min_length=1)
+    remote_environment: str | None = None
+    integration_category: Literal["HRIS", "ATS", "ASSESSMENT", "LMS"] = "HRIS"
+    # The spec lists ~200 tools; any lower-case tool name is taken (it becomes the
+    # integration id's prefix, as at Kombo).
+    integration_tool: str | None = Field(default=None, pattern=r"^[a-z0-9]+$")
+    language: Literal["en", "de", "fr", "it", "es"] | None = "en"
+    scope_config_id: str | None = None
+    enable_filtering: bool = False
+    enable_field_mapping: bool = False
+    link_type: Literal["EMBEDDED", "MAGIC_LINK"] = "EMBEDDED"
+
+    @model_validator(mode="after")
+    def _environment_needs_tool(self) -> CreateLinkBody:
+        if self.remote_environment is not None and self.integration_tool is None:
+            msg = "remote_environment can only be used together with integration_tool"
+            raise ValueError(msg)
+        return self

@@ -53,6 +53,15 @@ class Integration:
     index: dict[str, int] = field(default_factory=dict)
     created: list[datetime] = field(default_factory=list)  # parallel to orders, sorted
     packages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    category: str = "ASSESSMENT"
+    state: str = "ACTIVE"  # ACTIVE | INACTIVE | INVALID, Kombo's integration states
+    # organization_name, creator_email, origin_id: who connected it (connect flow)
+    end_user: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def tool(self) -> str:
+        """Kombo integration ids are ``<tool>:<id>``."""
+        return self.id.partition(":")[0]
 
     def add(self, order: StoredOrder) -> None:
         # Orders arrive in creation order; ``created`` must stay sorted for bisect.

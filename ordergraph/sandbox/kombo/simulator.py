@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -13,8 +12,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ordergraph.sandbox.core import Account, SandboxContext, Simulator, iso
-from ordergraph.sandbox.data import OrderFactory, seed_packages
 from ordergraph.sandbox.kombo.bodies import PackagesBody, ResultBody, validation_message
+from ordergraph.sandbox.kombo.connect import STATE_ERRORS, ConnectRoutes, PendingLink
 from ordergraph.sandbox.kombo.orders import (
     Integration,
     OrderFilter,
@@ -28,14 +27,11 @@ from ordergraph.sandbox.kombo.orders import (
     stored_order,
 )
 from ordergraph.sandbox.kombo.wire import (
-    AUTHENTICATION_INVALID,
     INPUT_INVALID,
     INTEGRATION_NOT_FOUND,
     ORDER_RECEIVED,
     ORDER_STATUSES,
     PACKAGE_KEYS,
-    PACKAGES_UPDATED_AT,
-    TOOLS,
     KomboApiError,
     code_for_status,
     derived_secret,
@@ -47,7 +43,7 @@ from ordergraph.sandbox.kombo.wire import (
 __all__ = ["KomboSimulator"]
 
 
-class KomboSimulator(Simulator):
+class KomboSimulator(ConnectRoutes, Simulator):
     """Kombo's assessment endpoints for a sandbox customer with several integrations."""
 
     provider = "kombo"
@@ -58,56 +54,22 @@ class KomboSimulator(Simulator):
         self.api_key = "kombo_sandbox_" + derived_secret(context.seed, "api-key")
         self.webhook_secret = derived_secret(context.seed, "webhook-secret")
         self.integrations: dict[str, Integration] = {}
+        self.links: dict[str, PendingLink] = {}
+        self._numbers = 0  # integrations ever made; numbers are never reused
+        self._events = random.Random()
 
     # --- accounts and data -------------------------------------------------------------
 
-    def _integration_ids(self) -> list[str]:
-        ids = []
-        for number in range(self.context.accounts_per_provider):
-            rng = random.Random(f"kombo:{self.context.seed}:integration:{number}")
-            ids.append(f"{TOOLS[number % len(TOOLS)]}:{kombo_id(rng)}")
-        return ids
-
     def accounts(self) -> list[Account]:
-        return [
-            Account(
-                provider=self.provider,
-                account=integration_id,
-                headers={
-                    "Authorization": f"Bearer {self.api_key}",
-                    "X-Integration-Id": integration_id,
-                },
-                webhook_secret=self.webhook_secret,
-            )
-            for integration_id in self.integrations
-        ]
+        return [self._account_of(integration_id) for integration_id in self.integrations]
 
     def seed(self) -> None:
         self.integrations = {}
-        for integration_id in self._integration_ids():
-            integration = Integration(
-                id=integration_id,
-                factory=OrderFactory(
-                    seed=self.context.seed,
-                    account=integration_id,
-                    id_prefix="Ko",
-                    statuses=ORDER_STATUSES,
-                ),
-                rng=random.Random(f"kombo:{self.context.seed}:events:{integration_id}"),
-            )
-            for _ in range(self.context.orders_per_account):
-                integration.add(stored_order(integration.factory.next_order()))
-            integration.packages = {
-                package.id: {
-                    "id": package.id,
-                    "name": package.name,
-                    "description": package.description,
-                    "updated_at": iso(PACKAGES_UPDATED_AT, millis=True),
-                    "type": package.type,
-                }
-                for package in seed_packages()
-            }
-            self.integrations[integration_id] = integration
+        self.links = {}
+        self._numbers = 0
+        self._events = random.Random(f"kombo:{self.context.seed}:lifecycle-events")
+        for _ in range(self.context.accounts_per_provider):
+            self._add_integration()
 
     def _row(self, integration: Integration, order: StoredOrder) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -189,6 +151,8 @@ class KomboSimulator(Simulator):
         app.router.add_put("/assessment/orders/{assessment_order_id}/result", self._put_result)
         app.router.add_get("/assessment/packages", self._get_packages)
         app.router.add_put("/assessment/packages", self._put_packages)
+        app.router.add_post("/connect/create-link", self._create_link)
+        app.router.add_delete("/integrations/{integration_id}", self._delete_integration)
 
     @web.middleware
     async def _kombo_errors(
@@ -207,13 +171,9 @@ class KomboSimulator(Simulator):
             return KomboApiError(405, INPUT_INVALID, "Method not allowed.").response()
 
     def _authenticate(self, request: web.Request) -> Integration:
-        """Check the API key, then the integration header (Kombo's order of checks)."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        valid = scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), self.api_key.encode()
-        )
-        if not valid:
-            raise KomboApiError(401, AUTHENTICATION_INVALID, "The API key is missing or invalid.")
+        """Check the API key, then the integration header (Kombo's order of checks),
+        then that the integration is syncing (not paused, credentials valid)."""
+        self._check_key(request)
         integration_id = request.headers.get("X-Integration-Id", "").strip()
         if not integration_id:
             raise KomboApiError(400, INPUT_INVALID, "The X-Integration-Id header is required.")
@@ -222,6 +182,9 @@ class KomboSimulator(Simulator):
             raise KomboApiError(
                 404, INTEGRATION_NOT_FOUND, f"No integration with ID {integration_id!r} exists."
             )
+        refusal = STATE_ERRORS.get(integration.state)
+        if refusal is not None:
+            raise KomboApiError(403, *refusal)
         return integration
 
     async def _get_orders(self, request: web.Request) -> web.Response:
