@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 from aiohttp import web
+from multidict import MultiMapping
 
 __all__ = [
     "ACCOUNT_STATES",
@@ -394,7 +395,7 @@ class Simulator(ABC):
         del token, error
         raise AccountError(404, f"{self.provider} has no connect flow here")
 
-    def connect_token(self, path: str, query: Mapping[str, str]) -> str | None:
+    def connect_token(self, path: str, query: MultiMapping[str]) -> str | None:
         """A connect token for a vendor URL the customer was sent to (Unified's
         authorization URL), opening the flow it starts; None if not such a URL."""
         del path, query

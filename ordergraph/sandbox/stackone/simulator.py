@@ -49,6 +49,7 @@ class _AccountData:
     factory: OrderFactory
     ids: random.Random
     orders: dict[str, StoredOrder] = field(default_factory=dict)
+    state: str = "ACTIVE"  # control API: INACTIVE/INVALID answer 412
 
 
 Handler = Callable[[web.Request, _AccountData], Awaitable[web.Response]]
@@ -64,30 +65,49 @@ class StackOneSimulator(Simulator):
         super().__init__(context)
         self.api_key = ""
         self._accounts: dict[str, _AccountData] = {}
+        self._ids = random.Random()
 
     # --- identity and data ----------------------------------------------------------
 
     def seed(self) -> None:
-        rng = random.Random(f"stackone:{self.context.seed}")
-        self.api_key = "v1.eu1." + base64.urlsafe_b64encode(rng.randbytes(30)).decode()
+        # One stream for the key and every account id, seeded and then created, so the
+        # ids follow from the seed whatever the order of POST /_sandbox/accounts calls.
+        self._ids = random.Random(f"stackone:{self.context.seed}")
+        self.api_key = "v1.eu1." + base64.urlsafe_b64encode(self._ids.randbytes(30)).decode()
         self._accounts = {}
         for _ in range(self.context.accounts_per_provider):
-            account = str(rng.randrange(10**19, 10**20))
-            self._accounts[account] = _AccountData(
-                packages=[
-                    {
-                        "id": b64(f"{account}:{package.id}"),
-                        "remote_id": package.id,
-                        "name": package.name,
-                        "description": package.description,
-                    }
-                    for package in seed_packages()
-                ],
-                factory=OrderFactory(
-                    seed=self.context.seed, account=account, id_prefix="", statuses=("OPEN",)
-                ),
-                ids=random.Random(f"stackone:{self.context.seed}:{account}:orders"),
-            )
+            self._add_account()
+
+    def _add_account(self) -> str:
+        account = str(self._ids.randrange(10**19, 10**20))
+        self._accounts[account] = _AccountData(
+            packages=[
+                {
+                    "id": b64(f"{account}:{package.id}"),
+                    "remote_id": package.id,
+                    "name": package.name,
+                    "description": package.description,
+                }
+                for package in seed_packages()
+            ],
+            factory=OrderFactory(
+                seed=self.context.seed, account=account, id_prefix="", statuses=("OPEN",)
+            ),
+            ids=random.Random(f"stackone:{self.context.seed}:{account}:orders"),
+        )
+        return account
+
+    # StackOne's connect sessions (hub links) are not in the saved specs: an account
+    # is made here directly, as a linked account made in StackOne's dashboard would be.
+    async def create_account(self) -> Account:
+        account = self._add_account()
+        return next(a for a in self.accounts() if a.account == account)
+
+    async def remove_account(self, account: str) -> None:
+        del self._accounts[account]  # its requests are then 403, as for any unknown id
+
+    async def set_account_state(self, account: str, state: str) -> None:
+        self._accounts[account].state = state
 
     def accounts(self) -> list[Account]:
         basic = base64.b64encode(f"{self.api_key}:".encode()).decode()
@@ -189,6 +209,10 @@ class StackOneSimulator(Simulator):
             data = self._accounts.get(account)
             if data is None:
                 return self.error_response(403, "Forbidden: account not accessible with this key")
+            if data.state != "ACTIVE":
+                return self.error_response(
+                    412, "Precondition failed: linked account belongs to a disabled integration"
+                )
             return await handler(request, data)
 
         return guarded

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -23,10 +23,17 @@ from ordergraph.sandbox.unified.checks import (
     merge,
     query_int,
 )
+from ordergraph.sandbox.unified.connect import (
+    AUTH_PATH,
+    AuthSession,
+    ConnectRoutes,
+    connection_record,
+)
 from ordergraph.sandbox.unified.webhooks import WebhookRoutes
 from ordergraph.sandbox.unified.wire import (
     CATALOGUE_TIME,
     DEFAULT_LIST_LIMIT,
+    DEFAULT_PERMISSIONS,
     INTEGRATION_TYPES,
     ORDER_FIELD_KINDS,
     ORDER_READ_ONLY,
@@ -45,7 +52,7 @@ from ordergraph.sandbox.unified.wire import (
 __all__ = ["UnifiedSimulator"]
 
 
-class UnifiedSimulator(WebhookRoutes, Simulator):
+class UnifiedSimulator(ConnectRoutes, WebhookRoutes, Simulator):
     """Unified.to's assessment API for one sandbox workspace (see the module docstring)."""
 
     provider = "unified"
@@ -62,6 +69,8 @@ class UnifiedSimulator(WebhookRoutes, Simulator):
         self._revision = 0
         self._webhook_count = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._connection_count = 0
+        self.auth_sessions: dict[str, AuthSession] = {}
 
     # --- Simulator interface ------------------------------------------------------------
 
@@ -93,21 +102,43 @@ class UnifiedSimulator(WebhookRoutes, Simulator):
         self._cursors = {}
         self._revision = 0
         self._webhook_count = 0
-        for index in range(self.context.accounts_per_provider):
-            connection_id = derive(seed, f"connection:{index}")
-            connection = Connection(
-                id=connection_id,
-                integration_type=INTEGRATION_TYPES[index % len(INTEGRATION_TYPES)],
-                factory=OrderFactory(
-                    seed=seed, account=connection_id, id_prefix="ord_", statuses=ORDER_STATUSES
-                ),
-            )
-            for package in seed_packages():
-                connection.packages[package.id] = self._package_wire(connection, package)
-            for _ in range(self.context.orders_per_account):
-                wire = self._order_wire(connection, connection.factory.next_order())
-                connection.orders[wire["id"]] = StoredOrder(wire)
-            self.connections[connection_id] = connection
+        self._connection_count = 0
+        self.auth_sessions = {}
+        for _ in range(self.context.accounts_per_provider):
+            self._add_connection(created_at=iso(CATALOGUE_TIME) or "")
+
+    def _add_connection(
+        self, *, created_at: str, integration_type: str | None = None,
+        external_xref: str | None = None, permissions: Sequence[str] = DEFAULT_PERMISSIONS,
+        environment: str = "Production",
+    ) -> Connection:  # fmt: skip
+        """A new connection, numbered in creation order so ids follow from the seed;
+        the customer's ATS already holds orders when it is connected."""
+        index = self._connection_count
+        self._connection_count += 1
+        connection_id = derive(self.context.seed, f"connection:{index}")
+        kind = integration_type or INTEGRATION_TYPES[index % len(INTEGRATION_TYPES)]
+        connection = Connection(
+            id=connection_id,
+            integration_type=kind,
+            factory=OrderFactory(
+                seed=self.context.seed,
+                account=connection_id,
+                id_prefix="ord_",
+                statuses=ORDER_STATUSES,
+            ),
+        )
+        connection.record = connection_record(
+            connection_id, self.workspace_id, kind, created_at, external_xref,
+            permissions, environment,
+        )  # fmt: skip
+        for package in seed_packages():
+            connection.packages[package.id] = self._package_wire(connection, package)
+        for _ in range(self.context.orders_per_account):
+            wire = self._order_wire(connection, connection.factory.next_order())
+            connection.orders[wire["id"]] = StoredOrder(wire)
+        self.connections[connection_id] = connection
+        return connection
 
     def ground_truth(self, account: str | None) -> list[dict[str, Any]]:
         chosen = [
@@ -178,6 +209,10 @@ class UnifiedSimulator(WebhookRoutes, Simulator):
         app.router.add_delete("/unified/webhook/{id}", self.remove_webhook)
         app.router.add_put("/unified/webhook/{id}/trigger", self.trigger_webhook)
         app.router.add_patch("/unified/webhook/{id}/trigger", self.trigger_webhook)
+        app.router.add_get("/unified/connection", self.list_connections)
+        app.router.add_get("/unified/connection/{id}", self.get_connection)
+        app.router.add_delete("/unified/connection/{id}", self.remove_connection)
+        app.router.add_get(AUTH_PATH, self.authorize)
 
     @web.middleware
     async def _vendor(
@@ -185,10 +220,14 @@ class UnifiedSimulator(WebhookRoutes, Simulator):
         request: web.Request,
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
-        """Bearer auth on every path, and ``ApiError`` → the vendor's error body."""
+        """Bearer auth on every path but the authorization URL (the spec gives it no
+        security: a browser opens it), and ``ApiError`` → the vendor's error body."""
         expected = f"Bearer {self.token}".encode()
         given = request.headers.get("Authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
+        open_route = request.match_info.route.resource is not None and (
+            request.match_info.route.resource.canonical == self.mount + AUTH_PATH
+        )
+        if not open_route and not hmac.compare_digest(given, expected):
             return self.error_response(401, "Invalid or missing API token")
         try:
             return await handler(request)

@@ -184,7 +184,9 @@ class WebhookRoutes:
         webhook = self.webhooks.get(webhook_id)
         if webhook is None or not webhook.get("hook_url"):
             return
-        connection = self.connections[webhook["connection_id"]]
+        connection = self.connections.get(webhook["connection_id"])
+        if connection is None:  # removed while this delivery waited
+            return
         snapshot = [stored.wire for stored in connection.orders.values()]
         for page in pages(snapshot, self._page_size(webhook)):
             await self._deliver(webhook, "INITIAL-PARTIAL", page)
@@ -203,6 +205,8 @@ class WebhookRoutes:
             and webhook["event"] == event
             and webhook.get("hook_url")
             and not webhook.get("is_paused")
+            # A paused connection (control API state INACTIVE) delivers nothing.
+            and not self.connections[connection_id].record.get("is_paused")
         ]
 
     async def _notify(self, connection_id: str, event: str, orders: Sequence[Any]) -> None:
@@ -219,7 +223,9 @@ class WebhookRoutes:
         if webhook is None or not webhook.get("hook_url"):
             return
         cursor = self._cursors.get(webhook_id, 0)
-        connection = self.connections[webhook["connection_id"]]
+        connection = self.connections.get(webhook["connection_id"])
+        if connection is None:  # removed while this delivery waited
+            return
         if webhook["event"] == "created":
             pending = [s.wire for s in connection.orders.values() if s.created_rev > cursor]
         else:

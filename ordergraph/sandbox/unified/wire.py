@@ -31,6 +31,14 @@ ORDER_OBJECT = "assessment_order"
 # Assessment integrations named in Unified's 2026 blog post (PROVIDERS.md 1.7).
 INTEGRATION_TYPES = ("greenhouse", "ashby", "workable", "recruitee", "talentlyft", "cornerstone")
 
+# What a connection may do unless the authorization asked for other ``scopes``.
+DEFAULT_PERMISSIONS = (
+    "assessment_order_write",
+    "assessment_package_read",
+    "assessment_package_write",
+    "webhook",
+)
+
 DEFAULT_LIST_LIMIT = 100
 DEFAULT_PAGE_MAX_LIMIT = 100
 CATALOGUE_TIME = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -203,3 +211,5 @@ class Connection:
     factory: OrderFactory
     orders: dict[str, StoredOrder] = field(default_factory=dict)
     packages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The ``Connection`` object ``/unified/connection`` serves (credentials left out).
+    record: dict[str, Any] = field(default_factory=dict)
