@@ -3,12 +3,16 @@
 
 What the spec leaves open, and what the simulator does:
 
-* ``GET /unified/integration/auth/{workspace_id}/{integration_type}`` needs no token
-  (the spec gives it no ``security``: a browser opens it). It answers the URL of the
-  consent page, ``<sandbox>/connect/unified/<token>``, as ``text/plain``, or with
-  ``redirect=true`` a 302 to it. An unknown workspace is a 404; a redirect target that
-  is not an http(s) URL a 400. ``scopes`` (repeated or comma-separated) become the
-  connection's ``permissions`` (default: the assessment ones and ``webhook``).
+* ``GET /unified/integration/auth/{workspace_id}/{integration_type}`` needs the API
+  token like every path (the operation declares no ``security`` of its own, so the
+  spec's global ``jwt`` applies): the client fetches it and hands the answer to its
+  customer. The answer is the URL of the consent page,
+  ``<sandbox>/connect/unified/<token>``, as ``text/plain``, or with ``redirect=true``
+  a 302 to it. ``POST /_sandbox/connect/complete`` also takes this endpoint's own URL
+  (it then opens the flow itself, as the customer's browser would). An unknown
+  workspace is a 404; a redirect target that is not an http(s) URL a 400. ``scopes``
+  (repeated or comma-separated) become the connection's ``permissions`` (default: the
+  assessment ones and ``webhook``).
 * Consent given: a connection with the flow's ``external_xref`` and ``env``, already
   holding the ATS's orders, and the browser goes to ``success_redirect`` with ``id``
   and ``state`` appended, as the spec describes. Refused (``error``): to

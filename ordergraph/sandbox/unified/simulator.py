@@ -220,14 +220,10 @@ class UnifiedSimulator(ConnectRoutes, WebhookRoutes, Simulator):
         request: web.Request,
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
-        """Bearer auth on every path but the authorization URL (the spec gives it no
-        security: a browser opens it), and ``ApiError`` → the vendor's error body."""
+        """Bearer auth on every path, and ``ApiError`` → the vendor's error body."""
         expected = f"Bearer {self.token}".encode()
         given = request.headers.get("Authorization", "").encode()
-        open_route = request.match_info.route.resource is not None and (
-            request.match_info.route.resource.canonical == self.mount + AUTH_PATH
-        )
-        if not open_route and not hmac.compare_digest(given, expected):
+        if not hmac.compare_digest(given, expected):
             return self.error_response(401, "Invalid or missing API token")
         try:
             return await handler(request)
