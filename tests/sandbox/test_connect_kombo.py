@@ -260,3 +260,29 @@ async def test_the_customer_page_finishes_the_link_in_a_browser(
         assert submitted.status == 200
         assert "is connected" in await submitted.text()
     assert len(receiver.posts()) == 1
+
+
+async def test_get_integration_shows_who_connected_it_and_its_state(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    done = await sandbox.control("POST", "connect/complete", {"url": await create_link(sandbox)})
+    integration_id = done["account"]
+    headers = await key_headers(sandbox)
+    await sandbox.control("POST", f"accounts/kombo/{integration_id}/state", {"state": "INVALID"})
+    status, body = await call(sandbox, "GET", f"/integrations/{integration_id}", headers)
+    assert status == 200
+    data = body["data"]
+    assert (data["id"], data["tool"]["id"], data["category"]) == (
+        integration_id,
+        "greenhouse",
+        "ASSESSMENT",
+    )
+    assert data["status"] == "INVALID"
+    assert data["end_user"]["origin_id"] == "acme"
+    seeded = (await sandbox.accounts("kombo"))[0]["account"]
+    status, body = await call(sandbox, "GET", f"/integrations/{seeded}", headers)
+    assert (status, body["data"]["end_user"]["origin_id"]) == (200, None)
+    status, body = await call(sandbox, "GET", "/integrations/greenhouse:nope", headers)
+    assert (status, body["error"]["code"]) == (404, "PLATFORM.INTEGRATION_NOT_FOUND")
+    for exchange in sandbox.recorder.for_provider("kombo"):
+        validate_exchange(exchange)

@@ -13,6 +13,8 @@ What the spec leaves open, and what the simulator does:
   Deleting one (API or control) sends ``integration-deleted``; a state change from the
   control API sends ``integration-state-changed``. All go to the dashboard-configured
   Kombo webhook URL (``POST /_sandbox/webhooks``), signed like every Kombo webhook.
+* ``GET /integrations/{id}`` answers the spec's fields; ``read_models`` and
+  ``write_actions`` (Kombo's coverage grid) are empty, ``setup_status`` is COMPLETED.
 * A paused (``INACTIVE``) or ``INVALID`` integration answers its API calls with 403
   ``INTEGRATION.INACTIVE`` / ``INTEGRATION.AUTHENTICATION_INVALID`` (status not
   published). Integrations made outside a link (seeded, ``POST /_sandbox/accounts``)
@@ -102,7 +104,7 @@ class ConnectRoutes:
 
     def _add_integration(
         self, *, tool: str | None = None, category: str = "ASSESSMENT",
-        end_user: dict[str, str | None] | None = None,
+        end_user: dict[str, str | None] | None = None, connected_at: datetime | None = None,
     ) -> Integration:  # fmt: skip
         """A new integration, numbered in creation order so ids follow from the seed."""
         number = self._numbers
@@ -126,6 +128,8 @@ class ConnectRoutes:
                 "origin_id": None,
             },
         )
+        if connected_at is not None:
+            integration.connected_at = connected_at
         # A customer's ATS already holds orders when it is connected.
         for _ in range(self.context.orders_per_account):
             integration.add(stored_order(integration.factory.next_order()))
@@ -177,14 +181,44 @@ class ConnectRoutes:
         self.links[token] = PendingLink(body=body, expires_at=expires)
         return success({"link": connect_link(request, self.provider, token)})
 
-    async def _delete_integration(self, request: web.Request) -> web.Response:
+    async def _get_integration(self, request: web.Request) -> web.Response:
         self._check_key(request)
-        integration_id = request.match_info["integration_id"]
-        if integration_id not in self.integrations:
+        integration = self._integration_by_id(request.match_info["integration_id"])
+        return success(
+            {
+                "id": integration.id,
+                "tool": {
+                    "id": integration.tool,
+                    "label": integration.tool.title(),
+                    "internal_label": None,
+                    "logo_url": f"https://assets.kombo.dev/tools/{integration.tool}/logo.svg",
+                    "icon_url": f"https://assets.kombo.dev/tools/{integration.tool}/icon.svg",
+                },
+                "category": integration.category,
+                "status": integration.state,
+                "setup_status": "COMPLETED",
+                "end_user": dict(integration.end_user),
+                "scope_config": {"id": f"{integration.category.lower()}-default", "name": None},
+                "data_expired_at": None,
+                "created_at": iso(integration.connected_at, millis=True),
+                "beta": False,
+                # The coverage grid is Kombo's product data; the sandbox lists none.
+                "read_models": [],
+                "write_actions": [],
+            }
+        )
+
+    def _integration_by_id(self, integration_id: str) -> Integration:
+        integration = self.integrations.get(integration_id)
+        if integration is None:
             raise KomboApiError(
                 404, INTEGRATION_NOT_FOUND, f"No integration with ID {integration_id!r} exists."
             )
-        await self.remove_account(integration_id)
+        return integration
+
+    async def _delete_integration(self, request: web.Request) -> web.Response:
+        self._check_key(request)
+        await self.remove_account(self._integration_by_id(request.match_info["integration_id"]).id)
         return success({})
 
     # --- the customer's side and the control API -------------------------------------------
@@ -223,6 +257,7 @@ class ConnectRoutes:
             )
             return ConnectOutcome(self.provider, None)
         integration = self._add_integration(
+            connected_at=datetime.now(UTC),
             tool=link.body.integration_tool,
             category=link.body.integration_category,
             end_user=link.end_user(),
@@ -231,7 +266,7 @@ class ConnectRoutes:
         return ConnectOutcome(self.provider, integration.id)
 
     async def create_account(self) -> Account:
-        integration = self._add_integration()
+        integration = self._add_integration(connected_at=datetime.now(UTC))
         await self._send_event(INTEGRATION_CREATED, integration.id, _summary(integration))
         return self._account_of(integration.id)
 

@@ -57,6 +57,7 @@ class Integration:
     state: str = "ACTIVE"  # ACTIVE | INACTIVE | INVALID, Kombo's integration states
     # organization_name, creator_email, origin_id: who connected it (connect flow)
     end_user: dict[str, str | None] = field(default_factory=dict)
+    connected_at: datetime = datetime(2025, 12, 1, 8, 0, tzinfo=UTC)  # seeded ones
 
     @property
     def tool(self) -> str:

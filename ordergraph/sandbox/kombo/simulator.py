@@ -152,6 +152,7 @@ class KomboSimulator(ConnectRoutes, Simulator):
         app.router.add_get("/assessment/packages", self._get_packages)
         app.router.add_put("/assessment/packages", self._put_packages)
         app.router.add_post("/connect/create-link", self._create_link)
+        app.router.add_get("/integrations/{integration_id}", self._get_integration)
         app.router.add_delete("/integrations/{integration_id}", self._delete_integration)
 
     @web.middleware
