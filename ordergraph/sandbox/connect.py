@@ -24,8 +24,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from ordergraph.sandbox.core import ACCOUNT_STATES, AccountError, Simulator
-from ordergraph.sandbox.core import json_response as _json
+from ordergraph.sandbox.core import ACCOUNT_STATES, AccountError, Simulator, json_response
 
 __all__ = ["add_connect_routes"]
 
@@ -33,20 +32,17 @@ SIMULATORS: web.AppKey[dict[str, Simulator]] = web.AppKey("connect_simulators", 
 _REDIRECT_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
-def _refuse(status: int, message: str) -> AccountError:
-    """Raised by the handlers below; ``_answering`` turns it into a JSON error."""
-    return AccountError(status, message)
-
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _answering(handler: Handler) -> Handler:
+    """``AccountError`` (raised by the simulators and the checks here) → a JSON error."""
+
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except AccountError as exc:
-            return _json({"error": exc.message}, status=exc.status)
+            return json_response({"error": exc.message}, status=exc.status)
 
     return wrapped
 
@@ -55,36 +51,36 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         payload = await request.json()
     except ValueError as exc:
-        raise _refuse(400, "body is not JSON") from exc
+        raise AccountError(400, "body is not JSON") from exc
     if not isinstance(payload, dict):
-        raise _refuse(400, "body must be a JSON object")
+        raise AccountError(400, "body must be a JSON object")
     return payload
 
 
 def _simulator(request: web.Request, name: object) -> Simulator:
     simulators = request.app[SIMULATORS]
     if not isinstance(name, str) or name not in simulators:
-        raise _refuse(400, f"provider must be one of {sorted(simulators)}")
+        raise AccountError(400, f"provider must be one of {sorted(simulators)}")
     return simulators[name]
 
 
 def _known_account(simulator: Simulator, account: str) -> str:
     if account not in {a.account for a in simulator.accounts()}:
-        raise _refuse(404, f"unknown {simulator.provider} account")
+        raise AccountError(404, f"unknown {simulator.provider} account")
     return account
 
 
 async def create_account(request: web.Request) -> web.Response:
     simulator = _simulator(request, (await _body(request)).get("provider"))
     account = await simulator.create_account()
-    return _json(account.as_json(), status=201)
+    return json_response(account.as_json(), status=201)
 
 
 async def remove_account(request: web.Request) -> web.Response:
     simulator = _simulator(request, request.match_info["provider"])
     account = _known_account(simulator, request.match_info["account"])
     await simulator.remove_account(account)
-    return _json({"provider": simulator.provider, "account": account, "removed": True})
+    return json_response({"provider": simulator.provider, "account": account, "removed": True})
 
 
 async def set_account_state(request: web.Request) -> web.Response:
@@ -92,9 +88,9 @@ async def set_account_state(request: web.Request) -> web.Response:
     account = _known_account(simulator, request.match_info["account"])
     state = (await _body(request)).get("state")
     if state not in ACCOUNT_STATES:
-        raise _refuse(400, f"state must be one of {', '.join(ACCOUNT_STATES)}")
+        raise AccountError(400, f"state must be one of {', '.join(ACCOUNT_STATES)}")
     await simulator.set_account_state(account, state)
-    return _json({"provider": simulator.provider, "account": account, "state": state})
+    return json_response({"provider": simulator.provider, "account": account, "state": state})
 
 
 def _flow(request: web.Request, url: URL) -> tuple[Simulator, str]:
@@ -110,7 +106,7 @@ def _flow(request: web.Request, url: URL) -> tuple[Simulator, str]:
             token = simulator.connect_token(path, url.query)
             if token is not None:
                 return simulator, token
-    raise _refuse(400, "url is not a connect link or authorization URL of this sandbox")
+    raise AccountError(400, "url is not a connect link or authorization URL of this sandbox")
 
 
 async def _follow(redirect: str) -> dict[str, Any]:
@@ -130,16 +126,16 @@ async def complete(request: web.Request) -> web.Response:
     payload = await _body(request)
     raw, error = payload.get("url"), payload.get("error")
     if not isinstance(raw, str) or not raw.startswith(("http://", "https://")):
-        raise _refuse(400, "url must be the http(s) connect link")
+        raise AccountError(400, "url must be the http(s) connect link")
     if error is not None and not (isinstance(error, str) and error):
-        raise _refuse(400, "error, when given, must be a non-empty string")
+        raise AccountError(400, "error, when given, must be a non-empty string")
     simulator, token = _flow(request, URL(raw))
     outcome = await simulator.complete_connect(token, error=error)
     answer: dict[str, Any] = {"provider": outcome.provider, "account": outcome.account}
     if outcome.redirect is not None:
         answer["redirect"] = outcome.redirect
         answer.update(await _follow(outcome.redirect))
-    return _json(answer)
+    return json_response(answer)
 
 
 _PAGE = """<!doctype html>
