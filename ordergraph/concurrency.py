@@ -18,6 +18,16 @@ return one). A factory is called only when a worker takes it, so nothing starts 
 a slot is free; a coroutine given directly runs no code before then either. Items never
 started because of a failure or a cancellation are closed (coroutines) or cancelled
 (futures), so no "coroutine was never awaited" is left behind.
+
+Where plain ``asyncio.gather`` stays right (and is kept):
+
+- DataLoader loads (``context.loaders.*.load``): a bound would split one batch into
+  several queries, and cancelling a waiter cancels the loader's cached future, which
+  other fields of the same request may be awaiting.
+- Tasks someone else owns (the deliverer's attempts): their owner cancels them and
+  hands their claims back; a sibling's failure must not cancel them halfway.
+- ``return_exceptions=True`` over steps that must all run (closing every WebSocket),
+  and items that never raise (readiness checks, each under its own timeout).
 """
 
 from __future__ import annotations

@@ -131,6 +131,7 @@ async def close_sockets(app: web.Application) -> None:
     sockets = [ws for ws in app[OPEN_SOCKETS] if not ws.closed]
     if sockets:
         logger.info("closing %d WebSocket connections (going away)", len(sockets))
+    # Plain gather with return_exceptions: every socket is told, whatever one does.
     await asyncio.gather(
         *(ws.close(code=GOING_AWAY, message=b"server shutting down") for ws in sockets),
         return_exceptions=True,

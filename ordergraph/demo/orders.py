@@ -10,11 +10,11 @@ account offers, listed through the adapter first.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Sequence
 
+from ordergraph.concurrency import bounded_gather
 from ordergraph.errors import ConfigError
 from ordergraph.models import (
     Application,
@@ -118,8 +118,10 @@ async def seed_stackone(
     """Place ``count`` orders on every StackOne connection; returns each connection's
     order supply (the activity keeps ordering from it)."""
     connections = services.connections.of_provider(ProviderName.STACKONE)
-    supplies = await asyncio.gather(
-        *(_seed_connection(services, c, seed, count) for c in connections)
+    # One connection failing stops the demo's start: the others' seeding stops with it
+    # rather than running on, unowned, while the process exits.
+    supplies = await bounded_gather(
+        (_seed_connection(services, c, seed, count) for c in connections), limit=4
     )
     return {c.id: s for c, s in zip(connections, supplies, strict=True)}
 

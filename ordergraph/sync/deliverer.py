@@ -342,6 +342,9 @@ class ResultDeliverer:
         """Claim what is due (as of ``now``) up to the free slots, attempt it and wait
         for those attempts (the loop's step; tests call it to step time by hand)."""
         tasks = self._claim_and_spawn(await self._claim(now), now)
+        # Plain gather: the attempts are this deliverer's tasks (``_running``, already
+        # bounded by ``concurrency``); ``close`` cancels them and hands their claims
+        # back, which a sibling's failure cancelling them would skip.
         return list(await asyncio.gather(*tasks)) if tasks else []
 
     async def _claim(self, now: datetime | None) -> list[Delivery]:
