@@ -213,9 +213,10 @@ class KomboPoller:
                 report = await self.poll_once()
                 failures = 0
                 logger.info(
-                    "polled %s: %d pages, %d by id, %d events",
+                    "polled %s: %d pages, %d orders listed, %d by id, %d events",
                     self.connection.id,
                     report.pages,
+                    report.orders_listed,
                     report.orders_read_by_id,
                     report.events,
                 )
