@@ -51,9 +51,11 @@ async def bounded_gather(items: Iterable[Item[T]], *, limit: int) -> list[T]:
     after every sibling has been cancelled and has finished. Cancelling the caller
     cancels every running item and closes the ones not started.
     """
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
     pending = list(items)
+    if limit < 1:
+        for item in pending:
+            _discard(item)
+        raise ValueError(f"limit must be at least 1, got {limit}")
     if not pending:
         return []
     queue: Iterator[tuple[int, Item[T]]] = iter(enumerate(pending))

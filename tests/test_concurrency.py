@@ -107,8 +107,8 @@ async def test_a_limit_below_one_is_refused_and_nothing_is_left_unawaited(limit:
     item = probe.item(0, 0.0)
     with pytest.raises(ValueError, match="limit"):
         await bounded_gather([item], limit=limit)
-    item.close()
     assert probe.started == []
+    assert inspect.getcoroutinestate(item) == inspect.CORO_CLOSED
 
 
 async def test_the_first_failure_propagates_as_itself_after_siblings_are_cancelled() -> None:
