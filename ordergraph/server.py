@@ -26,6 +26,7 @@ from aiohttp import hdrs, web
 
 from ordergraph.api.cors import cors_middleware
 from ordergraph.api.deadlines import body_deadline
+from ordergraph.backoff import Backoff
 from ordergraph.errors import ProviderError
 from ordergraph.health import check_ready, healthz, ready_response, store_ping
 from ordergraph.logs import request_id_middleware
@@ -56,6 +57,9 @@ API_PORT = web.AppKey("api_port", bool)
 
 GOING_AWAY = 1001
 """WebSocket close code sent to every subscriber on shutdown (RFC 6455: going away)."""
+
+_REGISTER_RETRIES = Backoff(base=1.0, cap=300.0)
+"""A Unified webhook registration that failed is tried again from 1 s, at most 5 min apart."""
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -131,6 +135,7 @@ async def close_sockets(app: web.Application) -> None:
     sockets = [ws for ws in app[OPEN_SOCKETS] if not ws.closed]
     if sockets:
         logger.info("closing %d WebSocket connections (going away)", len(sockets))
+    # Plain gather with return_exceptions: every socket is told, whatever one does.
     await asyncio.gather(
         *(ws.close(code=GOING_AWAY, message=b"server shutting down") for ws in sockets),
         return_exceptions=True,
@@ -181,16 +186,16 @@ class BackgroundSync:
 
     async def _register(self, connection: LiveConnection, stop: asyncio.Event) -> None:
         public_url = self.services.settings.server.base_url()
-        delay = 1.0
+        retries = _REGISTER_RETRIES.retries()
         while not stop.is_set():
             try:
                 await ensure_webhook(connection, self.services.store.sync_state, public_url)
                 return
             except ProviderError as exc:
                 logger.warning("registering the webhook of %s failed: %s", connection.id, exc)
+                delay = retries.next_delay(retry_after=exc.retry_after)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            delay = min(delay * 2, 300)
 
     def receipt_pruner(self) -> ReceiptPruner:
         webhooks = self.services.settings.webhooks
