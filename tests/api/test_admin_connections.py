@@ -93,6 +93,8 @@ async def admin_settings(
     store_url: str,
     *,
     providers: tuple[str, ...] = ("unified", "stackone", "kombo"),
+    public_url: str | None = None,
+    unified_workspace: str | None = None,
 ) -> Settings:
     """Provider sections from the sandbox's workspace keys; acme's three connections in
     the file (each provider's first account), the second accounts free to connect."""
@@ -108,7 +110,9 @@ async def admin_settings(
             "poll_interval": 3600,
         }
         if provider in providers:
-            sections[provider] = section
+            sections[provider] = dict(section)
+            if provider == "unified" and unified_workspace:
+                sections[provider]["workspace_id"] = unified_workspace
         connections.append(
             {
                 "id": f"acme-{provider}",
@@ -126,6 +130,7 @@ async def admin_settings(
             "providers": sections,
             "connections": connections,
             "sync": {"connections_refresh_interval": 0.2},
+            "server": {"public_url": public_url} if public_url else {},
         },
     )
 
