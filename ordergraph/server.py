@@ -59,7 +59,7 @@ GOING_AWAY = 1001
 """WebSocket close code sent to every subscriber on shutdown (RFC 6455: going away)."""
 
 _REGISTER_RETRIES = Backoff(base=1.0, cap=300.0)
-"""A Unified webhook registration that failed is tried again from 1 s, at most 5 min apart."""
+"""A webhook registration that failed is tried again from 1 s, at most 5 min apart."""
 
 
 async def readyz(request: web.Request) -> web.Response:
