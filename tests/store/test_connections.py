@@ -233,9 +233,7 @@ async def test_remove_with_purge_deletes_only_that_connections_orders(
     assert (removal.purged_orders, removal.purged_events) == (2, 2)
     assert removal.data_version == version + 1
     assert await shared.orders.count(tenant) == 1
-    assert list(await shared.orders.get(tenant, [order_key(kept, "k1")])) == [
-        order_key(kept, "k1")
-    ]
+    assert list(await shared.orders.get(tenant, [order_key(kept, "k1")])) == [order_key(kept, "k1")]
     assert [d.connection_id for d in await shared.deliveries.list(tenant)] == [kept]
     assert await shared.sync_state.get(gone) is None
     assert await shared.sync_state.get(kept) is not None
