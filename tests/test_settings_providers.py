@@ -3,6 +3,7 @@ connection inherits, old-style connections unchanged, clear errors, no echoed se
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +235,24 @@ def test_a_store_connection_resolves_against_its_section() -> None:
         settings.resolve_connection(
             id="x", tenant="acme", provider="kombo", account="a", overrides={"read_timeout": -1}
         )
+
+
+def test_the_readmes_production_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("## Production: `ordergraph serve`")
+    block = readme[readme.index("```toml\n", start) + 8 : readme.index("```\n", start + 30)]
+    config = tmp_path / "ordergraph.toml"
+    # The README abbreviates a key hash; a real one is 64 hex digits.
+    config.write_text(block.replace("sha256:9c1f...e04b", "sha256:" + "b" * 64))
+    names = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", block))
+    environ = {name: f"value-of-{name.lower()}" for name in names}
+    environ["ACME_REPORTING_KEY_HASH"] = "sha256:" + "a" * 64
+
+    settings = load_settings(config, environ=environ)
+
+    kombo = settings.connection("acme-kombo")
+    stackone = settings.connection("acme-stackone")
+    assert kombo is not None
+    assert stackone is not None
+    assert kombo.api_key.get_secret_value() == "value-of-kombo_api_key"
+    assert (stackone.read_timeout, stackone.max_attempts) == (30, 2)
