@@ -256,3 +256,14 @@ def test_the_readmes_production_example_loads(tmp_path: Path) -> None:
     assert stackone is not None
     assert kombo.api_key.get_secret_value() == "value-of-kombo_api_key"
     assert (stackone.read_timeout, stackone.max_attempts) == (30, 2)
+
+
+def test_settings_with_provider_sections_stay_hashable() -> None:
+    # Frozen settings are cache keys (functools.lru_cache); sections must not break that.
+    one = _load({"kombo": {"base_url": "https://k", "api_key": "k1"}}, _connection())
+    two = _load({"kombo": {"base_url": "https://k", "api_key": "k2"}}, _connection())
+
+    assert hash(one) == hash(
+        _load({"kombo": {"base_url": "https://k", "api_key": "k1"}}, _connection())
+    )
+    assert hash(one.providers) != hash(two.providers)
