@@ -20,6 +20,18 @@ is never served after the connections changed. The write's result carries the ne
 version for the caller to publish, as after an ingestion; this process's observers are
 told at once.
 
+Wiring a process's registry to it:
+
+1. on start, ``import_file_connections(settings.connections)`` (every process may; the
+   lock makes the second a no-op);
+2. ``version = current_version()`` *before* ``list_all()``, so a write landing between
+   the two is seen again below rather than missed (applying a change twice is harmless);
+3. then, every few seconds or on a broker wake-up, ``changes_since(version)`` until it
+   returns fewer than ``limit`` rows, applying each row and keeping its ``version``;
+4. a row's complete settings: ``settings.connection(row.id)`` for ``FILE`` rows (the
+   file may give one its own credentials), else ``settings.resolve_connection(id=...,
+   tenant=..., provider=..., account=..., name=..., overrides=row.overrides)``.
+
 Tenant scope: ``get``, ``list``, ``set_state`` and ``remove`` take the tenant and never
 touch another tenant's connection (one of another tenant is "not found").
 ``list_all``, ``changes_since``, ``current_version`` and ``find_by_account`` are for the
