@@ -258,17 +258,17 @@ class ConnectionStore:
                 "change_version": version,
             }
             if same is None:
-                await conn.execute(
+                stored = await _write_one(
+                    conn,
                     connections.insert().values(
                         id=connection_id, tenant=tenant, created_at=at, **values
-                    )
+                    ),
                 )
             else:
-                await conn.execute(
-                    connections.update().where(_c.id == connection_id).values(**values)
+                stored = await _write_one(
+                    conn, connections.update().where(_c.id == connection_id).values(**values)
                 )
             data_version = await self._touch_tenant(conn, tenant, at)
-            stored = await _written_in(conn, connection_id)
         self._orders.notify_version(tenant, data_version)
         return ConnectionWrite(stored, changed=True, data_version=data_version)
 
@@ -298,13 +298,13 @@ class ConnectionStore:
                 raise ConnectionRemovedError(f"connection {connection_id!r} was removed")
             if current.state is state:
                 return ConnectionWrite(current, changed=False)
-            await conn.execute(
+            stored = await _write_one(
+                conn,
                 connections.update()
                 .where(_c.id == connection_id)
-                .values(state=state.value, changed_at=at, change_version=await _next_version(conn))
+                .values(state=state.value, changed_at=at, change_version=await _next_version(conn)),
             )
             data_version = await self._touch_tenant(conn, tenant, at)
-            stored = await _written_in(conn, connection_id)
         self._orders.notify_version(tenant, data_version)
         return ConnectionWrite(stored, changed=True, data_version=data_version)
 
@@ -333,8 +333,10 @@ class ConnectionStore:
             if current is None:
                 return None
             changed = not current.removed
+            stored = current
             if changed:
-                await conn.execute(
+                stored = await _write_one(
+                    conn,
                     connections.update()
                     .where(_c.id == connection_id)
                     .values(
@@ -342,7 +344,7 @@ class ConnectionStore:
                         changed_at=at,
                         removed_at=at,
                         change_version=await _next_version(conn),
-                    )
+                    ),
                 )
             purged = PurgeCounts(0, 0)
             if purge_orders:
@@ -351,7 +353,6 @@ class ConnectionStore:
             data_version = None
             if changed or purged.orders:
                 data_version = await self._touch_tenant(conn, tenant, at)
-            stored = await _written_in(conn, connection_id) if changed else current
         if data_version is not None:
             self._orders.notify_version(tenant, data_version)
         return ConnectionRemoval(
@@ -460,7 +461,8 @@ async def _get_in(
     return stored_connection(row) if row is not None else None
 
 
-async def _written_in(conn: AsyncConnection, connection_id: str) -> StoredConnection:
-    """The row just written in this transaction (so it exists)."""
-    row = (await conn.execute(sa.select(connections).where(_c.id == connection_id))).mappings()
-    return stored_connection(row.one())
+async def _write_one(conn: AsyncConnection, statement: sa.Insert | sa.Update) -> StoredConnection:
+    """Run an insert or update of one row and return the row as written (RETURNING: no
+    read back)."""
+    result = await conn.execute(statement.returning(*connections.c))
+    return stored_connection(result.mappings().one())
