@@ -351,7 +351,10 @@ class ConnectionStore:
                 await self._orders.lock_tenant_in(conn, tenant, now=at)
                 purged = await purge_connection_orders(conn, tenant, connection_id)
             data_version = None
-            if changed or purged.orders:
+            if purged.orders:
+                # The tenant's lock is held since the purge.
+                data_version = await self._orders.bump_version_in(conn, tenant, now=at)
+            elif changed:
                 data_version = await self._touch_tenant(conn, tenant, at)
         if data_version is not None:
             self._orders.notify_version(tenant, data_version)
