@@ -225,9 +225,15 @@ class OrderStore:
         if result.changed:
             # Committed: this process's response cache must not serve the old version
             # for even a moment (other processes hear of it through the broker).
-            for observer in self._version_observers:
-                observer(tenant, result.data_version)
+            self.notify_version(tenant, result.data_version)
         return result
+
+    def notify_version(self, tenant: str, data_version: int) -> None:
+        """Tell the version observers that ``tenant``'s data is now at ``data_version``:
+        for a write made outside ``ingest`` (a connection added or removed with its
+        orders, ordergraph/store/connections.py), once it committed."""
+        for observer in self._version_observers:
+            observer(tenant, data_version)
 
     async def ingest_in(
         self,
@@ -256,6 +262,14 @@ class OrderStore:
         """Take ``tenant``'s ingestion lock in the caller's write transaction (held until
         it ends); returns the tenant's data version. Taking it again is harmless."""
         return await self._lock_tenant(conn, tenant, as_utc(now) if now else utcnow())
+
+    async def bump_version_in(
+        self, conn: AsyncConnection, tenant: str, *, now: datetime | None = None
+    ) -> int:
+        """Raise ``tenant``'s data version in the caller's write transaction, which holds
+        the tenant's lock (``lock_tenant_in``); returns the new version. Once committed,
+        the caller calls ``notify_version`` and publishes the wake-up."""
+        return await self._bump_version(conn, tenant, as_utc(now) if now else utcnow())
 
     async def get_in(self, conn: AsyncConnection, tenant: str, order_id: str) -> StoredOrder | None:
         """One of ``tenant``'s orders, read in the caller's transaction."""
