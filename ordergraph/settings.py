@@ -46,9 +46,10 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -670,6 +671,14 @@ class ConnectionSettings(_Section):
         return _overrides_of(self, None)
 
 
+class _Sections(dict[ProviderName, ProviderSettings]):
+    """The provider sections as a dict that hashes, so ``Settings`` stays hashable like
+    every other frozen section (``functools.lru_cache`` keys on settings)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+
 def _overrides_of(
     connection: ConnectionSettings, section: ProviderSettings | None
 ) -> dict[str, Any]:
@@ -769,7 +778,9 @@ class Settings(BaseSettings):
     mutations: MutationSettings = MutationSettings()
     persisted: PersistedSettings = PersistedSettings()
     # ``[providers.<name>]``: each provider's credentials and connection defaults.
-    providers: dict[ProviderName, ProviderSettings] = Field(default_factory=dict)
+    providers: Annotated[dict[ProviderName, ProviderSettings], AfterValidator(_Sections)] = Field(
+        default_factory=lambda: _Sections()
+    )
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 

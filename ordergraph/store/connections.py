@@ -20,6 +20,18 @@ is never served after the connections changed. The write's result carries the ne
 version for the caller to publish, as after an ingestion; this process's observers are
 told at once.
 
+Wiring a process's registry to it:
+
+1. on start, ``import_file_connections(settings.connections)`` (every process may; the
+   lock makes the second a no-op);
+2. ``version = current_version()`` *before* ``list_all()``, so a write landing between
+   the two is seen again below rather than missed (applying a change twice is harmless);
+3. then, every few seconds or on a broker wake-up, ``changes_since(version)`` until it
+   returns fewer than ``limit`` rows, applying each row and keeping its ``version``;
+4. a row's complete settings: ``settings.connection(row.id)`` for ``FILE`` rows (the
+   file may give one its own credentials), else ``settings.resolve_connection(id=...,
+   tenant=..., provider=..., account=..., name=..., overrides=row.overrides)``.
+
 Tenant scope: ``get``, ``list``, ``set_state`` and ``remove`` take the tenant and never
 touch another tenant's connection (one of another tenant is "not found").
 ``list_all``, ``changes_since``, ``current_version`` and ``find_by_account`` are for the
@@ -31,19 +43,28 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ordergraph.store.connection_import import plan_file_import, refuse_account
 from ordergraph.store.connection_purge import PurgeCounts, purge_connection_orders
+from ordergraph.store.connection_records import (
+    ConnectionOrigin,
+    ConnectionRemoval,
+    ConnectionState,
+    ConnectionWrite,
+    FileConnection,
+    FileImport,
+    StoredConnection,
+    checked_overrides,
+    provider_value,
+    stored_connection,
+)
 from ordergraph.store.engine import write_transaction
 from ordergraph.store.errors import (
-    AccountTakenError,
     ConnectionConflictError,
     ConnectionRemovedError,
 )
@@ -65,139 +86,6 @@ __all__ = [
 # pg_advisory_xact_lock key of "one connection write at a time" (any fixed 64-bit
 # number no other part of ordergraph uses; these are the bytes of "ogconns").
 _LOCK_KEY = 0x6F67636F6E6E73
-# An override whose name says it is a credential is refused: the store keeps none.
-_SECRET_HINTS = ("key", "secret", "token", "password")
-
-
-class ConnectionState(StrEnum):
-    """Where a connection stands: syncing (``ACTIVE``), stopped by an admin or the
-    provider (``PAUSED``), waiting for the provider to finish connecting it
-    (``PENDING``), or gone (``REMOVED``: its webhooks and ids answer as unknown)."""
-
-    ACTIVE = "ACTIVE"
-    PAUSED = "PAUSED"
-    PENDING = "PENDING"
-    REMOVED = "REMOVED"
-
-
-class ConnectionOrigin(StrEnum):
-    """Who added a connection: the settings file, the admin API, or a provider event."""
-
-    FILE = "FILE"
-    API = "API"
-    PROVIDER_EVENT = "PROVIDER_EVENT"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredConnection:
-    """One row of ``connections``.
-
-    ``provider`` is a ``ProviderName`` value, kept as text so that a row of a provider
-    this build does not know still lists. ``overrides`` holds only non-secret settings
-    (``Settings.resolve_connection`` takes them). ``version`` is the row's change
-    version (``ConnectionStore.changes_since``).
-    """
-
-    id: str
-    tenant: str
-    provider: str
-    account: str
-    name: str | None
-    state: ConnectionState
-    origin: ConnectionOrigin
-    overrides: Mapping[str, Any]
-    created_at: datetime
-    changed_at: datetime
-    removed_at: datetime | None
-    version: int
-
-    @property
-    def removed(self) -> bool:
-        return self.state is ConnectionState.REMOVED
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionWrite:
-    """What a write did: the connection as stored now, whether anything changed, and
-    when it did, the tenant's new data version (to publish after the commit)."""
-
-    connection: StoredConnection
-    changed: bool
-    data_version: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionRemoval:
-    """``remove``'s result: the connection (now ``REMOVED``), whether its row changed,
-    how many of its orders and events were purged, and the tenant's new data version
-    when anything changed."""
-
-    connection: StoredConnection
-    changed: bool
-    purged_orders: int = 0
-    purged_events: int = 0
-    data_version: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FileImport:
-    """``import_file_connections``'s result, by connection id; ``data_versions`` holds
-    each changed tenant's new data version."""
-
-    added: tuple[str, ...] = ()
-    updated: tuple[str, ...] = ()
-    revived: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    data_versions: Mapping[str, int] = field(default_factory=dict)
-
-
-class FileConnection(Protocol):
-    """A ``[[connections]]`` entry as ``import_file_connections`` reads it
-    (``ordergraph.settings.ConnectionSettings`` is one)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def tenant(self) -> str: ...
-    @property
-    def provider(self) -> str: ...
-    @property
-    def account(self) -> str: ...
-    @property
-    def name(self) -> str | None: ...
-    def stored_overrides(self) -> Mapping[str, Any]: ...
-
-
-def _record(row: RowMapping) -> StoredConnection:
-    return StoredConnection(
-        id=row["id"],
-        tenant=row["tenant"],
-        provider=row["provider"],
-        account=row["account"],
-        name=row["name"],
-        state=ConnectionState(row["state"]),
-        origin=ConnectionOrigin(row["origin"]),
-        overrides=dict(row["overrides"]),
-        created_at=row["created_at"],
-        changed_at=row["changed_at"],
-        removed_at=row["removed_at"],
-        version=int(row["change_version"]),
-    )
-
-
-def _checked_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    found = dict(overrides or {})
-    secret = sorted(k for k in found if any(hint in k.lower() for hint in _SECRET_HINTS))
-    if secret:
-        # Names only: the values are what must not be stored or shown.
-        msg = f"credentials are never stored with a connection: {', '.join(secret)}"
-        raise ValueError(msg)
-    return found
-
-
-def _str(value: str) -> str:
-    # A ProviderName (a str enum) stored and compared as its plain value.
-    return str(value.value) if isinstance(value, StrEnum) else value
 
 
 _c = connections.c
@@ -232,7 +120,7 @@ class ConnectionStore:
                 sa.select(connections).where(_c.tenant == tenant, _c.id == connection_id)
             )
             row = result.mappings().first()
-        return _record(row) if row is not None else None
+        return stored_connection(row) if row is not None else None
 
     async def list(
         self, tenant: str, *, include_removed: bool = False
@@ -271,7 +159,7 @@ class ConnectionStore:
         for provider events, which name the account and not the tenant."""
         rows = await self._select(
             [
-                _c.provider == _str(provider),
+                _c.provider == provider_value(provider),
                 _c.account == account,
                 _c.state != ConnectionState.REMOVED.value,
             ]
@@ -292,7 +180,7 @@ class ConnectionStore:
             query = query.limit(limit)
         async with self._engine.connect() as conn:
             result = await conn.execute(query)
-            return [_record(row) for row in result.mappings()]
+            return [stored_connection(row) for row in result.mappings()]
 
     # -- writes ------------------------------------------------------------------------
 
@@ -325,9 +213,9 @@ class ConnectionStore:
         """
         if state is ConnectionState.REMOVED:
             raise ValueError("a connection is added ACTIVE, PENDING or PAUSED")
-        stored_overrides = _checked_overrides(overrides)
+        stored_overrides = checked_overrides(overrides)
         at = as_utc(now) if now else utcnow()
-        provider = _str(provider)
+        provider = provider_value(provider)
         async with write_transaction(self._engine) as conn:
             await _lock(conn)
             found = await conn.execute(
@@ -342,7 +230,7 @@ class ConnectionStore:
                     )
                 )
             )
-            rows = [_record(row) for row in found.mappings()]
+            rows = [stored_connection(row) for row in found.mappings()]
             same = next((r for r in rows if r.id == connection_id), None)
             if same is not None and (same.tenant, same.provider, same.account) != (
                 tenant,
@@ -356,7 +244,7 @@ class ConnectionStore:
                 return ConnectionWrite(same, changed=False)
             holder = next((r for r in rows if r.id != connection_id), None)
             if holder is not None:
-                _refuse_account(holder, tenant, provider)
+                refuse_account(holder, tenant, provider)
             version = await _next_version(conn)
             values = {
                 "provider": provider,
@@ -370,17 +258,17 @@ class ConnectionStore:
                 "change_version": version,
             }
             if same is None:
-                await conn.execute(
+                stored = await _write_one(
+                    conn,
                     connections.insert().values(
                         id=connection_id, tenant=tenant, created_at=at, **values
-                    )
+                    ),
                 )
             else:
-                await conn.execute(
-                    connections.update().where(_c.id == connection_id).values(**values)
+                stored = await _write_one(
+                    conn, connections.update().where(_c.id == connection_id).values(**values)
                 )
             data_version = await self._touch_tenant(conn, tenant, at)
-            stored = await _written_in(conn, connection_id)
         self._orders.notify_version(tenant, data_version)
         return ConnectionWrite(stored, changed=True, data_version=data_version)
 
@@ -410,13 +298,13 @@ class ConnectionStore:
                 raise ConnectionRemovedError(f"connection {connection_id!r} was removed")
             if current.state is state:
                 return ConnectionWrite(current, changed=False)
-            await conn.execute(
+            stored = await _write_one(
+                conn,
                 connections.update()
                 .where(_c.id == connection_id)
-                .values(state=state.value, changed_at=at, change_version=await _next_version(conn))
+                .values(state=state.value, changed_at=at, change_version=await _next_version(conn)),
             )
             data_version = await self._touch_tenant(conn, tenant, at)
-            stored = await _written_in(conn, connection_id)
         self._orders.notify_version(tenant, data_version)
         return ConnectionWrite(stored, changed=True, data_version=data_version)
 
@@ -445,8 +333,10 @@ class ConnectionStore:
             if current is None:
                 return None
             changed = not current.removed
+            stored = current
             if changed:
-                await conn.execute(
+                stored = await _write_one(
+                    conn,
                     connections.update()
                     .where(_c.id == connection_id)
                     .values(
@@ -454,16 +344,18 @@ class ConnectionStore:
                         changed_at=at,
                         removed_at=at,
                         change_version=await _next_version(conn),
-                    )
+                    ),
                 )
             purged = PurgeCounts(0, 0)
             if purge_orders:
                 await self._orders.lock_tenant_in(conn, tenant, now=at)
                 purged = await purge_connection_orders(conn, tenant, connection_id)
             data_version = None
-            if changed or purged.orders:
+            if purged.orders:
+                # The tenant's lock is held since the purge.
+                data_version = await self._orders.bump_version_in(conn, tenant, now=at)
+            elif changed:
                 data_version = await self._touch_tenant(conn, tenant, at)
-            stored = await _written_in(conn, connection_id) if changed else current
         if data_version is not None:
             self._orders.notify_version(tenant, data_version)
         return ConnectionRemoval(
@@ -496,7 +388,7 @@ class ConnectionStore:
         """
         at = as_utc(now) if now else utcnow()
         wanted = {c.id: c for c in file_connections}
-        pairs = [(_str(c.provider), c.account) for c in file_connections]
+        pairs = [(provider_value(c.provider), c.account) for c in file_connections]
         if len(set(pairs)) != len(pairs):
             raise ConnectionConflictError("two file connections name the same provider account")
         async with write_transaction(self._engine) as conn:
@@ -511,90 +403,14 @@ class ConnectionStore:
                     )
                 )
             found = await conn.execute(sa.select(connections).where(sa.or_(*conditions)))
-            stored = {r.id: r for r in (_record(row) for row in found.mappings())}
-            leaving = [
-                r
-                for r in stored.values()
-                if r.origin is ConnectionOrigin.FILE and r.id not in wanted and not r.removed
-            ]
-            leaving_ids = {r.id for r in leaving}
-            holders = {
-                (r.provider, r.account): r
-                for r in stored.values()
-                if not r.removed and r.id not in leaving_ids
-            }
-            inserts: builtins.list[dict[str, Any]] = []
-            updates: builtins.list[dict[str, Any]] = []
-            added: builtins.list[str] = []
-            updated: builtins.list[str] = []
-            revived: builtins.list[str] = []
-            for entry in file_connections:
-                provider = _str(entry.provider)
-                current = stored.get(entry.id)
-                _check_file_entry(entry, current)
-                holder = holders.get((provider, entry.account))
-                if holder is not None and holder.id != entry.id:
-                    _refuse_account(holder, entry.tenant, provider)
-                overrides = _checked_overrides(entry.stored_overrides())
-                fields: dict[str, Any] = {
-                    "provider": provider,
-                    "account": entry.account,
-                    "name": entry.name,
-                    "overrides": overrides,
-                }
-                if current is None:
-                    inserts.append(
-                        {
-                            "id": entry.id,
-                            "tenant": entry.tenant,
-                            "origin": ConnectionOrigin.FILE.value,
-                            "state": ConnectionState.ACTIVE.value,
-                            "created_at": at,
-                            "changed_at": at,
-                            "removed_at": None,
-                            **fields,
-                        }
-                    )
-                    added.append(entry.id)
-                    continue
-                state = ConnectionState.ACTIVE if current.removed else current.state
-                before = (current.provider, current.account, current.name, current.overrides)
-                if before == (provider, entry.account, entry.name, overrides) and (
-                    state is current.state
-                ):
-                    continue
-                (revived if current.removed else updated).append(entry.id)
-                updates.append(
-                    {
-                        **fields,
-                        "id": entry.id,
-                        "state": state.value,
-                        "changed_at": at,
-                        "removed_at": None,
-                    }
-                )
-            for row in leaving:
-                updates.insert(
-                    0,
-                    {
-                        "id": row.id,
-                        "provider": row.provider,
-                        "account": row.account,
-                        "name": row.name,
-                        "overrides": dict(row.overrides),
-                        "state": ConnectionState.REMOVED.value,
-                        "changed_at": at,
-                        "removed_at": at,
-                    },
-                )
-            if not inserts and not updates:
+            stored = {r.id: r for r in (stored_connection(row) for row in found.mappings())}
+            plan = plan_file_import(file_connections, stored, at)
+            if not plan.inserts and not plan.updates:
                 return FileImport()
             version = await _next_version(conn)
-            # Removals first (they come first in ``updates``): an account a file
-            # connection hands over to another within this import is free by then.
-            for offset, values in enumerate([*updates, *inserts]):
+            for offset, values in enumerate([*plan.updates, *plan.inserts]):
                 values["change_version"] = version + offset
-            if updates:
+            if plan.updates:
                 await conn.execute(
                     _UPDATE_ROW,
                     [
@@ -603,21 +419,22 @@ class ConnectionStore:
                             "new_change_version": values["change_version"],
                             **{f"new_{n}": values[n] for n in _UPDATED},
                         }
-                        for values in updates
+                        for values in plan.updates
                     ],
                 )
-            if inserts:
-                await conn.execute(connections.insert(), inserts)
-            tenants = {entry.tenant for entry in file_connections if entry.id in added}
-            tenants |= {r.tenant for r in stored.values() if r.id in {u["id"] for u in updates}}
-            data_versions = {t: await self._touch_tenant(conn, t, at) for t in sorted(tenants)}
+            if plan.inserts:
+                await conn.execute(connections.insert(), plan.inserts)
+            data_versions = {
+                tenant: await self._touch_tenant(conn, tenant, at)
+                for tenant in sorted(plan.tenants)
+            }
         for tenant, data_version in data_versions.items():
             self._orders.notify_version(tenant, data_version)
         return FileImport(
-            added=tuple(added),
-            updated=tuple(updated),
-            revived=tuple(revived),
-            removed=tuple(r.id for r in leaving),
+            added=tuple(plan.added),
+            updated=tuple(plan.updated),
+            revived=tuple(plan.revived),
+            removed=tuple(plan.removed),
             data_versions=data_versions,
         )
 
@@ -644,34 +461,11 @@ async def _get_in(
 ) -> StoredConnection | None:
     query = sa.select(connections).where(_c.id == connection_id, _c.tenant == tenant)
     row = (await conn.execute(query)).mappings().first()
-    return _record(row) if row is not None else None
+    return stored_connection(row) if row is not None else None
 
 
-async def _written_in(conn: AsyncConnection, connection_id: str) -> StoredConnection:
-    """The row just written in this transaction (so it exists)."""
-    row = (await conn.execute(sa.select(connections).where(_c.id == connection_id))).mappings()
-    return _record(row.one())
-
-
-def _refuse_account(holder: StoredConnection, tenant: str, provider: str) -> None:
-    if holder.tenant != tenant:
-        raise AccountTakenError(f"this {provider} account is connected to another tenant")
-    raise ConnectionConflictError(
-        f"this {provider} account is already connected as {holder.id!r}", existing_id=holder.id
-    )
-
-
-def _check_file_entry(entry: FileConnection, current: StoredConnection | None) -> None:
-    if current is None:
-        return
-    if current.origin is not ConnectionOrigin.FILE:
-        raise ConnectionConflictError(
-            f"connection id {entry.id!r} in the settings file is already used by a "
-            f"connection added by {current.origin.value}: give the file's a new id"
-        )
-    if current.tenant != entry.tenant:
-        # Its orders are stored under the old tenant: moving them is not an import's job.
-        raise ConnectionConflictError(
-            f"connection {entry.id!r} moved from tenant {current.tenant!r} to "
-            f"{entry.tenant!r} in the settings file: give it a new id"
-        )
+async def _write_one(conn: AsyncConnection, statement: sa.Insert | sa.Update) -> StoredConnection:
+    """Run an insert or update of one row and return the row as written (RETURNING: no
+    read back)."""
+    result = await conn.execute(statement.returning(*connections.c))
+    return stored_connection(result.mappings().one())

@@ -211,7 +211,7 @@ async def test_each_change_raises_the_tenants_data_version(shared: Store, tenant
 
 
 async def test_remove_with_purge_deletes_only_that_connections_orders(
-    shared: Store, tenant: str
+    shared: Store, tenant: str, other_tenant: str
 ) -> None:
     gone, kept = f"{tenant}-gone", f"{tenant}-kept"
     await shared.connections.add(tenant, gone, KOMBO, _account())
@@ -225,6 +225,9 @@ async def test_remove_with_purge_deletes_only_that_connections_orders(
     await shared.deliveries.enqueue(tenant, order_key(kept, "k1"), kept, {}, now=minutes(0))
     await shared.sync_state.put(SyncState(gone, cursor="c1"))
     await shared.sync_state.put(SyncState(kept, cursor="c2"))
+    # Another tenant's orders under the same connection id (a file connection of its
+    # own, say) are not this tenant's to purge.
+    await shared.orders.ingest(other_tenant, gone, [kombo_order("o1")], EventSource.POLL)
     version = await shared.orders.data_version(tenant)
 
     removal = await shared.connections.remove(tenant, gone, purge_orders=True)
@@ -233,9 +236,7 @@ async def test_remove_with_purge_deletes_only_that_connections_orders(
     assert (removal.purged_orders, removal.purged_events) == (2, 2)
     assert removal.data_version == version + 1
     assert await shared.orders.count(tenant) == 1
-    assert list(await shared.orders.get(tenant, [order_key(kept, "k1")])) == [
-        order_key(kept, "k1")
-    ]
+    assert list(await shared.orders.get(tenant, [order_key(kept, "k1")])) == [order_key(kept, "k1")]
     assert [d.connection_id for d in await shared.deliveries.list(tenant)] == [kept]
     assert await shared.sync_state.get(gone) is None
     assert await shared.sync_state.get(kept) is not None
@@ -245,6 +246,7 @@ async def test_remove_with_purge_deletes_only_that_connections_orders(
     assert later.events[0].id > position
     after = await shared.orders.events_after(tenant, position)
     assert [e.order_id for e in after] == [order_key(kept, "k2")]
+    assert await shared.orders.count(other_tenant) == 1
     # Purging a removed connection again finds nothing more.
     again = await shared.connections.remove(tenant, gone, purge_orders=True)
     assert again is not None
