@@ -54,6 +54,7 @@ from ordergraph.store.rows import (
     stored_order,
     stored_result,
 )
+from ordergraph.store.tables import connections as connections_table
 from ordergraph.store.tables import order_events, tenant_state
 from ordergraph.store.tables import orders as orders_table
 from ordergraph.store.types import as_utc, utcnow
@@ -300,6 +301,11 @@ class OrderStore:
         if receipt is not None and not await record_receipt(conn, receipt, at):
             return IngestResult(0, 0, 0, 0, (), (), version, duplicate=True)
         if not batch:
+            return IngestResult(0, 0, 0, 0, (), (), version)
+        if await _removed_connection(conn, tenant, {p.columns["connection_id"] for p in batch}):
+            # A removed connection's late news (a poll or delivery that began before
+            # the removal, on any process): nothing of it is kept, so a purge stays a
+            # purge. Removal takes the same tenant lock, so the two never interleave.
             return IngestResult(0, 0, 0, 0, (), (), version)
         stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
         lookups = _delivery_lookups(
@@ -644,3 +650,17 @@ async def _count(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]
         sa.select(sa.func.count()).select_from(orders_table).where(*conditions)
     )
     return int(result.scalar_one())
+
+
+async def _removed_connection(
+    conn: AsyncConnection, tenant: str, connection_ids: set[str]
+) -> bool:
+    """Whether any of ``connection_ids`` is a connection of ``tenant`` the store holds as
+    removed (one the table does not hold, from an older settings file, is not)."""
+    c = connections_table.c
+    found = await conn.scalar(
+        sa.select(c.id)
+        .where(c.tenant == tenant, c.id.in_(sorted(connection_ids)), c.state == "REMOVED")
+        .limit(1)
+    )
+    return found is not None

@@ -456,3 +456,24 @@ async def test_settings_connections_import_without_their_secrets(fresh_store: St
     async with fresh_store.engine.connect() as conn:
         rows = (await conn.execute(sa.text("SELECT * FROM connections"))).all()
     assert "s3cr3t" not in repr(rows)
+
+
+async def test_a_removed_connections_late_news_is_not_kept(shared: Store, tenant: str) -> None:
+    # given a connection whose orders and sync state were purged with it
+    gone = f"{tenant}-late"
+    await shared.connections.add(tenant, gone, KOMBO, _account())
+    await shared.orders.ingest(tenant, gone, [kombo_order("l1")], EventSource.POLL)
+    await shared.connections.remove(tenant, gone, purge_orders=True)
+    # when a poll that began before the removal ends after it
+    late = await shared.orders.ingest(tenant, gone, [kombo_order("l2")], EventSource.POLL)
+    await shared.sync_state.put(SyncState(gone, cursor="late"))
+    # then nothing of it is kept: the purge stays a purge
+    assert not late.changed
+    assert await shared.orders.count(tenant) == 0
+    assert await shared.sync_state.get(gone) is None
+    # and once the connection is added again, its news is kept as before
+    await shared.connections.add(
+        tenant, gone, KOMBO, (await shared.connections.get(tenant, gone)).account
+    )  # type: ignore[union-attr]
+    again = await shared.orders.ingest(tenant, gone, [kombo_order("l3")], EventSource.POLL)
+    assert again.changed
