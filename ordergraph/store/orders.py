@@ -652,9 +652,7 @@ async def _count(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]
     return int(result.scalar_one())
 
 
-async def _removed_connection(
-    conn: AsyncConnection, tenant: str, connection_ids: set[str]
-) -> bool:
+async def _removed_connection(conn: AsyncConnection, tenant: str, connection_ids: set[str]) -> bool:
     """Whether any of ``connection_ids`` is a connection of ``tenant`` the store holds as
     removed (one the table does not hold, from an older settings file, is not)."""
     c = connections_table.c

@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,7 +72,9 @@ class Foreign:
     orders: list[dict[str, Any]]  # globex order nodes (as the inventory reads them)
     cursor: str  # one of globex's event cursors
     secrets: set[str]  # strings no acme answer may hold unless acme sent them
-    accounts: dict[str, str] = field(default_factory=dict)  # provider -> globex's account
+    accounts: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # provider -> globex's account
 
 
 async def _inventory(api: Api, tenant: str) -> dict[str, Any]:
