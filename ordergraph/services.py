@@ -23,7 +23,7 @@ from ordergraph.errors import ConfigError
 from ordergraph.fanout import Hubs
 from ordergraph.metrics import Metrics, ScrapeSources
 from ordergraph.settings import Settings
-from ordergraph.store import Store
+from ordergraph.store import ConnectionConflictError, Store
 from ordergraph.sync.connect_links import ConnectLinks
 from ordergraph.sync.connect_state import ConnectStateSigner
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
@@ -136,7 +136,12 @@ class Services:
         # The file's connections into the store (every process alike; a repeat changes
         # nothing), then the registry from the store: file connections, and those
         # added at run time.
-        imported = await store.connections.import_file_connections(settings.connections)
+        try:
+            imported = await store.connections.import_file_connections(settings.connections)
+        except ConnectionConflictError as exc:
+            await store.close()
+            msg = f"the settings file's connections conflict with the store's: {exc}"
+            raise ConfigError(msg) from None
         services = cls(
             settings=settings,
             store=store,

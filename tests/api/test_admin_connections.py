@@ -17,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from ordergraph.api import add_graphql_routes
+from ordergraph.errors import ConfigError
 from ordergraph.server import create_app
 from ordergraph.services import Services
 from ordergraph.settings import Settings, load_settings
@@ -95,6 +96,7 @@ async def admin_settings(
     providers: tuple[str, ...] = ("unified", "stackone", "kombo"),
     public_url: str | None = None,
     unified_workspace: str | None = None,
+    extra_connections: tuple[dict[str, Any], ...] = (),
 ) -> Settings:
     """Provider sections from the sandbox's workspace keys; acme's three connections in
     the file (each provider's first account), the second accounts free to connect."""
@@ -128,7 +130,7 @@ async def admin_settings(
             "store": {"url": store_url, "cursor_secret": CURSOR_SECRET},
             "tenants": tenant_entries(KEYS, extra=EXTRA),
             "providers": sections,
-            "connections": connections,
+            "connections": connections + list(extra_connections),
             "sync": {"connections_refresh_interval": 0.2},
             "server": {"public_url": public_url} if public_url else {},
         },
@@ -476,3 +478,18 @@ def account_of(gateway: Gateway) -> str:
     live = gateway.services.connections.get("acme-unified")
     assert live is not None
     return live.settings.account
+
+
+async def test_a_file_connection_on_an_account_connected_at_run_time_is_refused_at_start(
+    sandbox: Sandbox, fresh_store_url: str
+) -> None:
+    # given globex connected Kombo's second account through the API
+    account = await second_account(sandbox, "kombo")
+    async with running(await admin_settings(sandbox, fresh_store_url)) as gateway:
+        await add(gateway, "kombo", account)
+    # when the settings file then gives the same account to acme
+    clash = {"id": "acme-kombo-2", "tenant": "acme", "provider": "kombo", "account": account}
+    settings = await admin_settings(sandbox, fresh_store_url, extra_connections=(clash,))
+    # then start-up stops with a clear error naming neither tenant's secrets
+    with pytest.raises(ConfigError, match="conflict"):
+        await Services.open(settings)
