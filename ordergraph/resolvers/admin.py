@@ -26,9 +26,8 @@ __all__ = [
     "add_connection",
     "connection_key_of",
     "create_connect_link",
-    "pause_connection",
     "remove_connection",
-    "resume_connection",
+    "set_connection_state",
 ]
 
 MAX_ACCOUNT_LENGTH = 200
@@ -103,17 +102,21 @@ async def add_connection(
     )
 
 
-async def _set_state(
-    context: Context,
-    connection_id: str,
-    state: ConnectionState,
-    *,
-    operation: str,
-    allowed_from: frozenset[ConnectionState],
-    idempotency_key: str | None,
+# What each state change is called, and the states it applies to.
+_CHANGES: dict[ConnectionState, tuple[str, frozenset[ConnectionState]]] = {
+    ConnectionState.PAUSED: ("pauseConnection", frozenset({ConnectionState.ACTIVE})),
+    ConnectionState.ACTIVE: ("resumeConnection", frozenset({ConnectionState.PAUSED})),
+}
+
+
+async def set_connection_state(
+    context: Context, connection_id: str, state: ConnectionState, *, idempotency_key: str | None
 ) -> MutationOutcome:
+    """``pauseConnection`` (state PAUSED) and ``resumeConnection`` (ACTIVE): a
+    connection already in ``state`` is answered as it is."""
     tenant = context.require_tenant()
     lifecycle = context.services.lifecycle
+    operation, allowed_from = _CHANGES[state]
 
     async def perform() -> MutationOutcome:
         live = context.connection(connection_id)
@@ -138,32 +141,6 @@ async def _set_state(
         operation=operation,
         request={"id": connection_id},
         perform=perform,
-    )
-
-
-async def pause_connection(
-    context: Context, connection_id: str, *, idempotency_key: str | None
-) -> MutationOutcome:
-    return await _set_state(
-        context,
-        connection_id,
-        ConnectionState.PAUSED,
-        operation="pauseConnection",
-        allowed_from=frozenset({ConnectionState.ACTIVE}),
-        idempotency_key=idempotency_key,
-    )
-
-
-async def resume_connection(
-    context: Context, connection_id: str, *, idempotency_key: str | None
-) -> MutationOutcome:
-    return await _set_state(
-        context,
-        connection_id,
-        ConnectionState.ACTIVE,
-        operation="resumeConnection",
-        allowed_from=frozenset({ConnectionState.PAUSED}),
-        idempotency_key=idempotency_key,
     )
 
 

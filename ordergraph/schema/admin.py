@@ -20,6 +20,7 @@ from ordergraph.resolvers import admin
 from ordergraph.resolvers.mutations import MutationOutcome
 from ordergraph.resolvers.user_errors import UserErrorCode
 from ordergraph.schema.connections import ProviderConnection
+from ordergraph.schema.enums import ConnectionState
 from ordergraph.schema.field_scopes import REQUIRED_SCOPE
 from ordergraph.schema.info import GraphInfo, context_of
 from ordergraph.schema.inputs import LeftOutIsNone
@@ -114,6 +115,18 @@ async def _connection_key(info: GraphInfo, global_id: relay.GlobalID) -> str | N
     return await admin.connection_key_of(context_of(info), global_id)
 
 
+async def _change_state(
+    info: GraphInfo, global_id: relay.GlobalID, state: ConnectionState, key: str | None
+) -> ConnectionPayload:
+    connection_id = await _connection_key(info, global_id)
+    if connection_id is None:
+        return ConnectionPayload(connection=None, errors=_not_found("id"))
+    outcome = await admin.set_connection_state(
+        context_of(info), connection_id, state, idempotency_key=key or None
+    )
+    return _connection_payload(info, outcome)
+
+
 @strawberry.type(description="Admin mutations: the tenant's provider connections.")
 class AdminMutation:
     @strawberry.mutation(
@@ -167,13 +180,7 @@ class AdminMutation:
         id: relay.GlobalID,
         idempotency_key: str | None = strawberry.UNSET,
     ) -> ConnectionPayload:
-        key = await _connection_key(info, id)
-        if key is None:
-            return ConnectionPayload(connection=None, errors=_not_found("id"))
-        outcome = await admin.pause_connection(
-            context_of(info), key, idempotency_key=idempotency_key or None
-        )
-        return _connection_payload(info, outcome)
+        return await _change_state(info, id, ConnectionState.PAUSED, idempotency_key)
 
     @strawberry.mutation(
         description="Sync a paused connection again (admin scope).", metadata=_ADMIN
@@ -184,13 +191,7 @@ class AdminMutation:
         id: relay.GlobalID,
         idempotency_key: str | None = strawberry.UNSET,
     ) -> ConnectionPayload:
-        key = await _connection_key(info, id)
-        if key is None:
-            return ConnectionPayload(connection=None, errors=_not_found("id"))
-        outcome = await admin.resume_connection(
-            context_of(info), key, idempotency_key=idempotency_key or None
-        )
-        return _connection_payload(info, outcome)
+        return await _change_state(info, id, ConnectionState.ACTIVE, idempotency_key)
 
     @strawberry.mutation(
         description="Remove a connection: on every process it is answered like one that "

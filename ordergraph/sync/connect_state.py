@@ -12,8 +12,6 @@ MAC is HMAC-SHA256 over ``v1.<payload>`` with a key derived from the store's
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -23,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ordergraph.ids import b64url, unb64url
 from ordergraph.models import ProviderName
 
 __all__ = ["ConnectState", "ConnectStateSigner"]
@@ -31,17 +30,6 @@ _VERSION = "v1"
 _PURPOSE = b"ordergraph connect-link state v1"
 # A state is short; a longer one is refused before any decoding.
 MAX_STATE_LENGTH = 1024
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes | None:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -65,7 +53,7 @@ class ConnectStateSigner:
         self._clock = clock
 
     def _mac(self, signed: str) -> str:
-        return _b64(hmac.new(self._key, signed.encode(), hashlib.sha256).digest())
+        return b64url(hmac.new(self._key, signed.encode(), hashlib.sha256).digest())
 
     def issue(self, tenant: str, provider: ProviderName) -> str:
         payload = {
@@ -74,7 +62,7 @@ class ConnectStateSigner:
             "e": int(self._clock() + self.ttl),
             "n": secrets.token_urlsafe(9),
         }
-        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        body = b64url(json.dumps(payload, separators=(",", ":")).encode())
         signed = f"{_VERSION}.{body}"
         return f"{signed}.{self._mac(signed)}"
 
@@ -89,7 +77,7 @@ class ConnectStateSigner:
         # The MAC first, in constant time: nothing of an unsigned payload is parsed.
         if not hmac.compare_digest(self._mac(f"{version}.{body}"), mac):
             return None
-        raw = _unb64(body)
+        raw = unb64url(body)
         try:
             payload: dict[str, Any] = json.loads(raw) if raw is not None else {}
             state = ConnectState(
