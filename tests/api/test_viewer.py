@@ -16,8 +16,8 @@ async def test_each_key_sees_its_own_tenant_and_scopes(api: Api) -> None:
         (await api.query(VIEWER, key=NO_PII_KEY))["data"],
     ]
     assert answers == [
-        {"viewer": {"tenant": "acme", "scopes": ["PII", "READ", "WRITE"]}},
-        {"viewer": {"tenant": "globex", "scopes": ["PII", "READ", "WRITE"]}},
+        {"viewer": {"tenant": "acme", "scopes": ["ADMIN", "PII", "READ", "WRITE"]}},
+        {"viewer": {"tenant": "globex", "scopes": ["ADMIN", "PII", "READ", "WRITE"]}},
         {"viewer": {"tenant": "acme", "scopes": ["READ"]}},
         {"viewer": {"tenant": "acme", "scopes": ["READ", "WRITE"]}},
     ]
