@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check ordergraph tests bench
 	$(BIN)/ruff format --check ordergraph tests bench
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -13,8 +13,6 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from graphql import OperationType
-
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.settings import Settings
 
@@ -23,7 +21,6 @@ __all__ = [
     "bearer_token",
     "principal_for_key",
     "principal_from_headers",
-    "required_scope",
 ]
 
 
@@ -65,8 +62,3 @@ def principal_for_key(settings: Settings, key: str | None) -> Principal | None:
 
 def principal_from_headers(settings: Settings, headers: Mapping[str, str]) -> Principal | None:
     return principal_for_key(settings, bearer_token(headers.get("Authorization")))
-
-
-def required_scope(operation: OperationType) -> Scope:
-    """The scope an operation of this type needs: ``write`` for mutations, else ``read``."""
-    return Scope.WRITE if operation is OperationType.MUTATION else Scope.READ

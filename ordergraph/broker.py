@@ -105,8 +105,9 @@ class MemoryBroker:
                 signal.changed.notify_all()
 
     async def publish_refresh(self, tenant: str) -> None:
-        # One process: whoever replaced the epoch has already told its listeners.
-        return None
+        # One process: its listeners are all there is; a re-read is all this costs.
+        for listener in self._version_listeners:
+            listener.forget(tenant)
 
     def watch_versions(self, listener: VersionListener) -> None:
         self._version_listeners.append(listener)

@@ -12,7 +12,7 @@ The ``order_events`` log stays the truth, so Redis trouble costs latency, never 
   this process are still woken locally, others find the events on their next read);
 - while the pub/sub connection is down, ``wait`` returns ``None`` at least every
   ``degraded_wait`` seconds, so subscribers fall back to reading the log periodically;
-- the listener reconnects with exponential backoff (capped), and on every
+- the listener reconnects with backoff (ordergraph.backoff: capped, jittered), and on every
   (re)subscription wakes every local waiter with ``None`` so it re-reads the log and
   picks up whatever was published while the connection was down; version listeners
   are told to ``forget`` then (and when the connection drops), so they re-read the
@@ -34,6 +34,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from ordergraph.backoff import RECONNECT, Backoff
 from ordergraph.broker import VersionListener, Wakeups
 
 __all__ = ["RedisBroker", "redis_client"]
@@ -214,7 +215,7 @@ class RedisBroker:
     async def _listen(self) -> None:
         pattern = _GLOB_SPECIAL.sub(r"\\\1", self.channel_prefix) + ":*"
         prefix_length = len(self.channel_prefix) + 1
-        delay = 0.1
+        retries = Backoff(RECONNECT.base, self.max_backoff).retries()
         while not self._closed:
             client = redis_client(self.url)
             pubsub: PubSub = client.pubsub()
@@ -232,7 +233,7 @@ class RedisBroker:
                             logger.info("broker subscribed to Redis wake-ups")
                         self.connected = True
                         self.connects += 1
-                        delay = 0.1
+                        retries.reset()
                         # Anything published while we were away is in the log.
                         await self._wake_all()
                     elif kind == "pmessage":
@@ -259,8 +260,7 @@ class RedisBroker:
                     await client.aclose()
             if self.closed:
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.max_backoff)
+            await asyncio.sleep(retries.next_delay())
 
     async def _deliver(self, message: dict[str, Any], prefix_length: int) -> None:
         channel = message["channel"]

@@ -45,8 +45,6 @@ class GatewayCache:
         self.backend = backend
         self.namespace = namespace
         self.ttl = ttl or CacheTTL()
-        self.hits = 0
-        self.misses = 0
         # Told (kind of entry, hit) on every lookup: the metrics' cache counters.
         self.observer: Callable[[str, bool], None] | None = None
 
@@ -59,10 +57,6 @@ class GatewayCache:
         except Exception:  # a cache outage costs speed, not answers
             logger.warning("cache read failed", exc_info=True)
             value = None
-        if value is None:
-            self.misses += 1
-        else:
-            self.hits += 1
         if self.observer is not None:
             # Keys are namespace:tenant:kind:... (tenant names hold no colon).
             parts = key.split(":", 3)

@@ -85,8 +85,6 @@ class DataVersions:
         # bring back what the write replaced.
         self._observed: dict[str, int] = {}
         self._local_epochs: dict[str, tuple[int, str]] = {}
-        # Store reads made (tests and metrics count them: a hit must not make one).
-        self.store_reads = 0
 
     async def stamp(self, tenant: str) -> DataStamp:
         """The tenant's current stamp; reads the store only when the bound ran out.
@@ -114,7 +112,6 @@ class DataVersions:
         epoch_set_before: tuple[int, str] | None,
         forgets_before: int,
     ) -> DataStamp:
-        self.store_reads += 1
         version, epoch = await asyncio.gather(self._read_version(tenant), self._read_epoch(tenant))
         # From when the read began: anything committed after that may not be in it.
         confirmed_at = started if self._forgets == forgets_before else float("-inf")

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ordergraph.backoff import RECONNECT
 from ordergraph.broker import Broker
 from ordergraph.models import OrderStatus
 from ordergraph.store import OrderStore, StoredEvent
@@ -25,9 +26,6 @@ from ordergraph.store import OrderStore, StoredEvent
 __all__ = ["Delivery", "EventFilter", "EventShare", "HubMember", "Hubs", "TenantHub"]
 
 logger = logging.getLogger(__name__)
-
-_MIN_BACKOFF = 0.1
-_MAX_BACKOFF = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,24 +97,24 @@ class TenantHub:
 
     async def run(self) -> None:
         hubs = self.hubs
-        delay = _MIN_BACKOFF
+        retries = RECONNECT.retries()
         while True:
             try:
                 self.position = await hubs.orders.latest_event_id(self.tenant)
                 break
             except Exception as exc:
                 logger.warning("subscription hub of %s: %s; retrying", self.tenant, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _MAX_BACKOFF)
+                await asyncio.sleep(retries.next_delay())
         self.ready.set()
         async with hubs.broker.subscribe(self.tenant) as wakeups:
             seen = self.position
-            delay = _MIN_BACKOFF
+            retries.reset()
             while True:
                 try:
                     await self.read()
-                    delay = _MIN_BACKOFF
+                    retries.reset()
                 except Exception as exc:
+                    delay = retries.next_delay()
                     # The log is the truth: members keep their place, the hub reads again.
                     logger.warning(
                         "subscription hub of %s could not read the log (%s); retrying in %.1fs",
@@ -125,7 +123,6 @@ class TenantHub:
                         delay,
                     )
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, _MAX_BACKOFF)
                     continue
                 latest = await wakeups.wait(max(seen, self.position), hubs.poll_interval)
                 if latest is not None:

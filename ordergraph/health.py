@@ -50,6 +50,8 @@ async def check_ready(
 ) -> dict[str, str]:
     """``{"store": "ok", "cache": "unavailable", ...}``: each check gets ``seconds``."""
     names = list(checks)
+    # Plain gather: ``_one`` never raises (each check has its own timeout), and the
+    # checks are few and fixed, so neither a bound nor sibling cancellation applies.
     results = await asyncio.gather(*(_one(n, checks[n], seconds) for n in names))
     return dict(zip(names, results, strict=True))
 

@@ -33,7 +33,7 @@ import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["DecodedNodeId", "NodeIdCodec", "possible_keys"]
+__all__ = ["DecodedNodeId", "NodeIdCodec", "b64url", "possible_keys", "unb64url"]
 
 _VERSION = "1"
 _MAC_BYTES = 12
@@ -46,11 +46,13 @@ _EMAIL_PREFIX = "e:"
 _KEPT_IDS = 16384
 
 
-def _b64(raw: bytes) -> str:
+def b64url(raw: bytes) -> str:
+    """Base64url without padding."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes | None:
+def unb64url(text: str) -> bytes | None:
+    """The bytes of unpadded base64url text; None when it is not base64url."""
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
@@ -112,7 +114,7 @@ class NodeIdCodec:
 
     def _mac(self, type_name: str, public_key: str) -> str:
         message = f"{type_name}\x00{public_key}".encode()
-        return _b64(hmac.digest(self._mac_key, message, "sha256")[:_MAC_BYTES])
+        return b64url(hmac.digest(self._mac_key, message, "sha256")[:_MAC_BYTES])
 
     def encode(self, type_name: str, key: str) -> str:
         """The node id of ``type_name``'s entity ``key`` (as given to ``relay.GlobalID``)."""
@@ -167,10 +169,10 @@ class NodeIdCodec:
         plain = text.encode()
         iv = hmac.digest(self._siv_key, plain, "sha256")[:_SIV_BYTES]
         cipher = _xor(plain, self._keystream(iv, len(plain)))
-        return _b64(iv + cipher)
+        return b64url(iv + cipher)
 
     def _open(self, sealed: str) -> str | None:
-        raw = _unb64(sealed)
+        raw = unb64url(sealed)
         if raw is None or len(raw) < _SIV_BYTES:
             return None
         iv, cipher = raw[:_SIV_BYTES], raw[_SIV_BYTES:]

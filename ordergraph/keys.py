@@ -43,6 +43,10 @@ class Scope(StrEnum):
     PII = "pii"
     """The candidate's sensitive fields (date of birth, national identifier, IP
     address, gender, postal addresses)."""
+    ADMIN = "admin"
+    """The tenant's provider connections: add, pause, resume and remove them, and
+    create connect links for the tenant's customers (the admin mutations). Not
+    implied by ``write``, and ``write`` is not implied by it."""
 
 
 def hash_api_key(key: str) -> str:

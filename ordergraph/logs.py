@@ -50,7 +50,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from ordergraph.metrics import route_template
-from ordergraph.settings import Settings
+from ordergraph.settings import ConnectionSettings, ProviderSettings, Settings
 
 __all__ = [
     "REQUEST_ID",
@@ -144,13 +144,20 @@ def secrets_of(settings: Settings) -> list[str]:
     # Tenants' API keys are not here: the settings hold only their hashes (the
     # Redactor masks bearer credentials by shape).
     found: list[str] = []
-    for connection in settings.connections:
-        key = connection.api_key.get_secret_value()
-        # StackOne sends the key as HTTP Basic (base64 of "key:"), which a library
-        # error could echo.
-        found.extend([key, base64.b64encode(f"{key}:".encode()).decode()])
-        if connection.webhook_secret is not None:
-            found.append(connection.webhook_secret.get_secret_value())
+    # Provider sections too: connections kept in the store use their keys without any
+    # [[connections]] entry naming them.
+    holders: list[ConnectionSettings | ProviderSettings] = [
+        *settings.connections,
+        *settings.providers.values(),
+    ]
+    for holder in holders:
+        if holder.api_key is not None:
+            key = holder.api_key.get_secret_value()
+            # StackOne sends the key as HTTP Basic (base64 of "key:"), which a library
+            # error could echo.
+            found.extend([key, base64.b64encode(f"{key}:".encode()).decode()])
+        if holder.webhook_secret is not None:
+            found.append(holder.webhook_secret.get_secret_value())
     if settings.store.cursor_secret is not None:
         found.append(settings.store.cursor_secret.get_secret_value())
     if settings.metrics.token is not None:

@@ -26,6 +26,7 @@ from aiohttp import hdrs, web
 
 from ordergraph.api.cors import cors_middleware
 from ordergraph.api.deadlines import body_deadline
+from ordergraph.backoff import Backoff
 from ordergraph.errors import ProviderError
 from ordergraph.health import check_ready, healthz, ready_response, store_ping
 from ordergraph.logs import request_id_middleware
@@ -56,6 +57,9 @@ API_PORT = web.AppKey("api_port", bool)
 
 GOING_AWAY = 1001
 """WebSocket close code sent to every subscriber on shutdown (RFC 6455: going away)."""
+
+_REGISTER_RETRIES = Backoff(base=1.0, cap=300.0)
+"""A webhook registration that failed is tried again from 1 s, at most 5 min apart."""
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -131,6 +135,7 @@ async def close_sockets(app: web.Application) -> None:
     sockets = [ws for ws in app[OPEN_SOCKETS] if not ws.closed]
     if sockets:
         logger.info("closing %d WebSocket connections (going away)", len(sockets))
+    # Plain gather with return_exceptions: every socket is told, whatever one does.
     await asyncio.gather(
         *(ws.close(code=GOING_AWAY, message=b"server shutting down") for ws in sockets),
         return_exceptions=True,
@@ -138,14 +143,18 @@ async def close_sockets(app: web.Application) -> None:
 
 
 class BackgroundSync:
-    """Pollers, webhook registrations, receipt pruning and the result deliverer's loop,
-    started with the app and stopped with it.
+    """Pollers, webhook registrations, receipt pruning, the result deliverer's loop and
+    the connection follower, started with the app and stopped with it.
 
     Each poller (one per connection whose provider declares polling) runs only
     while its process holds the connection's lease
     (ordergraph/sync/leader.py), so several processes poll each connection once.
-    Every task is started through ``spawn`` with the shared ``stop`` event, so
-    ``close`` stops all of them the same way, whatever they do.
+    A connection's jobs (its poller, its webhook registration) start and stop with
+    it: at start for every syncing connection, and then as the connection lifecycle
+    (ordergraph/sync/lifecycle.py) reports connections added, paused, resumed or
+    removed on any process. Every task is started through ``spawn`` with a stop
+    event set by ``close`` (a connection's own is also set when the connection stops
+    syncing), so ``close`` stops all of them the same way, whatever they do.
     """
 
     STOP_TIMEOUT = 10.0
@@ -154,7 +163,9 @@ class BackgroundSync:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.stop = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        # The stop event of each syncing connection's jobs, by connection id.
+        self.connection_stops: dict[str, asyncio.Event] = {}
         settings = services.settings
         self.leases = create_leases(
             settings.broker.url,
@@ -163,31 +174,28 @@ class BackgroundSync:
             ttl=settings.sync.poller_lease_ttl,
         )
 
-    def pollers(self) -> list[OrderPoller]:
-        return [
-            OrderPoller(
-                connection,
-                self.services.ingestor,
-                self.services.store.orders,
-                self.services.store.sync_state,
-                interval=poll_interval(connection, self.services.settings.sync.poll_interval),
-                identity=holder_identity(),
-            )
-            for connection in self.services.connections.polled()
-        ]
+    def poller(self, connection: LiveConnection) -> OrderPoller:
+        return OrderPoller(
+            connection,
+            self.services.ingestor,
+            self.services.store.orders,
+            self.services.store.sync_state,
+            interval=poll_interval(connection, self.services.settings.sync.poll_interval),
+            identity=holder_identity(),
+        )
 
-    async def _register(self, connection: LiveConnection) -> None:
+    async def _register(self, connection: LiveConnection, stop: asyncio.Event) -> None:
         public_url = self.services.settings.server.base_url()
-        delay = 1.0
-        while not self.stop.is_set():
+        retries = _REGISTER_RETRIES.retries()
+        while not stop.is_set():
             try:
                 await ensure_webhook(connection, self.services.store.sync_state, public_url)
                 return
             except ProviderError as exc:
                 logger.warning("registering the webhook of %s failed: %s", connection.id, exc)
+                delay = retries.next_delay(retry_after=exc.retry_after)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), timeout=delay)
-            delay = min(delay * 2, 300)
+                await asyncio.wait_for(stop.wait(), timeout=delay)
 
     def receipt_pruner(self) -> ReceiptPruner:
         webhooks = self.services.settings.webhooks
@@ -198,8 +206,15 @@ class BackgroundSync:
         )
 
     def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` until the app stops; it must return soon after ``stop`` is set."""
-        self.tasks.append(asyncio.create_task(work, name=name))
+        """Run ``work`` until its stop event is set; it must return soon after."""
+        task = asyncio.create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        # A connection's jobs end with it; only a failure is worth keeping to report.
+        if task.cancelled() or task.exception() is None:
+            self.tasks.discard(task)
 
     def start(self) -> None:
         # One process prunes webhook receipts: the DELETE is safe from any process,
@@ -209,28 +224,64 @@ class BackgroundSync:
         self.spawn("webhook-receipt-pruner", run_while_leader(lease, pruner.run, self.stop))
         # Every process runs its own deliverer: claims keep them from sharing work.
         self.spawn("result-deliverer", self.services.deliverer.run(self.stop))
-        for poller in self.pollers():
+        for connection in list(self.services.connections):
+            self.start_connection(connection)
+        lifecycle = self.services.lifecycle
+        lifecycle.listen(self.connection_changed)
+        self.spawn("connections-follower", lifecycle.run(self.stop))
+
+    def start_connection(self, connection: LiveConnection) -> None:
+        """Start a syncing connection's jobs (nothing for a paused one)."""
+        if not connection.syncing or connection.id in self.connection_stops or self.stop.is_set():
+            return
+        stop = asyncio.Event()
+        self.connection_stops[connection.id] = stop
+        if connection.plugin.polling is not None:
             # "<provider>-poller:<connection>": the lease name processes of every
             # version agree on (a rolling deploy must not poll a connection twice).
-            name = f"{poller.connection.provider_name.value}-poller:{poller.connection.id}"
+            name = f"{connection.provider_name.value}-poller:{connection.id}"
             lease = self.leases.lease(name)
-            self.spawn(name, run_while_leader(lease, poller.run, self.stop))
-        for connection in self.services.connections.with_capability(Capability.REGISTER_WEBHOOK):
-            if connection.settings.manage_webhook:
-                name = f"{connection.provider_name.value}-webhook:{connection.id}"
-                self.spawn(name, self._register(connection))
+            self.spawn(name, run_while_leader(lease, self.poller(connection).run, stop))
+        registers = connection.provider.supports(Capability.REGISTER_WEBHOOK)
+        if registers and connection.settings.manage_webhook:
+            name = f"{connection.provider_name.value}-webhook:{connection.id}"
+            self.spawn(name, self._register(connection, stop))
+
+    def stop_connection(self, connection_id: str) -> None:
+        """Stop a connection's jobs (they return soon; ``close`` waits for them)."""
+        stop = self.connection_stops.pop(connection_id, None)
+        if stop is not None:
+            stop.set()
+
+    def connection_changed(
+        self, before: LiveConnection | None, after: LiveConnection | None
+    ) -> None:
+        """The lifecycle's listener: a connection appeared, changed or went."""
+        replaced = (
+            before is not None
+            and after is not None
+            and (after.provider is not before.provider or not after.syncing)
+        )
+        if before is not None and (after is None or replaced):
+            self.stop_connection(before.id)
+        if after is not None:
+            self.start_connection(after)
 
     async def close(self) -> None:
-        """Set ``stop``, wait for every task (one shared deadline), cancel the rest."""
+        """Set every stop event, wait for every task (one shared deadline), cancel the
+        rest."""
         self.stop.set()
-        if self.tasks:
-            _, late = await asyncio.wait(self.tasks, timeout=self.STOP_TIMEOUT)
+        for connection_id in list(self.connection_stops):
+            self.stop_connection(connection_id)
+        tasks = list(self.tasks)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.STOP_TIMEOUT)
             for task in late:
                 logger.warning("background task %s did not stop in time", task.get_name())
                 task.cancel()
             if late:
                 await asyncio.wait(late)
-            for task in self.tasks:
+            for task in tasks:
                 if not task.cancelled() and task.exception() is not None:
                     logger.error(
                         "background task %s failed", task.get_name(), exc_info=task.exception()
@@ -260,9 +311,17 @@ def create_app(services: Services, *, background: bool = True) -> web.Applicatio
         on_outcome=lambda provider, outcome: services.metrics.webhook_delivery(
             provider.value, outcome.value
         ),
+        workspace_secrets={
+            provider: section.webhook_secret.get_secret_value()
+            for provider, section in services.settings.providers.items()
+            if section.webhook_secret is not None
+        },
+        on_account_event=services.connect_links.account_event,
     )
     app[WEBHOOK_INTAKE] = intake
     app.add_routes(intake.routes())
+    # Where a connect flow that redirects (Unified's authorization) returns.
+    app.add_routes(services.connect_links.routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)

@@ -8,6 +8,7 @@ one way (``[tool.importlinter]`` in pyproject.toml).
 
 from __future__ import annotations
 
+import secrets
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,10 +23,13 @@ from ordergraph.errors import ConfigError
 from ordergraph.fanout import Hubs
 from ordergraph.metrics import Metrics, ScrapeSources
 from ordergraph.settings import Settings
-from ordergraph.store import Store
-from ordergraph.sync.connections import ConnectionRegistry
+from ordergraph.store import ConnectionConflictError, Store
+from ordergraph.sync.connect_links import ConnectLinks
+from ordergraph.sync.connect_state import ConnectStateSigner
+from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.deliverer import ResultDeliverer
 from ordergraph.sync.ingest import Ingestor
+from ordergraph.sync.lifecycle import ConnectionLifecycle
 
 __all__ = ["OPEN_SOCKETS", "SERVICES", "Services"]
 
@@ -47,6 +51,12 @@ class Services:
     deliverer: ResultDeliverer = field(init=False)
     # One log reader per tenant with subscriptions (ordergraph/resolvers/subscriptions.py).
     hubs: Hubs = field(init=False, repr=False)
+    # Adds, pauses, resumes and removes connections, and keeps ``connections`` in step
+    # with the store on every process (ordergraph/sync/lifecycle.py).
+    lifecycle: ConnectionLifecycle = field(init=False, repr=False)
+    # Connect links, their redirect callback and provider account events
+    # (ordergraph/sync/connect_links.py).
+    connect_links: ConnectLinks = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ingestor = Ingestor(self.store.orders, self.broker)
@@ -60,10 +70,36 @@ class Services:
             poll_interval=subscriptions.poll_interval,
             page_size=subscriptions.page_size,
         )
-        # The parts report to this application's metrics (injected, not global).
+        self.lifecycle = ConnectionLifecycle(
+            self.settings,
+            self.store.connections,
+            self.connections,
+            self.broker,
+            refresh_interval=self.settings.sync.connections_refresh_interval,
+        )
+        cursor_secret = self.settings.store.cursor_secret
+        self.connect_links = ConnectLinks(
+            self.settings,
+            self.lifecycle,
+            # The states of connect links are signed with a key derived from the store's
+            # secret (every process shares it); without one (a Services built by hand),
+            # a key of this process's own.
+            ConnectStateSigner(
+                cursor_secret.get_secret_value()
+                if cursor_secret is not None
+                else secrets.token_bytes(32)
+            ),
+        )
+        # The parts report to this application's metrics (injected, not global), the
+        # adapters of connections added at run time too.
         self.cache.observer = self.metrics.cache_lookup
         for connection in self.connections:
             connection.provider.http.observer = self.metrics
+        self.lifecycle.listen(self._observe_adapter)
+
+    def _observe_adapter(self, before: LiveConnection | None, after: LiveConnection | None) -> None:
+        if after is not None:
+            after.provider.http.observer = self.metrics
 
     def scrape_sources(self) -> ScrapeSources:
         """What ``/metrics`` reads at scrape time."""
@@ -97,7 +133,16 @@ class Services:
         store = await Store.open(
             settings.store.url, cursor_secret=secret.get_secret_value(), auto_migrate=migrate
         )
-        return cls(
+        # The file's connections into the store (every process alike; a repeat changes
+        # nothing), then the registry from the store: file connections, and those
+        # added at run time.
+        try:
+            imported = await store.connections.import_file_connections(settings.connections)
+        except ConnectionConflictError as exc:
+            await store.close()
+            msg = f"the settings file's connections conflict with the store's: {exc}"
+            raise ConfigError(msg) from None
+        services = cls(
             settings=settings,
             store=store,
             broker=create_broker(
@@ -106,12 +151,17 @@ class Services:
             connections=ConnectionRegistry.from_settings(settings.connections),
             cache=create_cache(settings.cache.url),
         )
+        for tenant, version in imported.data_versions.items():
+            await services.broker.publish(tenant, 0, data_version=version)
+        await services.lifecycle.refresh()
+        return services
 
     async def close(self) -> None:
         # First: attempts still running hand their claims back while the store is open.
         await self.deliverer.close()
         await self.hubs.close()
         await self.cache.close()
+        await self.lifecycle.close()
         await self.connections.close()
         await self.broker.close()
         await self.store.close()

@@ -1,4 +1,4 @@
-"""Settings: connections, tenants, store, cache, broker and limits.
+"""Settings: provider credentials, connections, tenants, store, cache, broker and limits.
 
 Read from a TOML file (``ordergraph serve --config ordergraph.toml``) and from
 ``ORDERGRAPH_*`` environment variables (nested with ``__``, e.g.
@@ -21,14 +21,20 @@ Example::
     hash = "sha256:3f1c...e9"
     scopes = ["read", "write", "pii"]
 
-    [[connections]]
+    [providers.kombo]       # one workspace key per provider, shared by its connections
+    base_url = "https://api.kombo.dev/v1"
+    api_key = "${KOMBO_API_KEY}"
+    webhook_secret = "${KOMBO_WEBHOOK_SECRET}"
+
+    [[connections]]         # a customer account: tenant + provider + account
     id = "acme-kombo"
     tenant = "acme"
     provider = "kombo"
-    base_url = "https://api.kombo.dev/v1"
-    api_key = "${KOMBO_API_KEY}"
     account = "greenhouse:HWUTwvyx2wLoSUHphiWVrp28"
-    webhook_secret = "${KOMBO_WEBHOOK_SECRET}"
+
+A connection may still carry its own ``base_url``, ``api_key``, ``webhook_secret``,
+timeouts...: what it sets wins over its provider's section (so files written before
+provider sections existed load unchanged).
 """
 
 from __future__ import annotations
@@ -40,13 +46,15 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -63,6 +71,7 @@ from ordergraph.providers.registry import PLUGINS, plugin_of
 __all__ = [
     "ANY_ORIGIN",
     "DEFAULT_CORS_HEADERS",
+    "OVERRIDABLE_FIELDS",
     "ApiKeySettings",
     "BrokerSettings",
     "CacheSettings",
@@ -74,6 +83,7 @@ __all__ = [
     "MetricsSettings",
     "MutationSettings",
     "PersistedSettings",
+    "ProviderSettings",
     "ServerSettings",
     "Settings",
     "StoreSettings",
@@ -251,6 +261,9 @@ class SyncSettings(_Section):
     # Several processes: one polls each polled connection while it holds a lease in
     # Redis (the broker's, else the cache's); a dead holder is replaced within this.
     poller_lease_ttl: float = Field(default=15.0, gt=0)
+    # Every process reads the connections added, paused, resumed or removed elsewhere
+    # (admin API, provider events) at least this often (seconds).
+    connections_refresh_interval: float = Field(default=2.0, gt=0)
 
 
 class WebhookSettings(_Section):
@@ -527,8 +540,69 @@ class TenantSettings(_Section):
         return data
 
 
+# What a ``[providers.<name>]`` section gives every connection of that provider, unless
+# the connection sets the field itself.
+_INHERITED_FIELDS = (
+    "base_url",
+    "api_key",
+    "webhook_secret",
+    "api_version",
+    "manage_webhook",
+    "poll_interval",
+    "connect_timeout",
+    "read_timeout",
+    "max_attempts",
+    "max_retry_delay",
+)
+_SECRET_FIELDS = frozenset({"api_key", "webhook_secret"})
+# What a connection kept in the store may override (never a secret: the store holds no
+# credentials, they come from the provider's section).
+OVERRIDABLE_FIELDS = tuple(f for f in _INHERITED_FIELDS if f not in _SECRET_FIELDS)
+# Without these a connection cannot reach its provider.
+_REQUIRED_FIELDS = ("base_url", "api_key")
+
+
+class ProviderSettings(_Section):
+    """One provider's workspace credentials and its connections' defaults
+    (``[providers.kombo]``, ``[providers.unified]``, ``[providers.stackone]``).
+
+    The vendors issue one API key (and one webhook signing secret) per workspace, not
+    per customer account; every connection of the provider uses them unless it sets
+    its own. Unset fields fall back to the connection's built-in defaults.
+    """
+
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    # StackOne only (see ``ConnectionSettings.api_version``).
+    api_version: str | None = None
+    # Unified only (see ``ConnectionSettings.manage_webhook``).
+    manage_webhook: bool | None = None
+    # Unified only: the workspace its authorization URLs name (connect links). Not
+    # a connection setting: no connection inherits it.
+    workspace_id: str | None = None
+    poll_interval: float | None = Field(default=None, gt=0)
+    connect_timeout: float | None = Field(default=None, gt=0)
+    read_timeout: float | None = Field(default=None, gt=0)
+    max_attempts: int | None = Field(default=None, ge=1)
+    max_retry_delay: float | None = Field(default=None, ge=0)
+
+    def defaults(self) -> dict[str, Any]:
+        """The fields this section sets: exactly what its connections inherit."""
+        return {
+            name: getattr(self, name)
+            for name in _INHERITED_FIELDS
+            if getattr(self, name) is not None
+        }
+
+
 class ConnectionSettings(_Section):
-    """One customer account at one provider, owned by one tenant."""
+    """One customer account at one provider, owned by one tenant.
+
+    Loaded through ``Settings``, the fields a connection leaves out come from its
+    provider's ``[providers.<name>]`` section (``ProviderSettings``), so each one is
+    complete here: readers never look at the section themselves.
+    """
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     tenant: str
@@ -550,6 +624,11 @@ class ConnectionSettings(_Section):
     read_timeout: float = Field(default=20.0, gt=0)
     max_attempts: int = Field(default=4, ge=1)
     max_retry_delay: float = Field(default=30.0, ge=0)
+    # A label for people (the admin API's ``name``); never used to find the connection.
+    name: str | None = None
+    # Set by ``Settings``: the non-secret fields where this connection differs from its
+    # provider's section (``stored_overrides``).
+    _overrides: dict[str, Any] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check_api_version(self) -> ConnectionSettings:
@@ -583,6 +662,95 @@ class ConnectionSettings(_Section):
             max_retry_delay=self.max_retry_delay,
         )
 
+    def stored_overrides(self) -> dict[str, Any]:
+        """The non-secret fields in which this connection differs from its provider's
+        section (or, outside ``Settings``, from the built-in defaults): what the store
+        records as the connection's overrides. Never an API key or webhook secret."""
+        if self._overrides is not None:
+            return dict(self._overrides)
+        return _overrides_of(self, None)
+
+
+class _Sections(dict[ProviderName, ProviderSettings]):
+    """The provider sections as a dict that hashes, so ``Settings`` stays hashable like
+    every other frozen section (``functools.lru_cache`` keys on settings)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+
+def _overrides_of(
+    connection: ConnectionSettings, section: ProviderSettings | None
+) -> dict[str, Any]:
+    inherited = section.defaults() if section is not None else {}
+    found: dict[str, Any] = {}
+    for name in OVERRIDABLE_FIELDS:
+        value = getattr(connection, name)
+        default = inherited.get(name, ConnectionSettings.model_fields[name].default)
+        if value != default:
+            found[name] = value
+    return found
+
+
+def _valid_sections(raw: Any) -> dict[str, ProviderSettings | None]:
+    """The provider sections of a raw settings document, None for an invalid one: the
+    field's own validation names what is wrong with it."""
+    sections: dict[str, ProviderSettings | None] = {}
+    if not isinstance(raw, Mapping):
+        return sections
+    for name, value in raw.items():
+        if isinstance(value, ProviderSettings):
+            sections[str(name)] = value
+            continue
+        try:
+            sections[str(name)] = ProviderSettings.model_validate(value)
+        except ValidationError:
+            sections[str(name)] = None
+    return sections
+
+
+def _inherit(raw: Any, position: int, sections: Mapping[str, ProviderSettings | None]) -> Any:
+    """One raw connection with its provider section's fields filled in where it has none.
+
+    ``ValueError`` naming the connection, the missing fields and where to put them when
+    neither the connection nor its provider's section has the credentials.
+    """
+    if not isinstance(raw, Mapping):
+        return raw  # a ConnectionSettings already, or garbage the field will refuse
+    provider = raw.get("provider")
+    if not isinstance(provider, str) or provider not in {p.value for p in ProviderName}:
+        return raw  # the field's validation names the bad provider
+    provider = str(ProviderName(provider))
+    if provider in sections and sections[provider] is None:
+        return raw  # its section is invalid: that error, not a second one, says why
+    section = sections.get(provider)
+    merged = {**(section.defaults() if section is not None else {}), **raw}
+    missing = [name for name in _REQUIRED_FIELDS if merged.get(name) is None]
+    if missing:
+        who = (
+            f"connection {raw['id']!r}"
+            if isinstance(raw.get("id"), str)
+            else (f"connections[{position}]")
+        )
+        fields = " and ".join(missing)
+        msg = (
+            f"{who} ({provider}) has no {fields}: set {fields} under [providers.{provider}] "
+            f"(shared by every {provider} connection) or on the connection itself"
+        )
+        raise ValueError(msg)
+    return merged
+
+
+def _problems(exc: ValidationError) -> str:
+    # pydantic's message may echo input values; keep only locations and reasons so a
+    # secret typed into the wrong field is not printed.
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+        if error["loc"]
+        else str(error["msg"])
+        for error in exc.errors()
+    )
+
 
 class Settings(BaseSettings):
     """All of ordergraph's settings."""
@@ -609,6 +777,10 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     mutations: MutationSettings = MutationSettings()
     persisted: PersistedSettings = PersistedSettings()
+    # ``[providers.<name>]``: each provider's credentials and connection defaults.
+    providers: Annotated[dict[ProviderName, ProviderSettings], AfterValidator(_Sections)] = Field(
+        default_factory=lambda: _Sections()
+    )
     tenants: tuple[TenantSettings, ...] = ()
     connections: tuple[ConnectionSettings, ...] = ()
 
@@ -623,6 +795,51 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment variables override the file (passed as init values).
         return env_settings, init_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_provider_settings(cls, data: Any) -> Any:
+        # Before validation, on the merged sources (file, environment): a connection
+        # without its own credentials takes its provider section's, and a connection
+        # that has them (files written before the sections) keeps them.
+        if not isinstance(data, Mapping):
+            return data
+        connections = data.get("connections")
+        if not isinstance(connections, list | tuple):
+            return data
+        sections = _valid_sections(data.get("providers"))
+        return {
+            **data,
+            "connections": [_inherit(c, i, sections) for i, c in enumerate(connections)],
+        }
+
+    @model_validator(mode="after")
+    def _check_providers(self) -> Settings:
+        for provider, section in self.providers.items():
+            # Checked as a connection would be (so one rule, e.g. api_version being a
+            # StackOne setting, holds for both), with placeholders for what is unset.
+            probe = {
+                "id": f"providers.{provider}",
+                "tenant": "-",
+                "provider": provider,
+                "account": "-",
+                "base_url": "-",
+                "api_key": "-",
+                **section.defaults(),
+            }
+            try:
+                ConnectionSettings.model_validate(probe)
+            except ValidationError as exc:
+                reasons = "; ".join(
+                    str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()
+                )
+                msg = f"[providers.{provider}]: {reasons}"
+                raise ValueError(msg) from None
+        for connection in self.connections:
+            connection._overrides = _overrides_of(
+                connection, self.providers.get(connection.provider)
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
@@ -653,6 +870,54 @@ class Settings(BaseSettings):
 
     def connection(self, connection_id: str) -> ConnectionSettings | None:
         return next((c for c in self.connections if c.id == connection_id), None)
+
+    def resolve_connection(
+        self,
+        *,
+        id: str,
+        tenant: str,
+        provider: ProviderName | str,
+        account: str,
+        name: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> ConnectionSettings:
+        """The complete settings of a connection kept in the store (added by the admin
+        API or a provider event): its provider section's credentials and defaults with
+        the connection's own non-secret ``overrides`` on top.
+
+        Raises ``ConfigError`` (naming fields, never values) when an override is a
+        secret or unknown, when the provider section lacks the credentials, or when a
+        value is invalid. The tenant is not checked against ``tenants``.
+        """
+        extra = dict(overrides or {})
+        secret = sorted(set(extra) & _SECRET_FIELDS)
+        if secret:
+            msg = f"connection {id!r}: {', '.join(secret)} cannot be overridden per connection"
+            raise ConfigError(msg)
+        unknown = sorted(set(extra) - set(OVERRIDABLE_FIELDS))
+        if unknown:
+            msg = f"connection {id!r}: {', '.join(unknown)} cannot be overridden"
+            raise ConfigError(msg)
+        raw = {
+            "id": id,
+            "tenant": tenant,
+            "provider": str(provider),
+            "account": account,
+            "name": name,
+            **extra,
+        }
+        sections: dict[str, ProviderSettings | None] = {
+            str(p): s for p, s in self.providers.items()
+        }
+        try:
+            connection = ConnectionSettings.model_validate(_inherit(raw, 0, sections))
+        except ValidationError as exc:
+            msg = f"invalid connection {id!r}: {_problems(exc)}"
+            raise ConfigError(msg) from None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        connection._overrides = _overrides_of(connection, self.providers.get(connection.provider))
+        return connection
 
     def connections_of(self, tenant: str) -> tuple[ConnectionSettings, ...]:
         return tuple(c for c in self.connections if c.tenant == tenant)
@@ -702,10 +967,5 @@ def load_settings(
     try:
         return Settings(**document)
     except ValidationError as exc:
-        # pydantic's message may echo input values; keep only locations and reasons so
-        # a secret typed into the wrong field is not printed.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        msg = f"invalid settings: {problems}"
+        msg = f"invalid settings: {_problems(exc)}"
         raise ConfigError(msg) from None

@@ -24,13 +24,18 @@ from openapi_schema_validator import OAS31Validator
 SPECS = Path(__file__).parent / "specs"
 
 SPEC_FILES = {
-    "unified": ["unified-assessment-openapi.trimmed.yaml"],
+    # Each provider's assessment file first; the connect files (accounts, links,
+    # integration events) were trimmed from the same full vendor files.
+    "unified": [
+        "unified-assessment-openapi.trimmed.yaml",
+        "unified-connection-openapi.trimmed.yaml",
+    ],
     # The 2025-12 file first; the 2025-02 file still documents the order and result GETs.
     "stackone": [
         "stackone-ats-assessments-openapi.2025-12-03.trimmed.json",
         "stackone-ats-assessments-openapi.2025-02-24.trimmed.json",
     ],
-    "kombo": ["kombo-assessment-openapi.trimmed.json"],
+    "kombo": ["kombo-assessment-openapi.trimmed.json", "kombo-connect-openapi.trimmed.json"],
 }
 # Where each simulator is mounted in the sandbox, and the spec's server it stands for.
 MOUNTS = {"unified": "/unified", "stackone": "/stackone", "kombo": "/kombo/v1"}
@@ -63,10 +68,14 @@ def openapi(file_name: str) -> OpenAPI:
     return OpenAPI.from_dict(spec_dict(file_name), config=config)
 
 
-def schema_validator(provider: str, schema: dict[str, Any]) -> OAS31Validator:
-    """A validator for ``schema`` whose ``#/components/...`` refs resolve in the spec."""
+def schema_validator(
+    provider: str, schema: dict[str, Any], file_name: str | None = None
+) -> OAS31Validator:
+    """A validator for ``schema`` whose ``#/components/...`` refs resolve in the spec
+    (``file_name``, by default the provider's first file)."""
     document = dict(schema)
-    document["components"] = spec_dict(SPEC_FILES[provider][0]).get("components", {})
+    spec = spec_dict(file_name or SPEC_FILES[provider][0])
+    document["components"] = spec.get("components", {})
     return OAS31Validator(document)
 
 
@@ -77,10 +86,10 @@ def validate_component(provider: str, component: str, instance: Any) -> None:
 
 def validate_webhook(provider: str, webhook: str, body: Any) -> None:
     """Validate a webhook body against the spec's ``webhooks.<name>`` request body."""
-    spec = spec_dict(SPEC_FILES[provider][0])
-    operation = spec["webhooks"][webhook]["post"]
+    file_name = next(f for f in SPEC_FILES[provider] if webhook in spec_dict(f).get("webhooks", {}))
+    operation = spec_dict(file_name)["webhooks"][webhook]["post"]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
-    schema_validator(provider, schema).validate(body)
+    schema_validator(provider, schema, file_name).validate(body)
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,40 @@ async def test_activity_brings_new_orders_within_seconds(demo: Demo) -> None:
     raise AssertionError("no new order was played and indexed within 15 s")
 
 
+async def test_a_new_kombo_customer_connects_through_a_link(demo: Demo) -> None:
+    # the README's walkthrough: a link from GraphiQL, the sandbox plays the customer
+    globex = demo.info["tenants"][1]
+    link = """mutation { createConnectLink(input: {provider: KOMBO,
+        endUserEmail: "it@newcustomer.example", organizationName: "New Customer"}) {
+        url errors { code message } } }"""
+    async with aiohttp.ClientSession() as session:
+        headers = {"Authorization": f"Bearer {globex['api_key']}"}
+        async with session.post(
+            demo.info["graphql_url"], json={"query": link}, headers=headers
+        ) as response:
+            made = (await response.json())["data"]["createConnectLink"]
+        assert made["errors"] == [], made
+        async with session.post(
+            demo.info["sandbox_url"] + "/_sandbox/connect/complete", json={"url": made["url"]}
+        ) as response:
+            done = await response.json()
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:
+            async with session.post(
+                demo.info["graphql_url"],
+                json={"query": "{ connections { account origin state } }"},
+                headers=headers,
+            ) as response:
+                listed = (await response.json())["data"]["connections"]
+            found = [c for c in listed if c["account"] == done["account"]]
+            if found or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.3)
+        assert found == [
+            {"account": done["account"], "origin": "PROVIDER_EVENT", "state": "ACTIVE"}
+        ]
+
+
 def test_sigterm_stops_the_demo_cleanly(demo: Demo) -> None:
     code, took = demo.stop()
     assert code == 0

@@ -39,8 +39,10 @@ from graphql import (
 )
 from strawberry.types.base import StrawberryObjectDefinition
 
+from ordergraph.keys import Scope
 from ordergraph.schema.document_cache import DocumentCache
 from ordergraph.schema.document_walk import WALK
+from ordergraph.schema.field_scopes import root_field_scopes
 from ordergraph.schema.limits import document_size_error
 
 __all__ = [
@@ -75,6 +77,9 @@ class DocumentFacts:
 
     operation: OperationType | None
     uncacheable: bool = False
+    # The scopes the operation needs (``ordergraph.schema.field_scopes``); empty when
+    # the operation cannot be told.
+    scopes: frozenset[Scope] = frozenset()
 
 
 class _FieldCollector(Visitor):
@@ -131,6 +136,7 @@ class DocumentAnalyzer:
         max_document_bytes: int | None = None,
     ) -> None:
         self._graphql_schema = schema._schema
+        self._root_scopes = root_field_scopes(schema)
         # The same size and token limits as execution's, so a huge document is not
         # parsed here.
         self.max_tokens = max_tokens
@@ -159,5 +165,7 @@ class DocumentAnalyzer:
             return DocumentFacts(operation=None)
         selected = _selected_fields(self._graphql_schema, document)
         return DocumentFacts(
-            operation=operation.operation, uncacheable=bool(selected & self.uncacheable)
+            operation=operation.operation,
+            uncacheable=bool(selected & self.uncacheable),
+            scopes=self._root_scopes.needed(document, operation),
         )

@@ -71,7 +71,7 @@ from ordergraph.api.request import (
     read_post,
 )
 from ordergraph.api.response_cache import CacheLookup, ResponseCache, etag_matches
-from ordergraph.auth import Principal, principal_from_headers, required_scope
+from ordergraph.auth import Principal, principal_from_headers
 from ordergraph.resolvers.context import Context
 from ordergraph.schema.limits import request_limits, tenant_providers
 from ordergraph.services import Services
@@ -185,15 +185,15 @@ def _check_scope(principal: Principal, facts: DocumentFacts) -> None:
     refuses it too; here it gets an HTTP status of its own, like 401)."""
     if facts.operation is None:
         return  # not one operation (a parse error, say): execution reports it
-    scope = required_scope(facts.operation)
-    if not principal.allows(scope):
-        raise RequestRejectedError(
-            403,
-            f"a {facts.operation.value} needs the '{scope}' scope, which this API key "
-            "does not have",
-            code="FORBIDDEN",
-            extensions={"requiredScope": str(scope)},
-        )
+    for scope in sorted(facts.scopes):
+        if not principal.allows(scope):
+            raise RequestRejectedError(
+                403,
+                f"a {facts.operation.value} needs the '{scope}' scope, which this API key "
+                "does not have",
+                code="FORBIDDEN",
+                extensions={"requiredScope": str(scope)},
+            )
 
 
 class GraphQLHTTPHandler:

@@ -65,7 +65,6 @@ from ordergraph.store import OrderStore
 
 __all__ = [
     "CacheLookup",
-    "CacheStats",
     "LocalEntries",
     "ResponseCache",
     "etag_matches",
@@ -85,16 +84,6 @@ LOCAL_BYTES: Final = 64 * 1024 * 1024
 def schema_version(schema: strawberry.Schema) -> str:
     """A short hash of the schema's SDL: entries of another schema never match."""
     return hashlib.sha256(str(schema).encode()).hexdigest()[:16]
-
-
-@dataclass
-class CacheStats:
-    """Counts since start (for metrics and tests)."""
-
-    hits: int = 0
-    misses: int = 0
-    stored: int = 0
-    local_hits: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +150,6 @@ class ResponseCache:
         self.broker = broker
         self.schema_version = schema_version
         self.ttl = cache.ttl.responses if ttl is None else ttl
-        self.stats = CacheStats()
         self.local = LocalEntries()
         self.versions = DataVersions(
             read_version=orders.data_version,
@@ -218,24 +206,19 @@ class ResponseCache:
         cache's (then kept here too)."""
         body = self.local.get(key)
         if body is not None:
-            self.stats.hits += 1
-            self.stats.local_hits += 1
             if self.cache.observer is not None:
                 self.cache.observer(_KIND, True)  # counted like a shared-cache hit
             return body
         shared = await self.cache.get(key)
         if isinstance(shared, str):
-            self.stats.hits += 1
             body = shared.encode()
             self.local.put(key, body, self.ttl)
             return body
-        self.stats.misses += 1
         return None
 
     async def put(self, key: str, body: bytes) -> None:
         self.local.put(key, body, self.ttl)
         await self.cache.set(key, body.decode(), self.ttl)
-        self.stats.stored += 1
 
     async def invalidate(self, tenant: str) -> None:
         """Make every entry of ``tenant`` unreachable (after a mutation).

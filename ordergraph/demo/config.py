@@ -33,6 +33,7 @@ __all__ = [
     "DemoSecrets",
     "api_key_of",
     "demo_connections",
+    "demo_providers",
     "demo_settings",
     "info_document",
     "write_json_atomically",
@@ -144,6 +145,31 @@ def demo_connections(
     return connections
 
 
+def demo_providers(
+    accounts: Sequence[Account],
+    base_urls: Mapping[str, str],
+    workspace_ids: Mapping[str, str | None],
+) -> dict[str, dict[str, Any]]:
+    """``[providers.<name>]``: each simulator's workspace key and webhook secret (the
+    sandbox issues one per provider, as the vendors do), so connections added at run
+    time (``addConnection``, connect links) work like the six the demo starts with."""
+    sections: dict[str, dict[str, Any]] = {}
+    for provider in PROVIDERS:
+        first = next(a for a in accounts if a.provider == provider.value)
+        section: dict[str, Any] = {
+            "base_url": base_urls[provider.value],
+            "api_key": api_key_of(first),
+            "webhook_secret": first.webhook_secret or None,
+            "max_retry_delay": 1.0,
+        }
+        if workspace_ids.get(provider.value):
+            section["workspace_id"] = workspace_ids[provider.value]
+        if provider is ProviderName.STACKONE:
+            section["api_version"] = LEGACY_API_VERSION
+        sections[provider.value] = section
+    return sections
+
+
 class DemoSettings(Settings):
     """Settings made by the demo alone: ``ORDERGRAPH_*`` variables meant for a real
     deployment (a PostgreSQL URL, say) must not reach the demo."""
@@ -167,6 +193,7 @@ def demo_settings(
     store_url: str,
     demo_secrets: DemoSecrets,
     connections: Sequence[Mapping[str, Any]],
+    providers: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Settings:
     """Two tenants, six connections, SQLite, in-memory cache and broker."""
     return DemoSettings(
@@ -193,6 +220,7 @@ def demo_settings(
             {"name": t, "keys": [{"hash": hash_api_key(demo_secrets.api_keys[t]), "scopes": _ALL}]}
             for t in TENANTS
         ],
+        providers=dict(providers or {}),
         connections=list(connections),
     )
 

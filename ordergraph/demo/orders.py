@@ -11,11 +11,11 @@ account offers, listed through the adapter first.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Sequence
 
+from ordergraph.concurrency import bounded_gather
 from ordergraph.errors import ConfigError
 from ordergraph.models import (
     Application,
@@ -129,8 +129,10 @@ async def seed_stackone(
     """Place ``count`` orders on every connection filled by creation (StackOne's);
     returns each connection's order supply (the activity keeps ordering from it)."""
     connections = [c for c in services.connections if filled_by_creation(c)]
-    supplies = await asyncio.gather(
-        *(_seed_connection(services, c, seed, count) for c in connections)
+    # One connection failing stops the demo's start: the others' seeding stops with it
+    # rather than running on, unowned, while the process exits.
+    supplies = await bounded_gather(
+        (_seed_connection(services, c, seed, count) for c in connections), limit=4
     )
     return {c.id: s for c, s in zip(connections, supplies, strict=True)}
 

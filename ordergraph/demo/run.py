@@ -31,6 +31,7 @@ from ordergraph.demo.config import (
     STORE_FILE,
     DemoSecrets,
     demo_connections,
+    demo_providers,
     demo_settings,
     info_document,
     write_json_atomically,
@@ -198,6 +199,11 @@ class _Demo:
             store_url=_fresh_store(options.data_dir),
             demo_secrets=demo_secrets,
             connections=demo_connections(accounts, bases),
+            providers=demo_providers(
+                accounts,
+                bases,
+                {name: getattr(sim, "workspace_id", None) for name, sim in simulators.items()},
+            ),
         )
         # Now that the secrets are known, every log line masks them.
         configure_logging(

@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-TToken = TypeVar("TToken")
 
 
 def describe_validation(exc: ValidationError) -> str:

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +35,7 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from pydantic import SecretStr
 
+from ordergraph.backoff import Backoff, Jitter
 from ordergraph.errors import (
     ProviderAuthError,
     ProviderError,
@@ -155,10 +155,9 @@ class RetryPolicy:
     max_retry_after: float = 30.0
 
     def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff for the given 1-based attempt."""
-        # The exponent is capped so a large attempt number cannot overflow a float.
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** min(attempt - 1, 64)))
-        return random.uniform(0, ceiling)
+        """Full-jitter exponential backoff for the given 1-based attempt (the shared
+        curve of ordergraph.backoff)."""
+        return Backoff(self.backoff_base, self.backoff_max, Jitter.FULL).delay(attempt)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

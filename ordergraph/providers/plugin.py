@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import BaseProvider, Capability
+from ordergraph.providers.connect import AccountEvent, ConnectLinks
 
 __all__ = [
     "CONNECTION_SEGMENT",
@@ -113,6 +114,12 @@ class ProviderPlugin:
     # has one, and a connection that names a version is refused.
     api_versions: tuple[str, ...] = ()
     default_api_version: str | None = None
+    # How a customer connects an account through us (``createConnectLink``); None when
+    # the provider's flow is not ours to start (accounts come by ``addConnection``).
+    connect: ConnectLinks | None = None
+    # Reads account news (created, deleted, state changed) from a verified webhook
+    # body on the provider's shared route; None for any other event.
+    account_events: Callable[[bytes], AccountEvent | None] | None = None
 
     def __post_init__(self) -> None:
         if self.adapter.name is not self.name:

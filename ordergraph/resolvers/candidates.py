@@ -52,7 +52,10 @@ async def _job_order(context: Context, node_id: str) -> StoredOrder | None:
 
 async def candidate_orders(context: Context, node_ids: Sequence[str]) -> list[StoredOrder | None]:
     """For each candidate node key, the order the candidate is read from (or None); the
-    loads of all keys are batched (one query per kind of key)."""
+    loads of all keys are batched (one query per kind of key).
+
+    Plain gather, not ``bounded_gather``: these are dataloader loads, which a bound
+    would split into several batches (ordergraph/concurrency.py says why)."""
     return list(await asyncio.gather(*(_candidate_order(context, key) for key in node_ids)))
 
 

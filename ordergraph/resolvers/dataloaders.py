@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from strawberry.dataloader import DataLoader
 
 from ordergraph.cache import GatewayCache
+from ordergraph.concurrency import bounded_gather
 from ordergraph.errors import ProviderError
 from ordergraph.models import Package
 from ordergraph.resolvers.connections import tenant_connection
@@ -52,6 +53,13 @@ __all__ = [
     "ResultDeliveryByOrderLoader",
     "SyncStateByConnectionLoader",
 ]
+
+
+# How many provider calls (package lists) and store reads (sync states) one batch runs
+# at once: a tenant with many connections must not take the whole connection pool or
+# open a request to every provider at once for one field.
+_PROVIDER_CALLS = 8
+_STORE_READS = 4
 
 
 class OrderByIdLoader(DataLoader[str, StoredOrder | None]):
@@ -85,7 +93,9 @@ class PackagesByConnectionLoader(DataLoader[str, list[Package]]):
             return packages
 
         async def load(keys: list[str]) -> Sequence[list[Package] | BaseException]:
-            return await asyncio.gather(*(load_one(key) for key in keys))
+            # A provider's refusal is a per-key value; anything else (the cache is
+            # away) fails the batch, and bounded_gather stops the other calls with it.
+            return await bounded_gather((load_one(key) for key in keys), limit=_PROVIDER_CALLS)
 
         super().__init__(load_fn=load)
 
@@ -96,7 +106,8 @@ class PackageByKeyLoader(DataLoader[tuple[str, str], Package | None]):
     def __init__(self, lists: PackagesByConnectionLoader) -> None:
         async def load(keys: list[tuple[str, str]]) -> Sequence[Package | BaseException | None]:
             connection_ids = list(dict.fromkeys(connection_id for connection_id, _ in keys))
-            # Per connection, so one provider's failure fails only its own keys.
+            # Per connection, so one provider's failure fails only its own keys. Plain
+            # gather: these are loads of another loader (ordergraph/concurrency.py).
             lists_found = await asyncio.gather(
                 *(lists.load(connection_id) for connection_id in connection_ids),
                 return_exceptions=True,
@@ -189,7 +200,7 @@ class SyncStateByConnectionLoader(DataLoader[str, SyncState | None]):
 
     def __init__(self, sync_state: SyncStateStore) -> None:
         async def load(keys: list[str]) -> Sequence[SyncState | None]:
-            return await asyncio.gather(*(sync_state.get(key) for key in keys))
+            return await bounded_gather((sync_state.get(key) for key in keys), limit=_STORE_READS)
 
         super().__init__(load_fn=load)
 

@@ -99,6 +99,16 @@ class MutationOutcome:
     packages: list[Package] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     issues: list[UserIssue] = field(default_factory=list)
+    # The admin mutations: the connections touched, and orders deleted with one.
+    connection_ids: list[str] = field(default_factory=list)
+    purged_orders: int = 0
+    # createConnectLink: the link made.
+    link_url: str | None = None
+
+    @property
+    def wrote(self) -> bool:
+        """Whether anything was written (else an idempotency key is released)."""
+        return bool(self.order_keys or self.packages or self.connection_ids or self.link_url)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +116,9 @@ class MutationOutcome:
             "packages": [p.model_dump(mode="json") for p in self.packages],
             "warnings": self.warnings,
             "issues": [i.as_json() for i in self.issues],
+            "connection_ids": self.connection_ids,
+            "purged_orders": self.purged_orders,
+            "link_url": self.link_url,
         }
 
     @classmethod
@@ -115,6 +128,9 @@ class MutationOutcome:
             packages=[Package.model_validate(p) for p in raw.get("packages", [])],
             warnings=list(raw.get("warnings", [])),
             issues=[UserIssue.from_json(i) for i in raw.get("issues", [])],
+            connection_ids=list(raw.get("connection_ids", [])),
+            purged_orders=int(raw.get("purged_orders", 0)),
+            link_url=raw.get("link_url"),
         )
 
     @classmethod
@@ -216,7 +232,7 @@ async def idempotent(
     except BaseException:
         await keys.release(tenant, key)
         raise
-    if outcome.issues and not outcome.order_keys and not outcome.packages:
+    if outcome.issues and not outcome.wrote:
         # Nothing was written: let the client retry with the same key.
         await keys.release(tenant, key)
     else:

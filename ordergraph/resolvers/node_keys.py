@@ -9,6 +9,10 @@ candidate or job first seen since. Packages and connections have no first-seen t
 ``accept_legacy`` is on. Any id that fails is None here, answered as an unknown id
 (``null`` from ``node``/``nodes``, ``NOT_FOUND`` from mutations): a forged id and an id
 of nothing look the same, so probing learns nothing.
+
+The ids of one request are resolved with plain ``asyncio.gather``: a legacy id's check
+is a dataloader load, and a bound would split the loader's batch into several queries
+(ordergraph/concurrency.py); the number of ids is already bounded by the request limits.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ordergraph.backoff import RECONNECT
 from ordergraph.fanout import Delivery, EventFilter, EventShare, HubMember, Hubs, TenantHub
 from ordergraph.resolvers.context import Context
 from ordergraph.store import OrderStore, StoredEvent
@@ -201,7 +202,7 @@ class EventTail:
         duplicate.
         """
         member = self._member
-        delay = 0.1
+        retries = RECONNECT.retries()
         while True:
             if member.after >= hub.position:
                 member.live = True
@@ -225,10 +226,9 @@ class EventTail:
                     self._tenant,
                     type(exc).__name__,
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await asyncio.sleep(retries.next_delay())
                 continue
-            delay = 0.1
+            retries.reset()
             for event in page:
                 if self._queue.full():
                     await self._wait_for_room()

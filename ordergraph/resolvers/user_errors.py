@@ -25,3 +25,12 @@ class UserErrorCode(Enum):
     PROVIDER_BAD_RESPONSE = "PROVIDER_BAD_RESPONSE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
+    # The provider account is connected already (under this tenant: the answer names
+    # that connection; under another: nothing about it is said).
+    ALREADY_CONNECTED = "ALREADY_CONNECTED"
+    # No credentials for the provider in the settings ([providers.<name>]): nothing
+    # can be connected there until an operator adds them.
+    PROVIDER_NOT_CONFIGURED = "PROVIDER_NOT_CONFIGURED"
+    # The connection is not in a state the operation applies to (resuming a
+    # connection that is not paused, say).
+    INVALID_STATE = "INVALID_STATE"

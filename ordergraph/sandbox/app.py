@@ -14,6 +14,9 @@ Layout (DESIGN.md section 5): Unified under ``/unified``, StackOne under
   webhook targets (Kombo); ``GET`` shows them
 - ``GET  /_sandbox/deliveries``    webhook delivery attempts
 - ``POST /_sandbox/reset``         reseed data, clear stats, faults and deliveries
+- accounts and connect flows (``POST /_sandbox/accounts``, ``DELETE`` and ``…/state`` on
+  one account, ``POST /_sandbox/connect/complete``, the customer's ``/connect/…`` pages):
+  see ``ordergraph.sandbox.connect``
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ordergraph.sandbox.connect import add_connect_routes
 from ordergraph.sandbox.core import SandboxContext, Simulator, json_response
 from ordergraph.sandbox.kombo import KomboSimulator
 from ordergraph.sandbox.stackone import StackOneSimulator
@@ -203,5 +207,6 @@ def create_sandbox_app(context: SandboxContext | None = None) -> web.Application
     app.router.add_post("/_sandbox/webhooks", set_webhooks)
     app.router.add_get("/_sandbox/deliveries", deliveries)
     app.router.add_post("/_sandbox/reset", reset)
+    add_connect_routes(app, app[SIMULATORS_KEY])
     app.on_cleanup.append(_close_webhooks)
     return app

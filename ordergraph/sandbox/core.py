@@ -21,9 +21,13 @@ from typing import Any, ClassVar
 
 import aiohttp
 from aiohttp import web
+from multidict import MultiMapping
 
 __all__ = [
+    "ACCOUNT_STATES",
     "Account",
+    "AccountError",
+    "ConnectOutcome",
     "Delivery",
     "FaultConfig",
     "Faults",
@@ -31,6 +35,7 @@ __all__ = [
     "Simulator",
     "Stats",
     "WebhookSender",
+    "connect_link",
     "iso",
     "json_response",
 ]
@@ -58,6 +63,12 @@ def json_response(payload: Any, status: int = 200, **kwargs: Any) -> web.Respons
     )
 
 
+def connect_link(request: web.Request, provider: str, token: str) -> str:
+    """The customer-facing page of a connect flow, on the sandbox the client called
+    (``/connect/<provider>/<token>``, outside every vendor mount)."""
+    return str(request.url.origin().with_path(f"/connect/{provider}/{token}"))
+
+
 @dataclass(frozen=True)
 class Account:
     """One customer account at a provider, as ``GET /_sandbox/accounts`` lists it."""
@@ -74,6 +85,30 @@ class Account:
             "headers": dict(self.headers),
             "webhook_secret": self.webhook_secret,
         }
+
+
+# Account states the control API sets (``POST /_sandbox/accounts/{provider}/{account}/state``):
+# Kombo's integration states, the richest of the three vendors' vocabularies.
+ACCOUNT_STATES = ("ACTIVE", "INACTIVE", "INVALID")
+
+
+class AccountError(Exception):
+    """An account operation a control request asked for and the simulator refuses."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ConnectOutcome:
+    """What a finished (or abandoned) connect flow left: the new account, if any, and
+    the URL the vendor sends the customer's browser to next (Unified's redirects)."""
+
+    provider: str
+    account: str | None
+    redirect: str | None = None
 
 
 @dataclass
@@ -334,6 +369,37 @@ class Simulator(ABC):
     @abstractmethod
     async def set_status(self, account: str, order_id: str, status: str) -> dict[str, Any]:
         """Change an order's status as the ATS or candidate would (demo activity)."""
+
+    # --- accounts and connect flows (control API) -----------------------------------
+    # Defaults refuse: a simulator opts in by overriding (all three vendors do).
+
+    async def create_account(self) -> Account:
+        """A new customer account, as the vendor's dashboard or connect flow makes one."""
+        raise AccountError(400, f"{self.provider} accounts cannot be created here")
+
+    async def remove_account(self, account: str) -> None:
+        """Delete an account, notifying as the vendor would."""
+        raise AccountError(400, f"{self.provider} accounts cannot be removed here")
+
+    async def set_account_state(self, account: str, state: str) -> None:
+        """Move an account to one of ``ACCOUNT_STATES``, notifying as the vendor would."""
+        raise AccountError(400, f"{self.provider} account states cannot be changed here")
+
+    def connect_page(self, token: str) -> dict[str, Any] | None:
+        """What the customer sees on ``/connect/<provider>/<token>``; None if unknown."""
+        del token
+        return None
+
+    async def complete_connect(self, token: str, *, error: str | None = None) -> ConnectOutcome:
+        """The customer finishes (or, with ``error``, abandons) the flow behind ``token``."""
+        del token, error
+        raise AccountError(404, f"{self.provider} has no connect flow here")
+
+    def connect_token(self, path: str, query: MultiMapping[str]) -> str | None:
+        """A connect token for a vendor URL the customer was sent to (Unified's
+        authorization URL), opening the flow it starts; None if not such a URL."""
+        del path, query
+        return None
 
     # --- shared ---------------------------------------------------------------------
 

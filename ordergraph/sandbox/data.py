@@ -62,7 +62,6 @@ PACKAGES = (
     ("Professional References", "REFERENCE_CHECK", "Two references contacted by email."),
     ("Background Screening", "BACKGROUND_CHECK", "Identity and employment history check."),
 )
-ROLES = ("RECRUITER", "HIRING_MANAGER")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Scopes at the schema: which operations and fields a key may use.
 
-An operation needs ``read`` (queries, subscriptions) or ``write`` (mutations); the
+An operation needs ``read`` (queries, subscriptions) or ``write`` (mutations; the
+admin mutations need ``admin`` instead: ``ordergraph.schema.field_scopes``); the
 check runs before execution, so the same rule holds over HTTP and over WebSocket
 (where queries and mutations can be sent too). The HTTP handler also answers 403
 before executing (``ordergraph.api.http``); this extension is what every transport
@@ -40,10 +41,10 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
-from ordergraph.auth import required_scope
 from ordergraph.keys import Scope
 from ordergraph.resolvers.context import Context, MissingScopeError
 from ordergraph.resolvers.subscriptions import event_context
+from ordergraph.schema.field_scopes import root_field_scopes
 
 __all__ = ["OperationScopes", "payload_fields_needing_read", "require_pii"]
 
@@ -70,7 +71,23 @@ class OperationScopes(SchemaExtension):
             raise TypeError(msg)
         # A request without a tenant never gets here over HTTP (401) or WebSocket
         # (4403); if one does, it is refused as unauthenticated, not let through.
-        context.require_scope(required_scope(operation), _OPERATION_NAMES[operation])
+        document = self.execution_context.graphql_document
+        definition = (
+            get_operation_ast(document, self.execution_context.operation_name)
+            if document is not None
+            else None
+        )
+        if document is None or definition is None:
+            # Execution reports the unknown operation; no scope can be told, so the
+            # least any operation of this type needs is required.
+            context.require_scope(
+                Scope.WRITE if operation is OperationType.MUTATION else Scope.READ,
+                _OPERATION_NAMES[operation],
+            )
+        else:
+            scopes = root_field_scopes(self.execution_context.schema)
+            for scope in sorted(scopes.needed(document, definition)):
+                context.require_scope(scope, _OPERATION_NAMES[operation])
         if operation is OperationType.MUTATION and Scope.READ not in context.scopes:
             self._refuse_order_data()
         yield

@@ -18,6 +18,7 @@ from ordergraph.models import ProviderName
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.node_keys import codec_of, connection_key
+from ordergraph.schema.enums import ConnectionOrigin, ConnectionState
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 
 __all__ = ["ProviderConnection", "SyncStatus"]
@@ -43,6 +44,14 @@ class ProviderConnection(relay.Node):
         description="The provider-side account id (Unified connection, StackOne account, "
         "Kombo integration)."
     )
+    name: str | None = strawberry.field(description="A name for people, if one was given.")
+    state: ConnectionState = strawberry.field(
+        description="ACTIVE (synced), PAUSED (kept, not synced) or REMOVED (an order's "
+        "connection that was removed without purging its orders)."
+    )
+    origin: ConnectionOrigin | None = strawberry.field(
+        description="Where the connection came from (null once it is removed)."
+    )
     key: strawberry.Private[str]
     capability_set: strawberry.Private[frozenset[Capability]]
 
@@ -54,6 +63,10 @@ class ProviderConnection(relay.Node):
         provider: ProviderName,
         account: str | None,
         capabilities: frozenset[Capability],
+        *,
+        name: str | None = None,
+        state: ConnectionState = ConnectionState.REMOVED,
+        origin: ConnectionOrigin | None = None,
     ) -> ProviderConnection:
         return cls(
             id=relay.GlobalID(
@@ -61,6 +74,9 @@ class ProviderConnection(relay.Node):
             ),
             provider=provider,
             account=account,
+            name=name,
+            state=state,
+            origin=origin,
             key=connection_id,
             capability_set=capabilities,
         )
@@ -84,9 +100,13 @@ class ProviderConnection(relay.Node):
                 # What this connection can do (a StackOne connection's API version
                 # decides whether it reads orders back), not its provider in general.
                 frozenset(c for c in live.provider.capabilities if live.provider.supports(c)),
+                name=live.name,
+                state=live.state,
+                origin=live.origin,
             )
-        # A connection removed from the settings: its orders remain readable, and
-        # name their provider. Callers without an order ask only for live connections.
+        # A removed connection whose orders were kept: they remain readable (its
+        # state REMOVED), and name their provider. Callers without an order ask only
+        # for live connections.
         if order is None:
             msg = f"connection {connection_id!r} is not configured"
             raise LookupError(msg)

@@ -11,10 +11,13 @@ from ordergraph.models import ProviderName as Provider
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.user_errors import UserErrorCode
 from ordergraph.store import DeliveryState, EventSource
+from ordergraph.store.connections import ConnectionOrigin, ConnectionState
 
 __all__ = [
     "AttributeType",
     "Capability",
+    "ConnectionOrigin",
+    "ConnectionState",
     "EventSource",
     "OrderSortDirection",
     "OrderSortField",
@@ -47,6 +50,18 @@ strawberry.enum(
 )
 strawberry.enum(
     Capability, name="Capability", description="An operation a provider connection supports."
+)
+strawberry.enum(
+    ConnectionState,
+    name="ConnectionState",
+    description="Where a connection stands: ACTIVE (synced), PAUSED (kept, not synced, "
+    "its webhooks refused), PENDING (announced, not usable yet) or REMOVED.",
+)
+strawberry.enum(
+    ConnectionOrigin,
+    name="ConnectionOrigin",
+    description="Where a connection came from: FILE (the settings file), API "
+    "(addConnection) or PROVIDER_EVENT (the provider announced it after a connect link).",
 )
 # The store's delivery states; GraphQL names them by member (PENDING, IN_FLIGHT, ...).
 ResultDeliveryState = strawberry.enum(

@@ -14,33 +14,17 @@ from strawberry import relay
 from ordergraph import models
 from ordergraph.models import AttributeType, OrderStatus, PackageType
 from ordergraph.resolvers import mutations
-from ordergraph.resolvers.mutations import MutationOutcome, UserIssue
 from ordergraph.resolvers.node_keys import codec_of, key_of, order_keys
+from ordergraph.schema.admin import AdminMutation
 from ordergraph.schema.enums import UserErrorCode
 from ordergraph.schema.errors import PublicError
 from ordergraph.schema.info import GraphInfo
 from ordergraph.schema.inputs import LeftOutIsNone
 from ordergraph.schema.orders import Order
 from ordergraph.schema.packages import Package
+from ordergraph.schema.user_errors import UserError, user_errors
 
 __all__ = ["Mutation"]
-
-
-@strawberry.type(description="Why a mutation did not do (all of) what was asked.")
-class UserError:
-    code: UserErrorCode = strawberry.field(description="What went wrong, for programs.")
-    message: str = strawberry.field(description="What went wrong, for people.")
-    field: list[str] | None = strawberry.field(description="Path to the input field at fault.")
-
-    @classmethod
-    def from_issue(cls, issue: UserIssue) -> UserError:
-        return cls(
-            code=issue.code, message=issue.message, field=list(issue.field) if issue.field else None
-        )
-
-
-def _errors(outcome: MutationOutcome) -> list[UserError]:
-    return [UserError.from_issue(issue) for issue in outcome.issues]
 
 
 async def _key(info: GraphInfo, global_id: relay.GlobalID, type_name: str) -> str | None:
@@ -290,8 +274,11 @@ class RefreshOrdersPayload:
 MAX_REFRESH = 250
 
 
-@strawberry.type(description="Writes, each sent to the provider and then recorded.")
-class Mutation:
+@strawberry.type(
+    description="Writes, each sent to the provider and then recorded; and, with the admin "
+    "scope, the tenant's provider connections."
+)
+class Mutation(AdminMutation):
     @strawberry.mutation(
         description="Write an assessment result back to the order's provider. The result "
         "is recorded first and then delivered (retried in the background while the "
@@ -319,7 +306,7 @@ class Mutation:
             info.context, order_key, submission, idempotency_key=input.idempotency_key
         )
         orders = await _orders(info, outcome.order_keys)
-        return SubmitResultPayload(order=orders[0] if orders else None, errors=_errors(outcome))
+        return SubmitResultPayload(order=orders[0] if orders else None, errors=user_errors(outcome))
 
     @strawberry.mutation(description="Create an order (StackOne, Unified).")
     async def create_order(self, info: GraphInfo, input: CreateOrderInput) -> CreateOrderPayload:
@@ -339,7 +326,7 @@ class Mutation:
             info.context, connection_id, input.to_model(), idempotency_key=input.idempotency_key
         )
         orders = await _orders(info, outcome.order_keys)
-        return CreateOrderPayload(order=orders[0] if orders else None, errors=_errors(outcome))
+        return CreateOrderPayload(order=orders[0] if orders else None, errors=user_errors(outcome))
 
     @strawberry.mutation(description="Publish packages (Kombo replaces the list; Unified upserts).")
     async def publish_packages(
@@ -372,7 +359,7 @@ class Mutation:
                 for p in outcome.packages
             ],
             warnings=outcome.warnings,
-            errors=_errors(outcome),
+            errors=user_errors(outcome),
         )
 
     @strawberry.mutation(description="Read orders from their providers now and record changes.")
@@ -390,4 +377,4 @@ class Mutation:
         )
         outcome = await mutations.refresh_orders(info.context, keys)
         orders = await _orders(info, outcome.order_keys)
-        return RefreshOrdersPayload(orders=orders, errors=_errors(outcome))
+        return RefreshOrdersPayload(orders=orders, errors=user_errors(outcome))

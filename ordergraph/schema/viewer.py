@@ -14,7 +14,8 @@ ApiScope = strawberry.enum(
     Scope,
     name="ApiScope",
     description="What an API key may do: READ queries and subscriptions, WRITE mutations, "
-    "PII read a candidate's sensitive fields. Scopes are independent.",
+    "PII read a candidate's sensitive fields, ADMIN manage the tenant's provider "
+    "connections (the admin mutations). Scopes are independent.",
 )
 
 

@@ -1,5 +1,5 @@
-"""The order index: orders, their event log, sync state, idempotency keys, pending
-result deliveries and webhook receipts, on SQLite (aiosqlite) or PostgreSQL (asyncpg).
+"""The order index: orders, their event log, connections, sync state, idempotency keys,
+pending result deliveries and webhook receipts, on SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
 No GraphQL and no HTTP here: the store speaks canonical models and plain records.
 """
@@ -7,10 +7,23 @@ No GraphQL and no HTTP here: the store speaks canonical models and plain records
 from __future__ import annotations
 
 from ordergraph.store.candidates import CandidateEdge, CandidatePage
+from ordergraph.store.connections import (
+    ConnectionOrigin,
+    ConnectionRemoval,
+    ConnectionState,
+    ConnectionStore,
+    ConnectionWrite,
+    FileConnection,
+    FileImport,
+    StoredConnection,
+)
 from ordergraph.store.cursors import CursorCodec, OrderKey
 from ordergraph.store.deliveries import Delivery, DeliveryBacklog, DeliveryQueue, DeliveryState
 from ordergraph.store.engine import create_engine, default_store_url, redact_url, to_async_url
 from ordergraph.store.errors import (
+    AccountTakenError,
+    ConnectionConflictError,
+    ConnectionRemovedError,
     InvalidCursorError,
     PaginationError,
     StoreError,
@@ -40,8 +53,16 @@ from ordergraph.store.sync_state import SyncState, SyncStateStore
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "AccountTakenError",
     "CandidateEdge",
     "CandidatePage",
+    "ConnectionConflictError",
+    "ConnectionOrigin",
+    "ConnectionRemoval",
+    "ConnectionRemovedError",
+    "ConnectionState",
+    "ConnectionStore",
+    "ConnectionWrite",
     "CreatedAtSource",
     "CursorCodec",
     "Delivery",
@@ -50,6 +71,8 @@ __all__ = [
     "DeliveryState",
     "Edge",
     "EventSource",
+    "FileConnection",
+    "FileImport",
     "IdempotencyRecord",
     "IdempotencyStore",
     "IngestResult",
@@ -67,6 +90,7 @@ __all__ = [
     "StoreError",
     "StoreNotMigratedError",
     "StoreUnavailableError",
+    "StoredConnection",
     "StoredEvent",
     "StoredOrder",
     "SyncState",

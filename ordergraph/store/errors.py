@@ -4,7 +4,10 @@ StoreError
 ├── PaginationError           first/last/after/before that cannot work together
 │   └── InvalidCursorError    a cursor we did not issue, or issued for another listing
 ├── StoreNotMigratedError     the database schema is missing or not at this code's head
-└── TenantConflictError       an order key already belongs to another tenant
+├── TenantConflictError       an order key already belongs to another tenant
+├── ConnectionConflictError   a connection id or provider account already in use
+│   └── AccountTakenError     the provider account is connected under another tenant
+└── ConnectionRemovedError    a state change asked of a removed connection
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from __future__ import annotations
 from ordergraph.errors import OrdergraphError
 
 __all__ = [
+    "AccountTakenError",
+    "ConnectionConflictError",
+    "ConnectionRemovedError",
     "InvalidCursorError",
     "PaginationError",
     "StoreError",
@@ -46,3 +52,22 @@ class StoreUnavailableError(StoreError):
 
 class TenantConflictError(StoreError):
     """An ingestion tried to write an order that another tenant's connection owns."""
+
+
+class ConnectionConflictError(StoreError):
+    """A connection cannot be added as asked: its id names a different connection, or
+    its provider account is already connected (``existing_id`` says as which, when it
+    is the same tenant's)."""
+
+    def __init__(self, message: str, *, existing_id: str | None = None) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
+class AccountTakenError(ConnectionConflictError):
+    """The provider account is connected under another tenant (a provider account may
+    belong to one tenant only). The message names neither the tenant nor its connection."""
+
+
+class ConnectionRemovedError(StoreError):
+    """The connection was removed: it can be added again, not paused or resumed."""

@@ -54,6 +54,7 @@ from ordergraph.store.rows import (
     stored_order,
     stored_result,
 )
+from ordergraph.store.tables import connections as connections_table
 from ordergraph.store.tables import order_events, tenant_state
 from ordergraph.store.tables import orders as orders_table
 from ordergraph.store.types import as_utc, utcnow
@@ -225,9 +226,15 @@ class OrderStore:
         if result.changed:
             # Committed: this process's response cache must not serve the old version
             # for even a moment (other processes hear of it through the broker).
-            for observer in self._version_observers:
-                observer(tenant, result.data_version)
+            self.notify_version(tenant, result.data_version)
         return result
+
+    def notify_version(self, tenant: str, data_version: int) -> None:
+        """Tell the version observers that ``tenant``'s data is now at ``data_version``:
+        for a write made outside ``ingest`` (a connection added or removed with its
+        orders, ordergraph/store/connections.py), once it committed."""
+        for observer in self._version_observers:
+            observer(tenant, data_version)
 
     async def ingest_in(
         self,
@@ -256,6 +263,14 @@ class OrderStore:
         """Take ``tenant``'s ingestion lock in the caller's write transaction (held until
         it ends); returns the tenant's data version. Taking it again is harmless."""
         return await self._lock_tenant(conn, tenant, as_utc(now) if now else utcnow())
+
+    async def bump_version_in(
+        self, conn: AsyncConnection, tenant: str, *, now: datetime | None = None
+    ) -> int:
+        """Raise ``tenant``'s data version in the caller's write transaction, which holds
+        the tenant's lock (``lock_tenant_in``); returns the new version. Once committed,
+        the caller calls ``notify_version`` and publishes the wake-up."""
+        return await self._bump_version(conn, tenant, as_utc(now) if now else utcnow())
 
     async def get_in(self, conn: AsyncConnection, tenant: str, order_id: str) -> StoredOrder | None:
         """One of ``tenant``'s orders, read in the caller's transaction."""
@@ -286,6 +301,11 @@ class OrderStore:
         if receipt is not None and not await record_receipt(conn, receipt, at):
             return IngestResult(0, 0, 0, 0, (), (), version, duplicate=True)
         if not batch:
+            return IngestResult(0, 0, 0, 0, (), (), version)
+        if await _removed_connection(conn, tenant, {p.columns["connection_id"] for p in batch}):
+            # A removed connection's late news (a poll or delivery that began before
+            # the removal, on any process): nothing of it is kept, so a purge stays a
+            # purge. Removal takes the same tenant lock, so the two never interleave.
             return IngestResult(0, 0, 0, 0, (), (), version)
         stored = await self._current_rows(conn, list(dict.fromkeys(p.id for p in batch)))
         lookups = _delivery_lookups(
@@ -630,3 +650,15 @@ async def _count(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]
         sa.select(sa.func.count()).select_from(orders_table).where(*conditions)
     )
     return int(result.scalar_one())
+
+
+async def _removed_connection(conn: AsyncConnection, tenant: str, connection_ids: set[str]) -> bool:
+    """Whether any of ``connection_ids`` is a connection of ``tenant`` the store holds as
+    removed (one the table does not hold, from an older settings file, is not)."""
+    c = connections_table.c
+    found = await conn.scalar(
+        sa.select(c.id)
+        .where(c.tenant == tenant, c.id.in_(sorted(connection_ids)), c.state == "REMOVED")
+        .limit(1)
+    )
+    return found is not None

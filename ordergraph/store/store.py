@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ordergraph.store.connections import ConnectionStore
 from ordergraph.store.deliveries import DeliveryQueue
 from ordergraph.store.engine import create_engine
 from ordergraph.store.id_signing import NodeIds
@@ -22,8 +23,9 @@ __all__ = ["Store"]
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """The order index, sync state, idempotency keys, delivery queue and webhook receipts
-    of one database; ``results`` writes an order's result together with its delivery."""
+    """The order index, connections, sync state, idempotency keys, delivery queue and
+    webhook receipts of one database; ``results`` writes an order's result together
+    with its delivery."""
 
     engine: AsyncEngine
     orders: OrderStore
@@ -34,6 +36,8 @@ class Store:
     results: ResultLedger
     # Signs the node ids handed out (ordergraph/ids.py) with the cursor secret.
     ids: NodeIds
+    # Customer accounts (file, admin API, provider events) and their changes.
+    connections: ConnectionStore
 
     @classmethod
     def from_engine(
@@ -57,6 +61,7 @@ class Store:
             webhook_receipts=WebhookReceipts(engine),
             results=ResultLedger(engine, orders, deliveries),
             ids=NodeIds(engine, cursor_secret),
+            connections=ConnectionStore(engine, orders),
         )
 
     @classmethod

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ordergraph.store.dialects import upsert
 from ordergraph.store.engine import write_transaction
-from ordergraph.store.tables import sync_state
+from ordergraph.store.tables import connections, sync_state
 from ordergraph.store.types import utcnow
 
 __all__ = ["SyncState", "SyncStateStore"]
@@ -79,4 +79,12 @@ class SyncStateStore:
             "updated_at": utcnow(),
         }
         async with write_transaction(self._engine) as conn:
+            c = connections.c
+            removed = await conn.scalar(
+                sa.select(c.id).where(c.id == state.connection_id, c.state == "REMOVED")
+            )
+            if removed is not None:
+                # A poll that ended after its connection was removed (and its state
+                # purged): writing it back would make a later re-add skip its first walk.
+                return
             await conn.execute(upsert(conn, sync_state, values, key=["connection_id"]))

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ordergraph.models import OrderStatus, ProviderName
+from ordergraph.models import OrderStatus
 from ordergraph.store.types import JSONDocument, OrderKeyText, UTCDateTime
 
 __all__ = [
+    "CONNECTION_ORIGINS",
+    "CONNECTION_STATES",
     "CREATED_AT_SOURCES",
     "DELIVERY_STATES",
     "EVENT_SOURCES",
+    "connections",
     "idempotency_keys",
     "metadata",
     "node_id_signing",
@@ -40,6 +43,8 @@ metadata = sa.MetaData(
 EVENT_SOURCES = ("WEBHOOK", "POLL", "MUTATION", "CREATE")
 CREATED_AT_SOURCES = ("provider", "first_seen")
 DELIVERY_STATES = ("pending", "in_flight", "delivered", "failed")
+CONNECTION_STATES = ("ACTIVE", "PAUSED", "PENDING", "REMOVED")
+CONNECTION_ORIGINS = ("FILE", "API", "PROVIDER_EVENT")
 
 # Event ids must be 64-bit on PostgreSQL, but on SQLite only "INTEGER PRIMARY KEY" is
 # the rowid alias that autoincrements.
@@ -51,7 +56,6 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 _STATUSES = tuple(s.value for s in OrderStatus)
-_PROVIDERS = tuple(p.value for p in ProviderName)
 
 orders = sa.Table(
     "orders",
@@ -87,7 +91,8 @@ orders = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.UniqueConstraint("connection_id", "remote_id"),
     sa.CheckConstraint(_one_of("status", _STATUSES), name="status"),
-    sa.CheckConstraint(_one_of("provider", _PROVIDERS), name="provider"),
+    # No CHECK on provider (dropped by 0005): a new provider needs no migration to
+    # store orders; the application's ProviderName enum validates the name.
     sa.CheckConstraint(_one_of("created_at_source", CREATED_AT_SOURCES), name="created_source"),
     sa.Index(None, "tenant", "created_at", "id"),
     sa.Index(None, "tenant", "status", "created_at", "id"),
@@ -194,4 +199,41 @@ node_id_signing = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("since", UTCDateTime, nullable=False),
+)
+
+# Customer accounts at a provider (ordergraph/store/connections.py). Credentials are
+# never here: they come from the settings' provider sections; ``overrides`` holds only
+# non-secret settings (timeouts, base_url...). Rows are never deleted (REMOVED is a
+# state), so ``change_version`` only grows: every write gives the rows it touches the
+# next version, under one lock, so versions follow commit order and "what changed since
+# version N" misses nothing.
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("overrides", JSONDocument, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=True),
+    sa.Column("change_version", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(_one_of("state", CONNECTION_STATES), name="state"),
+    sa.CheckConstraint(_one_of("origin", CONNECTION_ORIGINS), name="origin"),
+    sa.Index(None, "change_version", unique=True),
+    sa.Index(None, "tenant", "id"),
+    # A provider account belongs to one live connection (so one tenant) at a time; a
+    # removed connection gives it up.
+    sa.Index(
+        None,
+        "provider",
+        "account",
+        unique=True,
+        sqlite_where=sa.text("state != 'REMOVED'"),
+        postgresql_where=sa.text("state != 'REMOVED'"),
+    ),
 )

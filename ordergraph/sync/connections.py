@@ -10,6 +10,7 @@ from ordergraph.providers.base import BaseProvider, Capability
 from ordergraph.providers.plugin import ProviderPlugin
 from ordergraph.providers.registry import create_provider, plugin_of
 from ordergraph.settings import ConnectionSettings
+from ordergraph.store.connections import ConnectionOrigin, ConnectionState
 
 __all__ = ["ConnectionRegistry", "LiveConnection"]
 
@@ -20,6 +21,17 @@ class LiveConnection:
 
     settings: ConnectionSettings
     provider: BaseProvider
+    state: ConnectionState = ConnectionState.ACTIVE
+    origin: ConnectionOrigin = ConnectionOrigin.FILE
+    name: str | None = None
+    # The store row's change version this was built from (0: from the settings file
+    # before the store was read), so an unchanged row is not rebuilt.
+    record_version: int = 0
+
+    @property
+    def syncing(self) -> bool:
+        """Whether its pollers and webhook intake run (a paused connection's do not)."""
+        return self.state is ConnectionState.ACTIVE
 
     @property
     def id(self) -> str:
@@ -69,6 +81,14 @@ class ConnectionRegistry:
 
     def of_provider(self, provider: ProviderName) -> list[LiveConnection]:
         return [c for c in self if c.provider_name is provider]
+
+    def replace(self, connection_id: str, connection: LiveConnection | None) -> None:
+        """Put ``connection`` under its id (None: drop the id). The previous adapter's
+        client is closed by whoever replaced it, once its requests are done."""
+        if connection is None:
+            self._by_id.pop(connection_id, None)
+        else:
+            self._by_id[connection_id] = connection
 
     def polled(self) -> list[LiveConnection]:
         """The connections whose provider's plug-in declares polling."""

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ordergraph.backoff import Backoff, Jitter
 from ordergraph.broker import Broker
 from ordergraph.errors import (
     ProviderError,
@@ -114,13 +115,9 @@ def retry_delay(
 ) -> float:
     """Seconds before attempt ``attempts + 1``: exponential, capped, with "equal jitter"
     (half fixed, half random) so many failing deliveries do not retry in step, and
-    never sooner than the provider's Retry-After."""
-    growth = float(2 ** min(max(attempts - 1, 0), 60))
-    ceiling = min(settings.backoff_cap, settings.backoff_base * growth)
-    delay = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
+    never sooner than the provider's Retry-After (ordergraph.backoff)."""
+    backoff = Backoff(settings.backoff_base, settings.backoff_cap, Jitter.EQUAL)
+    return backoff.delay(attempts, retry_after=retry_after, rng=rng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +339,9 @@ class ResultDeliverer:
         """Claim what is due (as of ``now``) up to the free slots, attempt it and wait
         for those attempts (the loop's step; tests call it to step time by hand)."""
         tasks = self._claim_and_spawn(await self._claim(now), now)
+        # Plain gather: the attempts are this deliverer's tasks (``_running``, already
+        # bounded by ``concurrency``); ``close`` cancels them and hands their claims
+        # back, which a sibling's failure cancelling them would skip.
         return list(await asyncio.gather(*tasks)) if tasks else []
 
     async def _claim(self, now: datetime | None) -> list[Delivery]:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ordergraph.backoff import Backoff, Jitter
 from ordergraph.errors import ProviderError
 from ordergraph.models import Order, OrderStatus
 from ordergraph.store import EventSource, OrderFilter, OrderStore, SyncState, SyncStateStore
@@ -101,6 +102,8 @@ class OrderPoller:
         self.orders = orders
         self.sync_state = sync_state
         self.interval = interval
+        # After n failures in a row: the interval doubled n times, at most 5 min more.
+        self._backoff = Backoff(2 * interval, interval + 300, Jitter.NONE)
         self.clock = clock
 
     # --- one cycle -------------------------------------------------------------------
@@ -230,22 +233,21 @@ class OrderPoller:
                 report = await self.poll_once()
                 failures = 0
                 logger.info(
-                    "polled %s: %d pages, %d by id, %d events",
+                    "polled %s: %d pages, %d orders listed, %d by id, %d events",
                     self.connection.id,
                     report.pages,
+                    report.orders_listed,
                     report.orders_read_by_id,
                     report.events,
                 )
             except ProviderError as exc:
                 failures += 1
-                delay = min(self.interval * 2**failures, self.interval + 300)
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
+                delay = self._backoff.delay(failures, retry_after=exc.retry_after)
                 logger.warning("polling %s failed: %s", self.connection.id, exc)
                 await self._record_error(str(exc))
             except Exception:
                 failures += 1
-                delay = min(self.interval * 2**failures, self.interval + 300)
+                delay = self._backoff.delay(failures)
                 logger.exception("polling %s failed unexpectedly", self.connection.id)
                 await self._record_error("internal error while polling")
             with contextlib.suppress(TimeoutError):

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from ordergraph.providers.base import WebhookDelivery
-from ordergraph.providers.plugin import RawBodySignature
+from ordergraph.providers.connect import AccountEvent
+from ordergraph.providers.plugin import ProviderPlugin, RawBodySignature
 from ordergraph.sync.bounded_json import check_nesting
 from ordergraph.sync.connections import LiveConnection
 
@@ -62,6 +63,15 @@ def account_of(scheme: RawBodySignature, body: bytes) -> str | None:
     bounded first."""
     check_nesting(body)
     return scheme.account_of(body)
+
+
+def read_account_event(plugin: ProviderPlugin, body: bytes) -> AccountEvent | None:
+    """The account news a verified body carries (None: it is not account news), its
+    nesting bounded first."""
+    if plugin.account_events is None:
+        return None
+    check_nesting(body)
+    return plugin.account_events(body)
 
 
 def read_delivery(

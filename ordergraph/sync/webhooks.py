@@ -20,7 +20,11 @@ whatever we did not keep. Refusals say why without saying too much:
   (not UTF-8 JSON, nested deeper than ``bounded_json.MAX_NESTING``, unbalanced);
 - 503 when the store, or the provider asked to confirm a status, cannot answer right
   now (the vendor retries later), or when the connection has no webhook secret (ours
-  to fix; for Kombo only once another connection's secret verified the body).
+  to fix; for Kombo only once another connection's secret verified the body);
+- 503 ``PAUSED`` (with ``Retry-After``) for a verified delivery to a paused connection:
+  nothing is stored, the vendor keeps retrying, and resuming the connection re-reads
+  what it holds (a first poll walk, a webhook registration with ``include_all``), so
+  what arrived meanwhile is not lost. A removed connection is unknown (404).
 
 Whatever the body (size, nesting, encoding), the answer is a 2xx or a 4xx with a short
 JSON error, and a refusal logs one WARNING line without a traceback.
@@ -61,7 +65,7 @@ import enum
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -70,6 +74,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ordergraph.errors import ConfigError, ProviderError, WebhookError
 from ordergraph.models import ProviderName
 from ordergraph.providers.base import WebhookDelivery
+from ordergraph.providers.connect import AccountEvent
 from ordergraph.providers.plugin import ProviderPlugin, RawBodySignature, WebhookRoute
 from ordergraph.providers.registry import PLUGINS
 from ordergraph.store import EventSource, StoreError, WebhookReceipt, WebhookReceipts
@@ -81,6 +86,7 @@ from ordergraph.sync.webhook_reading import (
     BodyTooLargeError,
     account_of,
     off_loop,
+    read_account_event,
     read_delivery,
     read_limited_body,
     verified_by,
@@ -109,16 +115,22 @@ class WebhookOutcome(enum.Enum):
     NOT_CONFIGURED = "not_configured"  # 503: the connection has no webhook secret
     STORE_UNAVAILABLE = "store_unavailable"  # 503: the vendor retries later
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # 503: could not confirm; retried later
+    PAUSED = "paused"  # 503: the connection is paused; the vendor retries later
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 # Called with the provider whose endpoint was hit and the outcome, after each answer.
 OutcomeObserver = Callable[[ProviderName, WebhookOutcome], None]
+# Acts on a verified account event (a connection created, deleted or changed state at
+# the provider): ordergraph.sync.connect_links.ConnectLinks.account_event.
+AccountEventHandler = Callable[[ProviderPlugin, AccountEvent], Awaitable[None]]
 
 # One body for every unknown endpoint, whatever id was asked for: it names no
 # connection, so probing ids learns nothing from the text.
 _NOT_FOUND_MESSAGE = "no such webhook endpoint"
+# Seconds a vendor is asked to wait before retrying a delivery to a paused connection.
+PAUSED_RETRY_AFTER = 600
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -153,8 +165,14 @@ class WebhookIntake:
         max_body_bytes: int,
         on_outcome: OutcomeObserver | None = None,
         receipts: WebhookReceipts | None = None,
+        workspace_secrets: Mapping[ProviderName, str] | None = None,
+        on_account_event: AccountEventHandler | None = None,
     ) -> None:
         self.connections = connections
+        # Each provider's workspace webhook secret ([providers.<name>]): it verifies
+        # account events before any connection of the account exists.
+        self.workspace_secrets = dict(workspace_secrets or {})
+        self.on_account_event = on_account_event
         self.ingestor = ingestor
         self.max_body_bytes = max_body_bytes
         self.on_outcome = on_outcome
@@ -249,10 +267,16 @@ class WebhookIntake:
         body = await self._body(request)
         if body is None:
             return self._too_large(provider)
+        signature = request.headers.get(scheme.header)
+        workspace_secret = self.workspace_secrets.get(provider)
+        if workspace_secret and signature:
+            matched: bool = await off_loop(body, scheme.matches, workspace_secret, body, signature)
+            handled = await self._account_event(plugin, body) if matched else None
+            if handled is not None:
+                return handled
         candidates = self.connections.of_provider(provider)
         if not candidates:
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
-        signature = request.headers.get(scheme.header)
         verified = await off_loop(body, verified_by, scheme, candidates, body, signature)
         if not verified:
             unconfigured = sum(c.settings.webhook_secret is None for c in candidates)
@@ -261,6 +285,11 @@ class WebhookIntake:
                 # Ours to fix, but only a verified body may name its connection.
                 reason += f" ({unconfigured} {plugin.label} connections have no webhook secret)"
             return self._refuse(provider, 401, reason)
+        # Signed by a connection's own secret (files written before provider sections):
+        # account news still goes to the lifecycle, not to a connection.
+        handled = await self._account_event(plugin, body)
+        if handled is not None:
+            return handled
         # Routing among the connections whose secret signed this very body.
         try:
             account = await off_loop(body, account_of, scheme, body)
@@ -278,6 +307,27 @@ class WebhookIntake:
             return self._answer(provider, WebhookOutcome.NOT_FOUND, _not_found())
         return await self._accept(connection, request, body)
 
+    async def _account_event(self, plugin: ProviderPlugin, body: bytes) -> web.Response | None:
+        """Act on a verified body that is account news; None when it is not."""
+        if plugin.account_events is None or self.on_account_event is None:
+            return None
+        try:
+            event = await off_loop(body, read_account_event, plugin, body)
+        except JsonBodyError as exc:
+            return self._refuse(plugin.name, 400, str(exc))
+        if event is None:
+            return None
+        try:
+            await self.on_account_event(plugin, event)
+        except StoreError:
+            logger.warning("store unavailable for a %s account event", plugin.name)
+            return self._answer(
+                plugin.name,
+                WebhookOutcome.STORE_UNAVAILABLE,
+                _error(503, "UNAVAILABLE", "try again later"),
+            )
+        return self._answer(plugin.name, WebhookOutcome.ACCEPTED, web.json_response({"ok": True}))
+
     def _not_configured(self, connection: LiveConnection) -> web.Response:
         logger.error("connection %s has no webhook secret configured", connection.id)
         return self._answer(
@@ -285,6 +335,12 @@ class WebhookIntake:
             WebhookOutcome.NOT_CONFIGURED,
             _error(503, "NOT_CONFIGURED", "webhook endpoint is not configured"),
         )
+
+    def _paused(self, connection: LiveConnection) -> web.Response:
+        logger.info("webhook for paused connection %s refused (retried later)", connection.id)
+        response = _error(503, "PAUSED", "this connection is paused; retry later")
+        response.headers["Retry-After"] = str(PAUSED_RETRY_AFTER)
+        return self._answer(connection.provider_name, WebhookOutcome.PAUSED, response)
 
     async def _accept(
         self, connection: LiveConnection, request: web.Request, body: bytes
@@ -302,6 +358,9 @@ class WebhookIntake:
             # Whatever a body can still make a parser or a model raise is the body's
             # fault: a 400, never a 500 with a traceback.
             return self._refuse(provider, 400, "webhook body could not be read", connection.id)
+        if not connection.syncing:
+            # Verified first: an unsigned probe learns no more than for any connection.
+            return self._paused(connection)
         return await self._ingest(connection, delivery)
 
     async def _ingest(self, connection: LiveConnection, delivery: WebhookDelivery) -> web.Response:

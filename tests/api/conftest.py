@@ -73,6 +73,22 @@ async def two_tenant_connections(sandbox: Sandbox) -> list[dict[str, Any]]:
     return connections
 
 
+async def provider_sections(sandbox: Sandbox) -> dict[str, Any]:
+    """``[providers.<name>]``: each sandbox provider's workspace key and secret (what
+    connections added at run time use; the file's connections carry their own)."""
+    sections: dict[str, Any] = {}
+    for connection in await two_tenant_connections(sandbox):
+        sections.setdefault(
+            connection["provider"],
+            {
+                "base_url": connection["base_url"],
+                "api_key": connection["api_key"],
+                "webhook_secret": connection["webhook_secret"],
+            },
+        )
+    return sections
+
+
 @dataclass
 class Api:
     """A running gateway: GraphQL calls as a tenant, and its services."""
@@ -114,6 +130,7 @@ async def api(
             "store": {"url": fresh_store_url, "cursor_secret": CURSOR_SECRET},
             "limits": limits,
             "tenants": tenant_entries(KEYS, extra=EXTRA_KEYS),
+            "providers": await provider_sections(sandbox),
             "connections": await two_tenant_connections(sandbox),
         },
     )
@@ -124,6 +141,10 @@ async def api(
         broker=MemoryBroker(),
         connections=ConnectionRegistry.from_settings(settings.connections),
     )
+    # As Services.open does: the file's connections recorded in the store (so the
+    # admin mutations find them), and the registry following it.
+    await store.connections.import_file_connections(settings.connections)
+    await services.lifecycle.refresh()
     app = create_app(services, background=False)
     add_graphql_routes(app)
     server = TestServer(app, host="127.0.0.1")

@@ -56,7 +56,6 @@ class Client:
     def __init__(self, api: Api, captured: Captured) -> None:
         self.api = api
         self.captured = captured
-        self.partial_failures = 0
 
     async def call(self, document: str, variables: dict[str, Any] | None = None) -> Any:
         body = await self.api.query(document, variables)
@@ -67,7 +66,6 @@ class Client:
             if extensions.get("code") not in PROVIDER_CODES_WITHOUT_CONNECTION:
                 assert extensions.get("connectionId"), error
                 assert extensions["connectionId"] in error["message"], error
-                self.partial_failures += 1
         return body
 
 

@@ -24,7 +24,6 @@ class _Work:
     def __init__(self) -> None:
         self.running = False
         self.started_at: float | None = None
-        self.stopped_at: float | None = None
         self.runs = 0
 
     async def __call__(self, stop: asyncio.Event) -> None:
@@ -35,7 +34,6 @@ class _Work:
             await stop.wait()
         finally:
             self.running = False
-            self.stopped_at = time.monotonic()
 
 
 async def _until(predicate: object, within: float) -> float:

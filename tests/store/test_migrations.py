@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -254,12 +255,92 @@ async def test_seen_changes_migration_fills_changed_at_and_downgrades(
                 "c1:with": _T0 + timedelta(minutes=5),
                 "c1:without": _T0 + timedelta(hours=1),
             }
-            assert await conn.run_sync(_diff) == []
             await conn.run_sync(_step, "downgrade", "0003")
             names = await conn.run_sync(
                 lambda c: {col["name"] for col in inspect(c).get_columns("orders")}
             )
             assert "changed_at" not in names
+            await conn.run_sync(_step, "upgrade", "head")
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+def _insert_order(connection: Connection, order_id: str, provider: str) -> None:
+    columns = [
+        sa.column(name, UTCDateTime() if name.endswith("_at") else None)
+        for name in _stored_row("x", None)
+    ]
+    table = sa.table("orders", *columns)
+    table.c.data.type = sa.JSON()
+    row = {**_stored_row(order_id, None), "provider": provider, "changed_at": _T0}
+    table.append_column(sa.column("changed_at", UTCDateTime()))
+    connection.execute(table.insert(), [row])
+
+
+def _refused(connection: Connection, write: Callable[[Connection], None]) -> bool:
+    savepoint = connection.begin_nested()
+    try:
+        write(connection)
+    except sa.exc.IntegrityError:
+        savepoint.rollback()
+        return True
+    savepoint.commit()
+    return False
+
+
+def _add_connection(connection: Connection, cid: str, account: str, state: str) -> None:
+    connection.execute(
+        sa.text(
+            "INSERT INTO connections (id, tenant, provider, account, state, origin, overrides,"
+            " created_at, changed_at, change_version) VALUES (:id, 'acme', 'kombo', :account,"
+            " :state, 'API', '{}', :at, :at, :version)"
+        ).bindparams(sa.bindparam("at", type_=UTCDateTime())),
+        {
+            "id": cid,
+            "account": account,
+            "state": state,
+            "at": _T0,
+            "version": sum(map(ord, cid)),
+        },
+    )
+
+
+async def test_connections_migration_adds_the_table_and_frees_the_provider_column(
+    blank_store_url: str,
+) -> None:
+    engine = create_engine(blank_store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_step, "upgrade", "0004")
+            # Before 0005 only the three providers of 0001 could be stored.
+            assert await conn.run_sync(_refused, lambda c: _insert_order(c, "a", "fourth"))
+            await conn.run_sync(_insert_order, "kept", "kombo")
+            await conn.run_sync(_step, "upgrade", "0005")
+            assert "connections" in await conn.run_sync(_tables)
+            assert not await conn.run_sync(_refused, lambda c: _insert_order(c, "b", "fourth"))
+            # The other checks survive the table copy (SQLite's batch mode).
+            bad_status = {"status": "NOPE"}
+            assert await conn.run_sync(
+                _refused,
+                lambda c: c.execute(
+                    sa.text("UPDATE orders SET status = :status WHERE id = 'c1:kept'"),
+                    bad_status,
+                ),
+            )
+            # One live connection per provider account; removed ones do not count.
+            await conn.run_sync(_add_connection, "one", "acct", "REMOVED")
+            await conn.run_sync(_add_connection, "two", "acct", "ACTIVE")
+            assert await conn.run_sync(
+                _refused, lambda c: _add_connection(c, "three", "acct", "PAUSED")
+            )
+            assert await conn.run_sync(_diff) == []
+            await conn.run_sync(
+                lambda c: c.execute(sa.text("DELETE FROM orders WHERE id = 'c1:b'"))
+            )
+            await conn.run_sync(_step, "downgrade", "0004")
+            assert "connections" not in await conn.run_sync(_tables)
+            assert await conn.run_sync(_refused, lambda c: _insert_order(c, "c", "fourth"))
             await conn.run_sync(_step, "upgrade", "head")
             assert await conn.run_sync(_diff) == []
     finally:

@@ -8,7 +8,9 @@ their integration inside the body, which is read only once a secret verified it.
 from __future__ import annotations
 
 from ordergraph.models import ProviderName
+from ordergraph.providers.connect import ConnectLinks
 from ordergraph.providers.kombo.client import KomboProvider
+from ordergraph.providers.kombo.connect import account_event, create_link
 from ordergraph.providers.kombo.webhooks import (
     SIGNATURE_HEADER,
     signature_matches,
@@ -40,4 +42,7 @@ PLUGIN = ProviderPlugin(
         ),
     ),
     polling=Polling(interval=60.0, id_batch=MAX_PAGE_SIZE),
+    # create-link, then the integration-* webhooks on the shared route.
+    connect=ConnectLinks(create=create_link),
+    account_events=account_event,
 )

@@ -9,8 +9,10 @@ Orders are read back one request per id.
 from __future__ import annotations
 
 from ordergraph.models import ProviderName
+from ordergraph.providers.connect import ConnectLinks
 from ordergraph.providers.plugin import ProviderPlugin, ReadCost, WebhookRoute
 from ordergraph.providers.unified.client import UnifiedProvider
+from ordergraph.providers.unified.connect import connection_external_xref, create_link
 
 __all__ = ["PLUGIN"]
 
@@ -20,4 +22,7 @@ PLUGIN = ProviderPlugin(
     adapter=UnifiedProvider,
     read_cost=ReadCost(calls=1, ids_per_call=1),
     webhooks=WebhookRoute(route="/webhooks/unified/{connection}"),
+    # The authorization URL; the browser comes back to our callback with the new
+    # connection's id, whose external_xref names the tenant the link was made for.
+    connect=ConnectLinks(create=create_link, callback_owner=connection_external_xref),
 )
