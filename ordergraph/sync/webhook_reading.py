@@ -8,17 +8,43 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from aiohttp import web
+
 from ordergraph.providers.base import WebhookDelivery
 from ordergraph.providers.connect import AccountEvent
 from ordergraph.providers.plugin import ProviderPlugin, RawBodySignature
 from ordergraph.sync.bounded_json import check_nesting
 from ordergraph.sync.connections import LiveConnection
 
-__all__ = ["OFF_LOOP_BYTES", "account_of", "off_loop", "read_delivery", "verified_by"]
+__all__ = [
+    "OFF_LOOP_BYTES",
+    "BodyTooLargeError",
+    "account_of",
+    "off_loop",
+    "read_delivery",
+    "read_limited_body",
+    "verified_by",
+]
 
 _T = TypeVar("_T")
 # Bodies from this size on are read (parsed, verified, mapped) in a worker thread.
 OFF_LOOP_BYTES = 64 * 1024
+
+
+class BodyTooLargeError(Exception):
+    pass
+
+
+async def read_limited_body(request: web.Request, limit: int) -> bytes:
+    """The request body, refusing more than ``limit`` bytes without buffering them."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLargeError
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body.extend(chunk)
+        if len(body) > limit:
+            raise BodyTooLargeError
+    return bytes(body)
 
 
 async def off_loop(body: bytes, work: Callable[..., _T], *args: Any) -> _T:

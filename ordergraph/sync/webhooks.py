@@ -83,10 +83,12 @@ from ordergraph.sync.confirm import confirm_statuses
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 from ordergraph.sync.ingest import Ingestor
 from ordergraph.sync.webhook_reading import (
+    BodyTooLargeError,
     account_of,
     off_loop,
     read_account_event,
     read_delivery,
+    read_limited_body,
     verified_by,
 )
 
@@ -150,22 +152,6 @@ def _receipt(connection: LiveConnection, delivery: WebhookDelivery) -> WebhookRe
 def _printable(key: str) -> str:
     """A vendor key for a log line: bounded, and quoted so it cannot forge lines."""
     return repr(key[:64])
-
-
-class BodyTooLargeError(Exception):
-    pass
-
-
-async def read_limited_body(request: web.Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes without buffering them."""
-    if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLargeError
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body.extend(chunk)
-        if len(body) > limit:
-            raise BodyTooLargeError
-    return bytes(body)
 
 
 class WebhookIntake:

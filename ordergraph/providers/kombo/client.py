@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -11,6 +10,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from ordergraph.concurrency import bounded_gather
 from ordergraph.errors import (
     ConfigError,
     ProviderAuthError,
@@ -188,23 +188,13 @@ class KomboProvider(BaseProvider):
         the ``ids`` list (no Kombo id has one) and is reported missing."""
         unique = list(dict.fromkeys(i for i in remote_ids if i and "," not in i))
         batches = [unique[i : i + MAX_PAGE_SIZE] for i in range(0, len(unique), MAX_PAGE_SIZE)]
-        limit = asyncio.Semaphore(GET_ORDERS_CONCURRENCY)
-
-        async def run(batch: list[str]) -> list[Order]:
-            async with limit:
-                return await self._orders_by_ids(batch)
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(run(batch)) for batch in batches]
-        except BaseExceptionGroup as failed:
-            raise _first_error(failed) from None
+        # One failure fails the call, and the lookups still running stop with it.
+        pages = await bounded_gather(
+            (self._orders_by_ids(batch) for batch in batches), limit=GET_ORDERS_CONCURRENCY
+        )
         wanted = set(unique)
         return {
-            order.remote_id: order
-            for task in tasks
-            for order in task.result()
-            if order.remote_id in wanted
+            order.remote_id: order for page in pages for order in page if order.remote_id in wanted
         }
 
     async def _orders_by_ids(self, ids: list[str]) -> list[Order]:
@@ -295,9 +285,3 @@ class KomboProvider(BaseProvider):
             account=order.integration_id,
             event_id=event.id,
         )
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first leaf of a task group's failure (callers expect a plain ProviderError)."""
-    first = group.exceptions[0]
-    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from collections.abc import Mapping, Sequence
@@ -11,6 +10,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, SecretStr
 
+from ordergraph.concurrency import bounded_gather
 from ordergraph.errors import ProviderNotFoundError, UnsupportedOperationError
 from ordergraph.models import (
     CreatedOrder,
@@ -209,13 +209,10 @@ class StackOneProvider(BaseProvider):
                 provider=self.name.value,
                 connection_id=self.config.id,
             )
-        limit = asyncio.Semaphore(READ_CONCURRENCY)
-
-        async def one(remote_id: str) -> Order | None:
-            async with limit:
-                return await self._get_order(remote_id)
-
-        found = await asyncio.gather(*(one(i) for i in dict.fromkeys(remote_ids)))
+        # One failure fails the call, and the reads still running stop with it.
+        found = await bounded_gather(
+            (self._get_order(i) for i in dict.fromkeys(remote_ids)), limit=READ_CONCURRENCY
+        )
         return {order.remote_id: order for order in found if order is not None}
 
     async def _get_order(self, remote_id: str) -> Order | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -10,6 +9,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from ordergraph.concurrency import bounded_gather
 from ordergraph.errors import (
     ConfigError,
     ProviderInputError,
@@ -134,24 +134,15 @@ class UnifiedProvider(BaseProvider):
 
     async def get_orders(self, remote_ids: Sequence[str]) -> dict[str, Order]:
         unique = list(dict.fromkeys(remote_ids))
-        gate = asyncio.Semaphore(self.max_concurrency)
 
         async def one(remote_id: str) -> Order | None:
-            async with gate:
-                try:
-                    return await self._get_order(remote_id)
-                except ProviderNotFoundError:
-                    return None
+            try:
+                return await self._get_order(remote_id)
+            except ProviderNotFoundError:
+                return None
 
-        tasks = [asyncio.create_task(one(remote_id)) for remote_id in unique]
-        try:
-            found = await asyncio.gather(*tasks)
-        except BaseException:
-            # One failure fails the call; stop the reads still running.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        # One failure fails the call, and the reads still running stop with it.
+        found = await bounded_gather((one(i) for i in unique), limit=self.max_concurrency)
         return {rid: order for rid, order in zip(unique, found, strict=True) if order is not None}
 
     async def create_order(self, order: NewOrder) -> CreatedOrder:
