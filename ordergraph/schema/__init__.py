@@ -39,7 +39,7 @@ def build_schema() -> OrdergraphSchema:
     limits are read per operation from the server's settings, so this is built once
     per process (Strawberry's ``relay.node`` fields cannot go into a second schema).
     """
-    return OrdergraphSchema(
+    built = OrdergraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -57,6 +57,9 @@ def build_schema() -> OrdergraphSchema:
             OperationStoreBudget,
         ],
     )
+    # Plain reads skip the extension machinery; ``plain_reads`` makes their checks.
+    built.enable_plain_reads()
+    return built
 
 
 schema = build_schema()
