@@ -47,7 +47,8 @@ def test_the_same_row_gives_the_node_built_before() -> None:
 
     assert again is first
     assert first.status is OrderStatus.OPEN
-    assert first.candidate is not None and first.candidate.first_name == "Ada"
+    assert first.candidate is not None
+    assert first.candidate.first_name == "Ada"
 
 
 def test_a_changed_row_or_another_codec_gives_a_new_node() -> None:
@@ -62,8 +63,10 @@ def test_a_changed_row_or_another_codec_gives_a_new_node() -> None:
     equal_document = OrderNode.wrap(_stored(order.model_copy()), ids)
 
     assert changed.status is OrderStatus.COMPLETED
-    assert later is not built and later.ingested_at == _T0 + timedelta(seconds=1)
-    assert other_codec is not built and other_codec.id.node_id != built.id.node_id
+    assert later is not built
+    assert later.ingested_at == _T0 + timedelta(seconds=1)
+    assert other_codec is not built
+    assert other_codec.id.node_id != built.id.node_id
     # An equal document that is another object is not assumed to be the same row.
     assert equal_document is not built
     assert OrderNode.wrap(_stored(order), ids) is built

@@ -8,23 +8,18 @@ execution itself: ten extension objects per operation, their generator hooks in 
 phases, an execution context, a middleware manager. Here the checks the extensions
 make are made directly, then graphql-core's ``execute`` runs on the schema's
 ``GraphQLSchema`` with Strawberry's execution context class (so resolvers see the same
-``Info``):
+``Info``). Extension by extension:
 
-========================================  ===========================================
-extension                                 here
-========================================  ===========================================
-``TokenLimiter``, ``LimitedParserCache``  the same parse (token budget of the
-                                          request's limits), from the same cache
-``LimitRules``, ``LimitedValidationCache``  the limit rules, then every rule
-                                          Strawberry validates with, from the same
-                                          cache
-``CostLimiter``                           ``RequestLimits.cost_errors`` per request
-``OperationScopes``                       the key holds ``read`` (a query)
-``OperationStoreBudget``                  ``statement_budget`` around execution
-``process_errors``                        ``summarise_errors`` on the result's errors
-``CodedMaskErrors``                       the schema's own instance masks them
-``OperationMetrics``                      one count per operation and outcome
-========================================  ===========================================
+- ``TokenLimiter``, ``LimitedParserCache``: the same parse (the token budget of the
+  request's limits), from the same cache;
+- ``LimitRules``, ``LimitedValidationCache``: the limit rules, then every rule
+  Strawberry validates with, from the same cache;
+- ``CostLimiter``: ``RequestLimits.cost_errors`` with the request's variables and tenant;
+- ``OperationScopes``: the key holds ``read`` (the operation is a query);
+- ``OperationStoreBudget``: ``statement_budget`` around the execution;
+- ``process_errors`` and ``CodedMaskErrors``: the result's errors summarised and coded,
+  then masked by the schema's own masking extension;
+- ``OperationMetrics``: one count per operation and outcome.
 
 Anything else (a parse or validation error, a limit, a missing scope, a mutation, an
 unknown operation name, another extension added) is left to ``Schema.execute``, which
