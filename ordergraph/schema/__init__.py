@@ -13,6 +13,7 @@ from ordergraph.schema.access import OperationScopes
 from ordergraph.schema.candidates import Candidate
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.getters import direct_getters
 from ordergraph.schema.jobs import Job
 from ordergraph.schema.limits import LIMIT_EXTENSIONS
 from ordergraph.schema.metrics import OperationMetrics
@@ -59,6 +60,7 @@ def build_schema() -> OrdergraphSchema:
     )
     # Plain reads skip the extension machinery; ``plain_reads`` makes their checks.
     built.enable_plain_reads()
+    direct_getters(built)
     return built
 
 
