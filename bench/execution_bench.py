@@ -136,6 +136,7 @@ async def _profile(run: Callable[[], Awaitable[Any]], iterations: int, top: int)
 
 
 async def benchmark(args: argparse.Namespace, store_url: str) -> dict[str, Any]:
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     system = await start_system(args, store_url)
     try:
         print("filling the index (Kombo poll, Unified webhooks, StackOne createOrder) ...")
@@ -174,6 +175,7 @@ async def benchmark(args: argparse.Namespace, store_url: str) -> dict[str, Any]:
             "nproc": os.cpu_count(),
             "python": platform.python_version(),
             "graphql_core": graphql.__version__,
+            "loadavg_at_start": load_at_start,
             "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         },
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),

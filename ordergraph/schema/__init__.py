@@ -13,6 +13,7 @@ from ordergraph.schema.access import OperationScopes
 from ordergraph.schema.candidates import Candidate
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.errors import is_public
+from ordergraph.schema.getters import direct_getters
 from ordergraph.schema.jobs import Job
 from ordergraph.schema.limits import LIMIT_EXTENSIONS
 from ordergraph.schema.metrics import OperationMetrics
@@ -39,7 +40,7 @@ def build_schema() -> OrdergraphSchema:
     limits are read per operation from the server's settings, so this is built once
     per process (Strawberry's ``relay.node`` fields cannot go into a second schema).
     """
-    return OrdergraphSchema(
+    built = OrdergraphSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -57,6 +58,10 @@ def build_schema() -> OrdergraphSchema:
             OperationStoreBudget,
         ],
     )
+    # Plain reads skip the extension machinery; ``plain_reads`` makes their checks.
+    built.enable_plain_reads()
+    direct_getters(built)
+    return built
 
 
 schema = build_schema()

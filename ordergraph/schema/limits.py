@@ -288,6 +288,15 @@ class LimitedParserCache(SchemaExtension):
     # One per process, shared by every request (as Strawberry's module-level caches).
     _cache: DocumentCache[DocumentNode] = DocumentCache()
 
+    @classmethod
+    def parsed(cls, query: str, options: Mapping[str, Any]) -> DocumentNode:
+        """``query`` parsed with ``options`` (Strawberry's parse options), from the cache."""
+        return cls._cache.get_or_compute(
+            (query, tuple(sorted(options.items()))),
+            lambda: parse(query, **options),
+            lambda document: document_weight(query, document),
+        )
+
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None or not context.query:
@@ -301,11 +310,7 @@ class LimitedParserCache(SchemaExtension):
             context.parse_options["max_tokens"] = _TOO_LARGE_TO_PARSE
         else:
             try:
-                context.graphql_document = self._cache.get_or_compute(
-                    (query, tuple(sorted(context.parse_options.items()))),
-                    lambda: parse(query, **context.parse_options),
-                    lambda document: document_weight(query, document),
-                )
+                context.graphql_document = self.parsed(query, context.parse_options)
             except (GraphQLError, RecursionError):
                 context.graphql_document = None
         yield
@@ -345,23 +350,39 @@ class LimitedValidationCache(SchemaExtension):
         query = context.query
         # Keyed by the document's text: without one, Strawberry validates uncached.
         if document is not None and query and context.pre_execution_errors is None:
-            schema = context.schema._schema
-            rules = tuple(context.validation_rules)
-            limits = limits_for(context.context)
-            limit_rules = limits.rules
-
-            def validated() -> list[GraphQLError]:
-                over = validate(schema, document, limit_rules)
-                errors = over or validate_document(schema, document, rules)
-                return _recode_aborted(errors, limits.settings)
-
-            context.pre_execution_errors = self._cache.get_or_compute(
-                (query, rules, schema),
-                validated,
-                # Errors keep their nodes, and so the document's tree, alive.
-                lambda errors: document_weight(query, document if errors else None),
+            context.pre_execution_errors = self.validated(
+                context.schema._schema,
+                query,
+                document,
+                tuple(context.validation_rules),
+                limits_for(context.context),
             )
         yield
+
+    @classmethod
+    def validated(
+        cls,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        rules: tuple[type[ASTValidationRule], ...],
+        limits: RequestLimits,
+    ) -> list[GraphQLError]:
+        """The validation errors of ``document`` (the text ``query``), from the cache: the
+        limit rules alone first, then all of ``rules``. The list is shared: copy it to
+        change it."""
+
+        def validated() -> list[GraphQLError]:
+            over = validate(schema, document, limits.rules)
+            errors = over or validate_document(schema, document, rules)
+            return _recode_aborted(errors, limits.settings)
+
+        return cls._cache.get_or_compute(
+            (query, rules, schema),
+            validated,
+            # Errors keep their nodes, and so the document's tree, alive.
+            lambda errors: document_weight(query, document if errors else None),
+        )
 
 
 @lru_cache(maxsize=16)

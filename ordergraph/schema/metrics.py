@@ -21,10 +21,10 @@ from strawberry.types.execution import ExecutionContext, PreExecutionError
 
 from ordergraph.metrics import Metrics
 
-__all__ = ["OperationMetrics", "outcome_of"]
+__all__ = ["OperationMetrics", "metrics_of", "outcome_of"]
 
 
-def _metrics_of(context: Any) -> Metrics | None:
+def metrics_of(context: Any) -> Metrics | None:
     metrics = getattr(getattr(context, "services", None), "metrics", None)
     return metrics if isinstance(metrics, Metrics) else None
 
@@ -67,7 +67,7 @@ class OperationMetrics(SchemaExtension):
             outcome = self._closed_outcome()
             raise
         finally:
-            metrics = _metrics_of(self.execution_context.context)
+            metrics = metrics_of(self.execution_context.context)
             if metrics is not None:
                 metrics.graphql_operation(
                     self.execution_context.operation_name,

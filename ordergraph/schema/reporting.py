@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from ordergraph.schema.errors import (
     VALIDATION_FAILED,
@@ -34,6 +35,7 @@ from ordergraph.schema.errors import (
     assign_code,
     is_public,
 )
+from ordergraph.schema.plain_reads import PlainReads
 from ordergraph.schema.values import DATETIME_SCALAR
 
 __all__ = ["OrdergraphSchema", "summarise_errors"]
@@ -126,6 +128,9 @@ class OrdergraphSchema(strawberry.Schema):
             **(kwargs.get("scalar_overrides") or {}),
         }
         super().__init__(*args, **kwargs)
+        # Set by ``enable_plain_reads`` (``build_schema``); without it every operation
+        # runs through Strawberry's ``execute``.
+        self.plain_reads: PlainReads | None = None
 
     def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
         extensions: list[SchemaExtension] = []
@@ -141,4 +146,45 @@ class OrdergraphSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         operation: Any = execution_context.operation_name if execution_context else None
-        summarise_errors(errors, operation if isinstance(operation, str) else None)
+        self.summarise(errors, operation if isinstance(operation, str) else None)
+
+    def summarise(self, errors: list[GraphQLError], operation: str | None) -> None:
+        summarise_errors(errors, operation)
+
+    def enable_plain_reads(self) -> None:
+        """Run plain reads below ``Schema.execute`` (``ordergraph.schema.plain_reads``),
+        for the extensions this schema has now."""
+        self.plain_reads = PlainReads(self, self.extensions)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        reads = self.plain_reads
+        prepared = (
+            reads.prepare(
+                self, query, operation_name, context_value, variable_values, allowed_operation_types
+            )
+            if reads is not None
+            else None
+        )
+        if reads is not None and prepared is not None:
+            plain, context = prepared
+            return await reads.execute(
+                plain, context, variable_values, root_value, operation_extensions
+            )
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )

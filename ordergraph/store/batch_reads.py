@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
+from ordergraph.store.decoded import document_text
 from ordergraph.store.records import StoredEvent, StoredOrder
 from ordergraph.store.rows import fold_search, stored_event, stored_order
 from ordergraph.store.tables import order_events, orders
@@ -23,7 +24,7 @@ _STORED_COLUMNS = [
     orders.c.id,
     orders.c.tenant,
     orders.c.connection_id,
-    orders.c.data,
+    document_text(orders.c.data),
     orders.c.created_at,
     orders.c.created_at_source,
     orders.c.first_seen_at,

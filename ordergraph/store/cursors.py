@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from ordergraph.store.errors import InvalidCursorError
 from ordergraph.store.records import SortOrder
@@ -31,6 +32,7 @@ __all__ = ["MAX_EVENT_ID", "CursorCodec", "OrderKey"]
 _VERSION = 1
 _MAC_BYTES = 16
 _MAX_CURSOR_CHARS = 1024
+_KEPT_CURSORS = 4096
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # One MAC domain per listing, so a cursor of one listing is refused by another.
@@ -67,6 +69,9 @@ class CursorCodec:
         if not key:
             raise ValueError("cursor secret must not be empty")
         self._key = key
+        # A page signs one cursor per row, the same rows page after page (~15 µs each:
+        # JSON, HMAC, base64); a cursor is a pure function of its arguments.
+        self._signed = lru_cache(maxsize=_KEPT_CURSORS)(self._encode)
 
     def _mac(self, tenant: str, payload: bytes, listing: str) -> bytes:
         message = _DOMAINS[listing] + tenant.encode() + b"\x00" + payload
@@ -118,6 +123,9 @@ class CursorCodec:
         self, tenant: str, order: SortOrder, key: OrderKey, *, listing: str = "orders"
     ) -> str:
         """The cursor for ``key`` in ``tenant``'s ``listing`` sorted by ``order``."""
+        return self._signed(tenant, order, key, listing)
+
+    def _encode(self, tenant: str, order: SortOrder, key: OrderKey, listing: str) -> str:
         return self._sign(
             tenant, [_VERSION, _DIRECTION_CODES[order], _micros(key.created_at), key.id], listing
         )

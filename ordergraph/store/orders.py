@@ -23,6 +23,7 @@ from ordergraph.store.batch_reads import (
 )
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
 from ordergraph.store.cursors import CursorCodec, OrderKey
+from ordergraph.store.decoded import document_text
 from ordergraph.store.deliveries import delivery_marks_in
 from ordergraph.store.dialects import insert_ignoring_conflicts
 from ordergraph.store.engine import read_transaction, write_transaction
@@ -69,7 +70,7 @@ _STORED_COLUMNS = [
     orders_table.c.id,
     orders_table.c.tenant,
     orders_table.c.connection_id,
-    orders_table.c.data,
+    document_text(orders_table.c.data),
     orders_table.c.created_at,
     orders_table.c.created_at_source,
     orders_table.c.first_seen_at,

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ordergraph.models import AssessmentResult, Candidate, Order, OrderStatus
+from ordergraph.store.decoded import DECODED_ORDERS
 from ordergraph.store.records import CreatedAtSource, EventSource, StoredEvent, StoredOrder
 from ordergraph.store.types import as_utc
 
@@ -175,12 +176,13 @@ def with_kept_status(
 
 
 def stored_order(row: Mapping[Any, Any]) -> StoredOrder:
-    """A ``StoredOrder`` from an ``orders`` row mapping."""
+    """A ``StoredOrder`` from an ``orders`` row mapping; ``data`` read as text
+    (``decoded.document_text``) is decoded once per process, as a dict it is validated."""
     return StoredOrder(
         id=row["id"],
         tenant=row["tenant"],
         connection_id=row["connection_id"],
-        order=Order.model_validate(row["data"]),
+        order=DECODED_ORDERS.order(row["data"]),
         created_at=row["created_at"],
         created_at_source=CreatedAtSource(row["created_at_source"]),
         first_seen_at=row["first_seen_at"],
