@@ -57,3 +57,7 @@ _.isolation_level
 _.scope_config_id
 _.enable_filtering
 _.enable_field_mapping
+
+# Strawberry's mark on a default resolver (read by its tracing and tooling), set on the
+# direct getters of ordergraph/schema/getters.py.
+_._is_default
