@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # npm ci writes node_modules/.package-lock.json: it is the stamp of the npm install.
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: install test lint typecheck check demo sandbox clean vendor-graphiql
+.PHONY: install test test-fast lint typecheck check demo sandbox clean vendor-graphiql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,18 @@ $(JS_TESTS_STAMP): tests/js/package-lock.json
 
 install: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
 
+# The suite runs in parallel, one pytest-xdist worker per core (PYTEST_WORKERS=0: in
+# this process). --dist loadgroup keeps each xdist_group on one worker, in turn: the
+# tests that share a process or a private server (tests/conftest.py, SERIAL_GROUPS).
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
+
 test: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+
+# The inner loop: everything but the slow, fault and fuzz tests, stopping at the first failure.
+test-fast: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
+	$(BIN)/pytest $(PYTEST_PARALLEL) -x -m "not slow and not faults and not fuzz" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ordergraph tests bench
