@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
+from yarl import URL
 
 from ordergraph.keys import hash_api_key
 
 __all__ = [
     "ORDERGRAPH",
     "SECRETS",
+    "BoundServer",
     "ServeProcess",
     "account_key",
     "eventually",
@@ -231,3 +234,30 @@ async def start_serve(
             await served.kill()
             raise
     return served
+
+
+class BoundServer:
+    """An aiohttp app served in this process on a socket bound (port from the OS) before
+    the app is built, so its settings can name its own URL (a webhook's ``public_url``)
+    with no port chosen, released and hoped-for in between."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.sock = socket.create_server((host, 0))
+        self.port: int = self.sock.getsockname()[1]
+        self.app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+
+    def make_url(self, path: str) -> URL:
+        return URL(f"http://{self.host}:{self.port}{path}")
+
+    async def start(self, app: web.Application) -> None:
+        self.app = app
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self.sock).start()
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.sock.close()
