@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,12 +36,16 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.kombo_webhook_url:
         context.webhook_targets["kombo"] = args.kombo_webhook_url
     app = create_sandbox_app(context)
+    # Bound before printing, so the line names the real port (``--port 0``: any free one).
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.create_server((args.host, args.port), family=family)
+    port = sock.getsockname()[1]
     print(
-        f"ordergraph sandbox on http://{args.host}:{args.port} "
+        f"ordergraph sandbox on http://{args.host}:{port} "
         f"(Unified /unified, StackOne /stackone, Kombo /kombo/v1, control /_sandbox/)",
         flush=True,
     )
-    web.run_app(app, host=args.host, port=args.port, print=None)
+    web.run_app(app, sock=sock, print=None)
     return 0
 
 
@@ -155,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox", help="serve the Unified.to, StackOne and Kombo simulators"
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=8900, help="port (default 8900)")
+    sandbox.add_argument(
+        "--port", type=int, default=8900, help="port (default 8900; 0: any free one, printed)"
+    )
     sandbox.add_argument("--seed", type=int, default=42, help="data seed (default 42)")
     sandbox.add_argument(
         "--orders", type=int, default=120, help="orders seeded per account (default 120)"
