@@ -20,7 +20,7 @@ from tests.faults.deploy import KomboVendor, deployment, graphql
 from tests.faults.services import ServeProcess
 from tests.scale.conftest import RedisServer
 from tests.secrets_scan import Captured, SecretScanner
-from tests.test_serve import SECRETS
+from tests.serve_support import SECRETS
 
 pytestmark = [
     pytest.mark.faults,
@@ -84,7 +84,7 @@ async def test_a_redis_outage_loses_no_event_and_graphql_keeps_answering(
         broker_url=redis_server.url,
         cache_url=redis_server.url,
         prefix=f"ogfaults-{uuid.uuid4().hex[:8]}",
-        extra="[subscriptions]\npoll_interval = 1\n",
+        sections={"subscriptions": {"poll_interval": 1}},
     )
     first = ServeProcess(deploy.config, deploy.env, tmp_path / "first.log")
     second = ServeProcess(deploy.config, deploy.env, tmp_path / "second.log")
