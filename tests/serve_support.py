@@ -16,7 +16,7 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from aiohttp import web
 from yarl import URL
 
 from ordergraph.keys import hash_api_key
+from tests.waiting import eventually
 
 __all__ = [
     "ORDERGRAPH",
@@ -33,7 +34,6 @@ __all__ = [
     "BoundServer",
     "ServeProcess",
     "account_key",
-    "eventually",
     "free_port",
     "serve_env",
     "start_serve",
@@ -60,20 +60,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], within: float = 15.0, *, what: str = "condition"
-) -> float:
-    """Wait until ``check`` holds, polling; the seconds it took. For what no event
-    announces (another process's state, a store row): never a fixed sleep."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not await check():
-        if loop.time() - started > within:
-            raise AssertionError(f"{what}: not reached within {within} s")
-        await asyncio.sleep(0.05)
-    return loop.time() - started
 
 
 def account_key(account: Mapping[str, Any]) -> str:

@@ -21,11 +21,11 @@ from tests.serve_support import (
     SECRETS,
     ServeProcess,
     account_key,
-    eventually,
     serve_env,
     start_serve,
     write_config,
 )
+from tests.waiting import eventually
 
 __all__ = ["ORDERGRAPH", "SECRETS"]  # imported from here by older callers
 

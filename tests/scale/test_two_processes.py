@@ -278,6 +278,24 @@ def _true_when(check: Any) -> Any:
 SUBSCRIPTIONS_READY = "type Subscription" in (ROOT / "schema.graphql").read_text()
 
 
+async def _until_live(
+    ws: aiohttp.ClientWebSocketResponse, sandbox: Sandbox, url: str, account: str
+) -> None:
+    """A subscription starts from the log's end once it runs: probe webhooks are sent
+    until it sends one (not a sleep that a loaded machine outlasts)."""
+    for _ in range(30):
+        probe = await _deliver_kombo_webhook(sandbox, url, account)
+        try:
+            while True:
+                message = await ws.receive_json(timeout=1.5)
+                assert message["type"] == "next", message
+                if message["payload"]["data"]["orderEvents"]["order"]["remoteId"] == probe:
+                    return
+        except TimeoutError:
+            continue
+    raise AssertionError("the subscription never sent an event")
+
+
 @pytest.mark.skipif(not SUBSCRIPTIONS_READY, reason="waiting for subscriptions")
 async def test_a_webhook_on_one_process_reaches_a_graphql_subscriber_on_another(
     cluster: Cluster, sandbox: Sandbox
@@ -306,7 +324,7 @@ async def test_a_webhook_on_one_process_reaches_a_graphql_subscriber_on_another(
                 },
             }
         )
-        await asyncio.sleep(0.5)  # the subscription starts from now
+        await _until_live(ws, sandbox, first.url, cluster.kombo_account)
         sent = time.monotonic()
         created = await _deliver_kombo_webhook(sandbox, first.url, cluster.kombo_account)
         while True:

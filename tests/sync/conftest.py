@@ -18,8 +18,8 @@ from ordergraph.store import OrderFilter, Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
 from tests.conftest import Sandbox
 from tests.serve_support import BoundServer
-from tests.serve_support import eventually as _eventually
 from tests.tenants import tenant_entries
+from tests.waiting import eventually as _eventually
 
 CURSOR_SECRET = "sync-test-cursor-secret"
 TENANT = "acme"

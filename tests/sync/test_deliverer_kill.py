@@ -26,11 +26,11 @@ from tests.serve_support import (
     SECRETS,
     ServeProcess,
     account_key,
-    eventually,
     serve_env,
     start_serve,
     write_config,
 )
+from tests.waiting import eventually
 
 LEASE = 2.0
 CURSOR_SECRET = SECRETS["OG_CURSOR_SECRET"]
