@@ -31,10 +31,12 @@ $(JS_TESTS_STAMP): tests/js/package-lock.json
 install: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
 
 # The suite runs in parallel, one pytest-xdist worker per core (PYTEST_WORKERS=0: in
-# this process). --dist loadgroup keeps each xdist_group on one worker, in turn: the
-# tests that share a process or a private server (tests/conftest.py, SERIAL_GROUPS).
+# this process). A test file is the unit a worker takes (--dist loadfile): a module's
+# shared fixtures (the demo process, the private PostgreSQL of the fault scenarios)
+# start once, and its tests run in order. (Not loadgroup: with pytest 9.2, xdist 3.8
+# no longer sees xdist_group marks.) Across files, tests keep apart by themselves.
 PYTEST_WORKERS ?= auto
-PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
 
 test: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
 	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)

@@ -18,30 +18,6 @@ from tests.gate import Gate
 # Database fixtures (SQLite and PostgreSQL, one fresh database per run) for every suite.
 pytest_plugins = ["tests.databases"]
 
-# `make test` runs on several pytest-xdist workers (--dist loadgroup). Everything else
-# keeps apart by itself (own databases, Redis prefixes, ports from the OS, temporary
-# folders); these run on one worker, one after another, because they share something:
-SERIAL_GROUPS = {
-    # one private PostgreSQL cluster per session, stopped and restarted by the tests
-    "tests/faults/": "faults",
-    # one demo process for the module
-    "tests/test_demo.py": "demo",
-    # serve clusters whose response cache is a Redis database (no key prefix there)
-    # picked at random, and lease timing measured in fractions of a second
-    "tests/scale/test_two_processes.py": "serve-cluster",
-    "tests/scale/test_cache_across_processes.py": "serve-cluster",
-    "tests/scale/test_workers.py": "serve-cluster",
-}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = config.rootpath
-    for item in items:
-        where = item.path.relative_to(root).as_posix()
-        for prefix, group in SERIAL_GROUPS.items():
-            if where.startswith(prefix):
-                item.add_marker(pytest.mark.xdist_group(group))
-
 
 @dataclass
 class Sandbox:

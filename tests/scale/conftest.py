@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -70,6 +71,33 @@ async def prefix(redis_url: str) -> AsyncIterator[str]:
         if keys:
             await client.delete(*keys)
     finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def cache_url(redis_url: str) -> AsyncIterator[str]:
+    """A database (1-15) of the shared Redis that no concurrent test uses, for a response
+    cache: it has no key prefix, so two clusters on one database would read each other's
+    entries. Claimed with SET NX in database 0 (so across xdist workers and other runs
+    on this machine too), released afterwards; the claim expires if a run dies."""
+    client = Redis.from_url(redis_url)
+    token = uuid.uuid4().hex.encode()
+    claimed: str | None = None
+    try:
+        for _ in range(240):
+            for db in random.sample(range(1, 16), 15):
+                if await client.set(f"ogtest:cache-db:{db}", token, nx=True, ex=900):
+                    claimed = f"ogtest:cache-db:{db}"
+                    break
+            if claimed is not None:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            pytest.fail("no free Redis database for the response cache")
+        yield redis_url.rsplit("/", 1)[0] + "/" + claimed.rsplit(":", 1)[1]
+    finally:
+        if claimed is not None and await client.get(claimed) == token:
+            await client.delete(claimed)
         await client.aclose()
 
 

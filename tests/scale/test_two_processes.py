@@ -84,12 +84,15 @@ async def _until(predicate: Any, within: float, what: str) -> float:
 
 @pytest.fixture
 async def cluster(
-    sandbox: Sandbox, fresh_store_url: str, redis_url: str, prefix: str, tmp_path: Path
+    sandbox: Sandbox,
+    fresh_store_url: str,
+    redis_url: str,
+    cache_url: str,
+    prefix: str,
+    tmp_path: Path,
 ) -> AsyncIterator[Cluster]:
     kombo = (await sandbox.accounts("kombo"))[0]
     unified = (await sandbox.accounts("unified"))[0]
-    cache_db = random.randint(1, 15)
-    cache_url = redis_url.rsplit("/", 1)[0] + f"/{cache_db}"
     config = write_config(
         tmp_path / "ordergraph.toml",
         store_url=fresh_store_url,
