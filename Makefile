@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # npm ci writes node_modules/.package-lock.json: it is the stamp of the npm install.
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: install test lint typecheck check demo sandbox clean vendor-graphiql
+.PHONY: install test test-fast lint typecheck check demo sandbox clean vendor-graphiql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,20 @@ $(JS_TESTS_STAMP): tests/js/package-lock.json
 
 install: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
 
+# The suite runs in parallel, one pytest-xdist worker per core (PYTEST_WORKERS=0: in
+# this process). A test file is the unit a worker takes (--dist loadfile): a module's
+# shared fixtures (the demo process, the private PostgreSQL of the fault scenarios)
+# start once, and its tests run in order. (Not loadgroup: with pytest 9.2, xdist 3.8
+# no longer sees xdist_group marks.) Across files, tests keep apart by themselves.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
+
 test: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+
+# The inner loop: everything but the slow, fault and fuzz tests, stopping at the first failure.
+test-fast: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
+	$(BIN)/pytest $(PYTEST_PARALLEL) -x -m "not slow and not faults and not fuzz" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ordergraph tests bench

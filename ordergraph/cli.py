@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,11 +50,15 @@ def _sandbox(args: argparse.Namespace) -> int:
         f"{labels.get(name, name)} {simulator.mount}"
         for name, simulator in app[SIMULATORS_KEY].items()
     )
+    # Bound before printing, so the line names the real port (``--port 0``: any free one).
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.create_server((args.host, args.port), family=family)
+    port = sock.getsockname()[1]
     print(
-        f"ordergraph sandbox on http://{args.host}:{args.port} ({mounts}, control /_sandbox/)",
+        f"ordergraph sandbox on http://{args.host}:{port} ({mounts}, control /_sandbox/)",
         flush=True,
     )
-    web.run_app(app, host=args.host, port=args.port, print=None)
+    web.run_app(app, sock=sock, print=None)
     return 0
 
 
@@ -180,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the simulators of " + ", ".join(plugin.label for plugin in PLUGINS),
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=8900, help="port (default 8900)")
+    sandbox.add_argument(
+        "--port", type=int, default=8900, help="port (default 8900; 0: any free one, printed)"
+    )
     sandbox.add_argument("--seed", type=int, default=42, help="data seed (default 42)")
     sandbox.add_argument(
         "--orders", type=int, default=120, help="orders seeded per account (default 120)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from ordergraph.sandbox.app import create_sandbox_app
 from ordergraph.sandbox.core import SandboxContext
 from tests.contract import Recorder
+from tests.gate import Gate
 
 # Database fixtures (SQLite and PostgreSQL, one fresh database per run) for every suite.
 pytest_plugins = ["tests.databases"]
@@ -26,6 +27,8 @@ class Sandbox:
     context: SandboxContext
     recorder: Recorder
     session: aiohttp.ClientSession
+    # Holds chosen requests until the test opens it (a provider exactly as slow as needed).
+    gate: Gate = field(default_factory=Gate)
 
     def base(self, provider: str) -> str:
         return (
@@ -62,8 +65,10 @@ def sandbox_context() -> SandboxContext:
 @pytest.fixture
 async def sandbox(sandbox_context: SandboxContext) -> AsyncIterator[Sandbox]:
     recorder = Recorder()
+    gate = Gate()
     app = create_sandbox_app(sandbox_context)
     app.middlewares.append(recorder.middleware)
+    app.middlewares.append(gate.middleware)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as session:
@@ -72,5 +77,7 @@ async def sandbox(sandbox_context: SandboxContext) -> AsyncIterator[Sandbox]:
             context=sandbox_context,
             recorder=recorder,
             session=session,
+            gate=gate,
         )
+    gate.open()  # a request still held would keep the server from closing
     await server.close()

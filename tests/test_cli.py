@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
+import re
 import sys
 from pathlib import Path
 
@@ -18,39 +18,25 @@ from ordergraph.models import ProviderName
 from ordergraph.providers.registry import PLUGINS
 from ordergraph.settings import load_settings
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def _wait_until_serving(session: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(100):
-        try:
-            async with session.get(url) as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"sandbox did not start serving {url}")
+_LISTENING = re.compile(rb"ordergraph sandbox on (http://127\.0\.0\.1:\d+) ")
 
 
 async def test_sandbox_command_serves_all_three_simulators() -> None:
-    port = _free_port()
     ordergraph = Path(sys.executable).with_name("ordergraph")
     process = await asyncio.create_subprocess_exec(
-        str(ordergraph), "sandbox", "--port", str(port), "--seed", "3", "--orders", "5",
+        str(ordergraph), "sandbox", "--port", "0", "--seed", "3", "--orders", "5",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
+        # The first line names the port it bound; it is listening by then.
+        assert process.stdout is not None
+        first = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        found = _LISTENING.match(first)
+        assert found is not None, first
+        base = found.group(1).decode()
         async with aiohttp.ClientSession() as session:
-            await _wait_until_serving(session, f"{base}/_sandbox/accounts")
             async with session.get(f"{base}/_sandbox/accounts") as response:
                 accounts = (await response.json())["accounts"]
             assert {a["provider"] for a in accounts} == {"unified", "stackone", "kombo"}

@@ -30,6 +30,11 @@ unexpected exception is logged and recorded only as a fixed sentence.
 Several processes share one PostgreSQL store: each runs its own loop; SKIP LOCKED
 claims keep them from taking the same delivery, and a process that dies mid-delivery
 hands its claims on when their lease ends. A clean stop releases its claims at once.
+
+Time comes from a ``Clock`` (the system's unless one is injected): what is due, when an
+attempt failed, how long ``submit`` waits inline and how long the loop idles. A test
+passes a clock it steps by hand, so backoff, leases and timeouts take no real time.
+The HTTP bound on an attempt (``asyncio.timeout``) stays real: it limits real I/O.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ordergraph.backoff import Backoff, Jitter
 from ordergraph.broker import Broker
@@ -59,8 +64,10 @@ from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 
 __all__ = [
     "AttemptOutcome",
+    "Clock",
     "ResultDeliverer",
     "Submitted",
+    "SystemClock",
     "order_with_result",
     "retry_delay",
 ]
@@ -72,6 +79,28 @@ _FATAL = (ProviderInputError, ProviderNotFoundError, UnsupportedOperationError)
 _UNEXPECTED = "unexpected error while delivering (details in the server log)"
 # An attempt must end (and be recorded) before its lease does.
 _LEASE_SHARE = 0.8
+
+
+class Clock(Protocol):
+    """The deliverer's time: what "now" is, and waiting for a while."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Return once ``seconds`` have passed on this clock."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time and real waiting: what a running gateway uses."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 def _result_of(submission: ResultSubmission) -> AssessmentResult:
@@ -160,12 +189,14 @@ class ResultDeliverer:
         settings: DeliverySettings,
         *,
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
         self.connections = connections
         self.settings = settings
         self._rng = rng or random.Random()
+        self.clock: Clock = clock or SystemClock()
         self._wake = asyncio.Event()
         # Attempts running in this process, with the claim each holds.
         self._running: dict[asyncio.Task[AttemptOutcome], Delivery] = {}
@@ -194,6 +225,7 @@ class ResultDeliverer:
             _payload(remote_id, submission),
             update=lambda order: order_with_result(order, submission),
             lease=self.lease,
+            now=self.clock.now(),
         )
         if recorded is None:
             return None
@@ -204,10 +236,23 @@ class ResultDeliverer:
             self.wake()
             return Submitted(recorded.delivery, None)
         task = self._spawn(recorded.delivery, inline=True)
-        done, _ = await asyncio.wait({task}, timeout=self.settings.inline_timeout)
-        outcome = task.result() if task in done and not task.cancelled() else None
+        done = await self._within(task, self.settings.inline_timeout)
+        outcome = task.result() if done and not task.cancelled() else None
         current = await self.store.deliveries.get(recorded.delivery.id)
         return Submitted(current or recorded.delivery, outcome)
+
+    async def _within(self, task: asyncio.Task[AttemptOutcome], seconds: float) -> bool:
+        """Wait for ``task`` at most ``seconds`` on the clock (it keeps running after);
+        True when it ended in time."""
+        timer = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        return task.done()
+
+    def _now(self, now: datetime | None) -> datetime:
+        return as_utc(now) if now is not None else self.clock.now()
 
     async def _publish(self, tenant: str, ingest: IngestResult | None) -> None:
         if ingest is not None and ingest.changed:
@@ -275,7 +320,7 @@ class ResultDeliverer:
         ingest = await self.store.results.delivered(
             delivery,
             update=lambda order: order_with_result(order, submission, status, provider_status),
-            now=now,
+            now=self._now(now),
         )
         await self._publish(delivery.tenant, ingest)
         logger.info(
@@ -295,7 +340,7 @@ class ResultDeliverer:
         *,
         fatal: bool = False,
     ) -> AttemptOutcome:
-        at = as_utc(now) if now is not None else utcnow()
+        at = self._now(now)
         too_old = at - delivery.created_at >= timedelta(seconds=self.settings.max_age)
         give_up = fatal or too_old or delivery.attempts >= self.settings.max_attempts
         retry_at: datetime | None = None
@@ -348,7 +393,7 @@ class ResultDeliverer:
         free = self.settings.concurrency - len(self._running)
         if free <= 0 or self._closed:
             return []
-        return await self.store.deliveries.claim(limit=free, lease=self.lease, now=now)
+        return await self.store.deliveries.claim(limit=free, lease=self.lease, now=self._now(now))
 
     def _claim_and_spawn(
         self, claimed: list[Delivery], now: datetime | None
@@ -369,11 +414,13 @@ class ResultDeliverer:
             self._claim_and_spawn(claimed, None)
             if claimed and len(self._running) < self.settings.concurrency:
                 continue  # there may be more due right now
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            waits = [
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self._wake.wait()),
+                asyncio.ensure_future(self.clock.sleep(self.settings.poll_interval)),
+            ]
             try:
-                await asyncio.wait(
-                    waits, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
-                )
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in waits:
                     waiter.cancel()
@@ -390,4 +437,6 @@ class ResultDeliverer:
                 await task
             if task.cancelled():
                 with contextlib.suppress(Exception):
-                    await self.store.deliveries.release(delivery.id, attempt=delivery.attempts)
+                    await self.store.deliveries.release(
+                        delivery.id, attempt=delivery.attempts, now=self.clock.now()
+                    )

@@ -226,7 +226,13 @@ async def run_while_leader(
         try:
             while True:
                 timeout = min(every, valid_until - loop.time())
-                await asyncio.wait({task, stopping}, timeout=max(0.0, timeout))
+                # FIRST_COMPLETED: a stop (or the work ending) is acted on at once, not
+                # at the next renewal, which is up to ttl / 3 away.
+                await asyncio.wait(
+                    {task, stopping},
+                    timeout=max(0.0, timeout),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 if stop.is_set():
                     break
                 if task.done():

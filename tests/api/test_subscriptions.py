@@ -29,6 +29,7 @@ from tests.api.helpers import deliver_unified, gid, legacy_gid, unified_order
 from tests.api.ws_client import RawSubscriber, TransportWS, connect
 from tests.conftest import Sandbox
 from tests.tenants import tenant_entries
+from tests.waiting import eventually
 
 EVENTS = """
 subscription Events($filter: OrderEventFilter, $after: String) {
@@ -118,6 +119,15 @@ async def until_subscribed(api: Api, count: int) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"{api.services.hubs.subscriber_count()} subscribers, wanted {count}")
+
+
+async def until_left(api: Api, count: int) -> None:
+    """Wait until no more than ``count`` subscriptions tail the log."""
+
+    async def left() -> bool:
+        return api.services.hubs.subscriber_count() <= count
+
+    await eventually(left, 2.0, what=f"at most {count} subscribers")
 
 
 async def ready(api: Api, tenant: str = "acme") -> AsyncIterator[TransportWS]:
@@ -310,9 +320,10 @@ async def test_subscriptions_per_connection_are_capped(make_api: ApiFactory) -> 
         message = await client.message("3")
         assert message["type"] == "error"
         assert "limit" in message["payload"][0]["message"].lower()
-        # Completing one frees a place.
+        # Completing one frees a place (and its subscriber leaves the hub, so the count
+        # below can only be reached by "4").
         await client.complete("1")
-        await asyncio.sleep(0.1)
+        await until_left(api, 1)
         await client.subscribe("4", EVENTS)
         await until_subscribed(api, 2)
         await change(api, "M-1", "OPEN", 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from ordergraph.settings import Settings, load_settings
 from tests.conftest import Sandbox
 from tests.kombo_events import order_received
 from tests.secrets_scan import Captured
-from tests.test_serve import SECRETS
+from tests.serve_support import SECRETS, account_key, serve_env, write_config
 
 __all__ = ["Deployment", "KomboVendor", "deployment", "graphql"]
 
@@ -42,55 +41,35 @@ async def deployment(
     broker_url: str = "memory://",
     cache_url: str = "memory://",
     prefix: str = "ogfaults",
-    extra: str = "",
+    sections: dict[str, dict[str, object]] | None = None,
 ) -> Deployment:
     kombo = (await sandbox.accounts("kombo"))[0]
-    config = folder / "ordergraph.toml"
-    config.write_text(
-        f"""
-[server]
-host = "127.0.0.1"
-
-[store]
-url = "{store_url}"
-cursor_secret = "${{OG_CURSOR_SECRET}}"
-
-[cache]
-url = "{cache_url}"
-
-[broker]
-url = "{broker_url}"
-channel_prefix = "{prefix}"
-
-[sync]
-poller_lease_ttl = 2
-
-[[tenants]]
-name = "acme"
-[[tenants.keys]]
-hash = "${{OG_ACME_KEY_HASH}}"
-scopes = ["read", "write"]
-
-[[connections]]
-id = "acme-kombo"
-tenant = "acme"
-provider = "kombo"
-base_url = "{sandbox.base("kombo")}"
-api_key = "${{OG_KOMBO_KEY}}"
-account = "{kombo["account"]}"
-webhook_secret = "${{OG_KOMBO_WEBHOOK_SECRET}}"
-poll_interval = 3600
-max_retry_delay = 0.2
-{extra}
-"""
+    config = write_config(
+        folder / "ordergraph.toml",
+        store_url=store_url,
+        sections={
+            "cache": {"url": cache_url},
+            "broker": {"url": broker_url, "channel_prefix": prefix},
+            "sync": {"poller_lease_ttl": 2},
+            **(sections or {}),
+        },
+        connections=[
+            {
+                "id": "acme-kombo",
+                "tenant": "acme",
+                "provider": "kombo",
+                "base_url": sandbox.base("kombo"),
+                "api_key": "${OG_KOMBO_KEY}",
+                "account": kombo["account"],
+                "webhook_secret": "${OG_KOMBO_WEBHOOK_SECRET}",
+                "poll_interval": 3600,
+                "max_retry_delay": 0.2,
+            }
+        ],
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ORDERGRAPH_")},
-        **SECRETS,
-        "OG_KOMBO_KEY": kombo["headers"]["Authorization"].split(" ", 1)[1],
-        "OG_KOMBO_WEBHOOK_SECRET": kombo["webhook_secret"],
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = serve_env(
+        OG_KOMBO_KEY=account_key(kombo), OG_KOMBO_WEBHOOK_SECRET=kombo["webhook_secret"]
+    )
     return Deployment(config, env, kombo["account"], kombo["webhook_secret"])
 
 

@@ -7,22 +7,18 @@ in a temporary directory, on a free loopback port).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import pwd
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
-from tests.scale.conftest import free_port
-from tests.test_serve import ORDERGRAPH
+from tests.serve_support import ServeProcess as Served
+from tests.serve_support import free_port, start_serve
 
 __all__ = ["PG_BIN", "PrivatePostgres", "ServeProcess", "postgres_unavailable_reason"]
 
@@ -74,6 +70,14 @@ class PrivatePostgres:
             "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={password_file}",
         )  # fmt: skip
         password_file.unlink()
+        # PostgreSQL cannot pick a port and say which: if another process took the one
+        # chosen meanwhile, start on another. Restarts keep it.
+        for _ in range(4):
+            try:
+                self.start()
+                return
+            except subprocess.CalledProcessError:
+                self.port = free_port()
         self.start()
 
     def _server_args(self) -> list[str]:
@@ -101,46 +105,26 @@ class PrivatePostgres:
 
 @dataclass
 class ServeProcess:
-    """One ``ordergraph serve`` process, its output going to a log file."""
+    """One ``ordergraph serve`` of a scenario, started by tests/serve_support.py (on a
+    port of its own choosing); its output goes to ``log``."""
 
     config: Path
     env: dict[str, str]
     log: Path
-    port: int = field(default_factory=free_port)
-    process: asyncio.subprocess.Process | None = None
+    served: Served | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert self.served is not None, "not started"
+        return self.served.url
 
     async def start(self, *flags: str) -> None:
-        with self.log.open("ab") as handle:
-            self.process = await asyncio.create_subprocess_exec(
-                str(ORDERGRAPH), "serve", "--config", str(self.config), "--port", str(self.port),
-                *flags, stdout=handle, stderr=handle, env=self.env,
-            )  # fmt: skip
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(self.url + "/readyz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"serve did not become ready:\n{self.output()}")
+        self.served = await start_serve(self.config, self.env, self.log, *flags)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     async def stop(self) -> int | None:
-        process = self.process
-        if process is None or process.returncode is not None:
-            return process.returncode if process else None
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), timeout=20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        return process.returncode
+        if self.served is None:
+            return None
+        return await self.served.stop()

@@ -20,7 +20,7 @@ from tests.faults.conftest import create_database
 from tests.faults.deploy import KomboVendor, deployment, graphql
 from tests.faults.services import PrivatePostgres, ServeProcess
 from tests.secrets_scan import Captured, SecretScanner
-from tests.test_serve import SECRETS
+from tests.serve_support import SECRETS
 
 COUNT = "{ orders(first: 1) { totalCount } }"
 

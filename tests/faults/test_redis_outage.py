@@ -20,7 +20,7 @@ from tests.faults.deploy import KomboVendor, deployment, graphql
 from tests.faults.services import ServeProcess
 from tests.scale.conftest import RedisServer
 from tests.secrets_scan import Captured, SecretScanner
-from tests.test_serve import SECRETS
+from tests.serve_support import SECRETS
 
 pytestmark = [
     pytest.mark.faults,
@@ -62,6 +62,20 @@ class Subscriber:
             else:
                 raise AssertionError(frame)
 
+    async def until_live(self, vendor: KomboVendor, url: str) -> None:
+        """The subscription starts from the log's end once it runs: probe orders are
+        delivered until it sends one (not a sleep that a loaded machine outlasts)."""
+        for n in range(30):
+            probe = f"probe_{n}"
+            await vendor.deliver(url, probe)
+            try:
+                await self.until_seen([probe], 1.5)
+                return
+            except AssertionError:
+                assert self.task is not None
+                assert not self.task.done(), self.task
+        raise AssertionError("the subscription never sent an event")
+
     async def until_seen(self, ids: list[str], within: float) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -84,7 +98,7 @@ async def test_a_redis_outage_loses_no_event_and_graphql_keeps_answering(
         broker_url=redis_server.url,
         cache_url=redis_server.url,
         prefix=f"ogfaults-{uuid.uuid4().hex[:8]}",
-        extra="[subscriptions]\npoll_interval = 1\n",
+        sections={"subscriptions": {"poll_interval": 1}},
     )
     first = ServeProcess(deploy.config, deploy.env, tmp_path / "first.log")
     second = ServeProcess(deploy.config, deploy.env, tmp_path / "second.log")
@@ -98,7 +112,7 @@ async def test_a_redis_outage_loses_no_event_and_graphql_keeps_answering(
             async with session.ws_connect(ws_url, protocols=["graphql-transport-ws"]) as ws:
                 subscriber = Subscriber(ws, captured)
                 await subscriber.start()
-                await asyncio.sleep(0.5)  # the subscription starts from now
+                await subscriber.until_live(vendor, first.url)
 
                 async def deliver(label: str, count: int) -> list[str]:
                     ids = [f"redis_{label}_{i}" for i in range(count)]

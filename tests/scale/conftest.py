@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,18 +16,18 @@ from urllib.parse import urlsplit
 import pytest
 from redis.asyncio import Redis
 
+from tests.serve_support import free_port
+
 SHARED_REDIS = os.environ.get("ORDERGRAPH_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def _ping(url: str) -> bool:
-    """True when a Redis answers PING at ``url``.
+    """True when a Redis answers PING at ``url``."""
+    return await _ask(url, b"PING") == b"+PONG\r\n"
+
+
+async def _ask(url: str, command: bytes) -> bytes:
+    """A Redis's raw answer to an inline command at ``url`` (b"" if none answers).
 
     A raw socket, not redis-py: a client whose connection is cut while the server starts
     or dies can be left half-open and surface as an unclosed-connection warning in
@@ -38,11 +38,11 @@ async def _ping(url: str) -> bool:
     try:
         async with asyncio.timeout(1):
             reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 6379)
-            writer.write(b"PING\r\n")
+            writer.write(command + b"\r\n")
             await writer.drain()
-            return await reader.readline() == b"+PONG\r\n"
+            return await reader.read(4096)
     except (OSError, TimeoutError):
-        return False
+        return b""
     finally:
         if writer is not None:
             writer.close()
@@ -74,19 +74,59 @@ async def prefix(redis_url: str) -> AsyncIterator[str]:
         await client.aclose()
 
 
+@pytest.fixture
+async def cache_url(redis_url: str) -> AsyncIterator[str]:
+    """A database (1-15) of the shared Redis that no concurrent test uses, for a response
+    cache: it has no key prefix, so two clusters on one database would read each other's
+    entries. Claimed with SET NX in database 0 (so across xdist workers and other runs
+    on this machine too), released afterwards; the claim expires if a run dies."""
+    client = Redis.from_url(redis_url)
+    token = uuid.uuid4().hex.encode()
+    claimed: str | None = None
+    try:
+        for _ in range(240):
+            for db in random.sample(range(1, 16), 15):
+                if await client.set(f"ogtest:cache-db:{db}", token, nx=True, ex=900):
+                    claimed = f"ogtest:cache-db:{db}"
+                    break
+            if claimed is not None:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            pytest.fail("no free Redis database for the response cache")
+        yield redis_url.rsplit("/", 1)[0] + "/" + claimed.rsplit(":", 1)[1]
+    finally:
+        if claimed is not None and await client.get(claimed) == token:
+            await client.delete(claimed)
+        await client.aclose()
+
+
 class RedisServer:
-    """A redis-server of the test's own on a free loopback port (nothing on disk)."""
+    """A redis-server of the test's own on a free loopback port (nothing on disk).
+
+    redis-server cannot pick a port and say which, so the port is chosen beforehand;
+    if another process took it meanwhile, the first start tries another. A restart
+    keeps the port (clients reconnect to where it was)."""
 
     def __init__(self, folder: Path) -> None:
         self.port = free_port()
         self.folder = folder
         self.process: asyncio.subprocess.Process | None = None
+        self._started = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
+        for _ in range(1 if self._started else 5):
+            if await self._start_on_port():
+                self._started = True
+                return
+            self.port = free_port()
+        raise AssertionError("private redis-server did not start")
+
+    async def _start_on_port(self) -> bool:
         binary = shutil.which("redis-server")
         assert binary is not None
         self.process = await asyncio.create_subprocess_exec(
@@ -95,11 +135,17 @@ class RedisServer:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
-        for _ in range(100):
-            if await _ping(self.url):
-                return
+        for _ in range(200):
+            # Ours, not another test's server that got the port first: it works in
+            # our folder (and ours then exits, unable to bind).
+            if str(self.folder).encode() in await _ask(self.url, b"CONFIG GET dir"):
+                return True
+            if self.process.returncode is not None:  # the port was taken
+                return False
             await asyncio.sleep(0.05)
-        raise AssertionError("private redis-server did not start")
+        self.process.kill()
+        await self.process.wait()
+        return False
 
     async def stop(self) -> None:
         """Kill it (no clean shutdown: clients see the connection drop)."""

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from tests.conftest import Sandbox
-from tests.scale.test_two_processes import Cluster, Process, _deliver_kombo_webhook, cluster
-from tests.test_serve import SECRETS
+from tests.scale.test_two_processes import Cluster, _deliver_kombo_webhook, cluster
+from tests.serve_support import SECRETS, ServeProcess
 
 __all__ = ["cluster"]  # the fixture, shared with the two-process tests
 
@@ -94,7 +94,7 @@ async def _first_fresh(
     raise AssertionError(f"the change was hidden for more than {within}s")
 
 
-async def _start_with(cluster: Cluster, config: Path, name: str) -> Process:
+async def _start_with(cluster: Cluster, config: Path, name: str) -> ServeProcess:
     cluster.config, original = config, cluster.config
     try:
         return await cluster.start(name)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
-import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,8 +31,7 @@ from ordergraph.store import Store
 from ordergraph.sync.lifecycle import connection_id_for
 from tests.conftest import Sandbox
 from tests.kombo_events import order_received
-from tests.scale.conftest import free_port
-from tests.test_serve import ORDERGRAPH, SECRETS
+from tests.serve_support import SECRETS, ServeProcess, free_port, start_serve
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
@@ -43,25 +40,20 @@ ADMIN = {
     "globex": "hot-globex-admin-key-0123456789ab",
 }
 CONNECTIONS = "{ connections { id provider account state origin } }"
-
-
-@dataclass
-class Process:
-    process: asyncio.subprocess.Process
-    url: str
-    log: Path
+# One process each: these processes stand for separate hosts.
+ONE = ("--workers", "1")
 
 
 @dataclass
 class Pair:
     """Two serve processes; ``a``'s address is the public URL vendors call back."""
 
-    a: Process
-    b: Process
+    a: ServeProcess
+    b: ServeProcess
     session: aiohttp.ClientSession
 
     async def gql(
-        self, process: Process, document: str, variables: dict[str, Any] | None = None,
+        self, process: ServeProcess, document: str, variables: dict[str, Any] | None = None,
         *, tenant: str = "globex",
     ) -> dict[str, Any]:  # fmt: skip
         async with self.session.post(
@@ -74,39 +66,21 @@ class Pair:
         data: dict[str, Any] = body["data"]
         return data
 
-    async def connections(self, process: Process, tenant: str = "globex") -> list[dict[str, Any]]:
+    async def connections(
+        self, process: ServeProcess, tenant: str = "globex"
+    ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = (await self.gql(process, CONNECTIONS, tenant=tenant))[
             "connections"
         ]
         return found
 
-    async def order_count(self, process: Process, connection_id: str) -> int:
+    async def order_count(self, process: ServeProcess, connection_id: str) -> int:
         data = await self.gql(
             process,
             "query($c: [ID!]) { orders(filter: {connectionIds: $c}) { totalCount } }",
             {"c": [connection_id]},
         )
         return int(data["orders"]["totalCount"])
-
-
-async def _start(config: Path, env: dict[str, str], port: int, log: Path) -> Process:
-    with open(log, "wb") as handle:  # noqa: ASYNC230 (a local file, opened once)
-        process = await asyncio.create_subprocess_exec(
-            str(ORDERGRAPH), "serve", "--config", str(config), "--port", str(port),
-            "--workers", "1", stdout=handle, stderr=handle, env=env,
-        )  # fmt: skip
-    started = Process(process, f"http://127.0.0.1:{port}", log)
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(started.url + "/readyz") as response:
-                    if response.status == 200:
-                        return started
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    output = await asyncio.to_thread(log.read_text, errors="replace")
-    raise AssertionError(f"serve did not become ready:\n{output}")
 
 
 async def _workspace_id(sandbox: Sandbox, account: dict[str, Any]) -> str:
@@ -119,14 +93,20 @@ async def _workspace_id(sandbox: Sandbox, account: dict[str, Any]) -> str:
 
 @pytest.fixture
 async def pair(
-    sandbox: Sandbox, fresh_store_url: str, redis_url: str, prefix: str, tmp_path: Path
+    sandbox: Sandbox,
+    fresh_store_url: str,
+    redis_url: str,
+    cache_url: str,
+    prefix: str,
+    tmp_path: Path,
 ) -> AsyncIterator[Pair]:
     kombo = (await sandbox.accounts("kombo"))[0]
     unified = (await sandbox.accounts("unified"))[0]
-    port_a, port_b = free_port(), free_port()
+    # a's address is in the config (Unified's hook URL), so a is started on a port
+    # chosen first; b binds port 0.
+    port_a = free_port()
     public = f"http://127.0.0.1:{port_a}"
     sandbox.context.webhook_targets["kombo"] = f"{public}/webhooks/kombo"
-    cache_url = redis_url.rsplit("/", 1)[0] + f"/{random.randint(1, 15)}"
     config = tmp_path / "ordergraph.toml"
     config.write_text(
         f"""
@@ -189,21 +169,17 @@ account = "{kombo["account"]}"
         "OG_UNIFIED_WEBHOOK_SECRET": unified["webhook_secret"],
         "PYTHONUNBUFFERED": "1",
     }
-    processes: list[Process] = []
+    processes: list[ServeProcess] = []
     try:
-        processes.append(await _start(config, env, port_a, tmp_path / "a.log"))
-        processes.append(await _start(config, env, port_b, tmp_path / "b.log"))
+        processes.append(
+            await start_serve(config, env, tmp_path / "a.log", "--port", str(port_a), *ONE)
+        )
+        processes.append(await start_serve(config, env, tmp_path / "b.log", *ONE))
         async with aiohttp.ClientSession() as session:
             yield Pair(processes[0], processes[1], session)
     finally:
         for process in processes:
-            if process.process.returncode is None:
-                process.process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.process.wait(), timeout=15)
-                except TimeoutError:
-                    process.process.kill()
-                    await process.process.wait()
+            await process.stop()
 
 
 async def _until(predicate: Any, within: float, what: str) -> float:

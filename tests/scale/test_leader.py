@@ -146,6 +146,21 @@ async def test_a_holder_that_cannot_reach_redis_stops_before_its_lease_expires(
         await factory.close()
 
 
+async def test_a_stop_ends_the_work_at_once_however_long_the_ttl() -> None:
+    # given: work under a lease whose next renewal is 20 s away
+    stop = asyncio.Event()
+    work = _Work()
+    task = asyncio.create_task(run_while_leader(SingleProcessLeases(60.0).lease("c1"), work, stop))
+    await _until(lambda: work.running, 1.0)
+
+    # when
+    stop.set()
+
+    # then: the work is told and the leader returns now, not at the next renewal
+    await asyncio.wait_for(task, timeout=1.0)
+    assert not work.running
+
+
 async def test_a_clean_stop_releases_the_lease_at_once(redis_url: str, prefix: str) -> None:
     factory = RedisLeases(redis_url, prefix=prefix, ttl=TTL)
     stop = asyncio.Event()

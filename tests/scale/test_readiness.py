@@ -4,6 +4,7 @@ a PostgreSQL URL where nothing listens."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +19,7 @@ from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
-from tests.scale.conftest import RedisServer, free_port
+from tests.scale.conftest import RedisServer
 
 CURSOR_SECRET = "readiness-cursor-secret"
 PASSWORD = "db-password-7f3e"
@@ -83,10 +84,14 @@ async def test_redis_going_away_makes_cache_and_broker_not_ready(
 
 
 async def test_an_unreachable_store_is_named_without_its_url() -> None:
-    port = free_port()
-    url = f"postgresql://ordergraph:{PASSWORD}@127.0.0.1:{port}/ordergraph"
-    async with _gateway(url, None) as readyz:
-        status, body, text = await readyz()
+    # A port bound here and never listened on: connections to it are refused, and no
+    # other test can start a server on it meanwhile.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        url = f"postgresql://ordergraph:{PASSWORD}@127.0.0.1:{port}/ordergraph"
+        async with _gateway(url, None) as readyz:
+            status, body, text = await readyz()
     assert status == 503
     assert body["checks"] == {"store": "unavailable", "cache": "ok", "broker": "ok"}
     assert PASSWORD not in text

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
 import time
@@ -25,8 +24,14 @@ from ordergraph.sandbox.kombo import sign as kombo_sign
 from ordergraph.store import EventSource, Store
 from tests.conftest import Sandbox
 from tests.kombo_events import order_received
-from tests.scale.conftest import free_port
-from tests.test_serve import ORDERGRAPH, SECRETS
+from tests.serve_support import (
+    SECRETS,
+    ServeProcess,
+    account_key,
+    serve_env,
+    start_serve,
+    write_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TTL = 2.0
@@ -38,51 +43,22 @@ pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 
 @dataclass
-class Process:
-    process: asyncio.subprocess.Process
-    url: str
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@dataclass
 class Cluster:
     config: Path
     env: dict[str, str]
     folder: Path
     store: Store
     kombo_account: str
-    processes: list[Process]
+    processes: list[ServeProcess]
 
-    async def start(self, name: str) -> Process:
-        port = free_port()
-        log = self.folder / f"{name}.log"
-        with log.open("wb") as handle:
-            process = await asyncio.create_subprocess_exec(
-                str(ORDERGRAPH), "serve", "--config", str(self.config), "--port", str(port),
-                # One process each: these tests are about processes as separate hosts
-                # (and compare the poller's pid with the process's).
-                "--workers", "1",
-                stdout=handle, stderr=handle, env=self.env,
-            )  # fmt: skip
-        started = Process(process, f"http://127.0.0.1:{port}", log)
+    async def start(self, name: str) -> ServeProcess:
+        # One process each: these tests are about processes as separate hosts (and
+        # compare the poller's pid with the process's).
+        started = await start_serve(
+            self.config, self.env, self.folder / f"{name}.log", "--workers", "1"
+        )
         self.processes.append(started)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(150):
-                try:
-                    async with session.get(started.url + "/readyz") as response:
-                        if response.status == 200:
-                            return started
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{name} did not become ready:\n{started.output()}")
+        return started
 
     async def poller_pid(self) -> int | None:
         state = await self.store.sync_state.get("acme-kombo")
@@ -108,86 +84,61 @@ async def _until(predicate: Any, within: float, what: str) -> float:
 
 @pytest.fixture
 async def cluster(
-    sandbox: Sandbox, fresh_store_url: str, redis_url: str, prefix: str, tmp_path: Path
+    sandbox: Sandbox,
+    fresh_store_url: str,
+    redis_url: str,
+    cache_url: str,
+    prefix: str,
+    tmp_path: Path,
 ) -> AsyncIterator[Cluster]:
     kombo = (await sandbox.accounts("kombo"))[0]
     unified = (await sandbox.accounts("unified"))[0]
-    cache_db = random.randint(1, 15)
-    cache_url = redis_url.rsplit("/", 1)[0] + f"/{cache_db}"
-    config = tmp_path / "ordergraph.toml"
-    config.write_text(
-        f"""
-[server]
-host = "127.0.0.1"
-
-[store]
-url = "{fresh_store_url}"
-cursor_secret = "${{OG_CURSOR_SECRET}}"
-
-[cache]
-url = "{cache_url}"
-
-[broker]
-url = "{redis_url}"
-channel_prefix = "{prefix}"
-
-[sync]
-kombo_poll_interval = {INTERVAL}
-poller_lease_ttl = {TTL}
-
-[subscriptions]
-# Far longer than any wait below: a prompt event can only come from a broker wake-up.
-poll_interval = {LOG_POLL}
-
-[[tenants]]
-name = "acme"
-
-[[tenants.keys]]
-hash = "${{OG_ACME_KEY_HASH}}"
-scopes = ["read", "write"]
-
-[[connections]]
-id = "acme-kombo"
-tenant = "acme"
-provider = "kombo"
-base_url = "{sandbox.base("kombo")}"
-api_key = "${{OG_KOMBO_KEY}}"
-account = "{kombo["account"]}"
-webhook_secret = "${{OG_KOMBO_WEBHOOK_SECRET}}"
-
-[[connections]]
-id = "acme-unified"
-tenant = "acme"
-provider = "unified"
-base_url = "{sandbox.base("unified")}"
-api_key = "${{OG_UNIFIED_KEY}}"
-account = "{unified["account"]}"
-webhook_secret = "${{OG_UNIFIED_WEBHOOK_SECRET}}"
-manage_webhook = false
-"""
+    config = write_config(
+        tmp_path / "ordergraph.toml",
+        store_url=fresh_store_url,
+        sections={
+            "cache": {"url": cache_url},
+            "broker": {"url": redis_url, "channel_prefix": prefix},
+            "sync": {"kombo_poll_interval": INTERVAL, "poller_lease_ttl": TTL},
+            # Far longer than any wait below: a prompt event can only come from a
+            # broker wake-up.
+            "subscriptions": {"poll_interval": LOG_POLL},
+        },
+        connections=[
+            {
+                "id": "acme-kombo",
+                "tenant": "acme",
+                "provider": "kombo",
+                "base_url": sandbox.base("kombo"),
+                "api_key": "${OG_KOMBO_KEY}",
+                "account": kombo["account"],
+                "webhook_secret": "${OG_KOMBO_WEBHOOK_SECRET}",
+            },
+            {
+                "id": "acme-unified",
+                "tenant": "acme",
+                "provider": "unified",
+                "base_url": sandbox.base("unified"),
+                "api_key": "${OG_UNIFIED_KEY}",
+                "account": unified["account"],
+                "webhook_secret": "${OG_UNIFIED_WEBHOOK_SECRET}",
+                "manage_webhook": False,
+            },
+        ],
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ORDERGRAPH_")},
-        **SECRETS,
-        "OG_KOMBO_KEY": kombo["headers"]["Authorization"].split(" ", 1)[1],
-        "OG_KOMBO_WEBHOOK_SECRET": kombo["webhook_secret"],
-        "OG_UNIFIED_KEY": unified["headers"]["Authorization"].split(" ", 1)[1],
-        "OG_UNIFIED_WEBHOOK_SECRET": unified["webhook_secret"] or "unused",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = serve_env(
+        OG_KOMBO_KEY=account_key(kombo),
+        OG_KOMBO_WEBHOOK_SECRET=kombo["webhook_secret"],
+        OG_UNIFIED_KEY=account_key(unified),
+        OG_UNIFIED_WEBHOOK_SECRET=unified["webhook_secret"] or "unused",
+    )
     store = await Store.open(fresh_store_url, cursor_secret=CURSOR_SECRET)
     cluster = Cluster(config, env, tmp_path, store, kombo["account"], [])
     try:
         yield cluster
     finally:
         for process in cluster.processes:
-            if process.process.returncode is None:
-                process.process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.process.wait(), timeout=15)
-                except TimeoutError:
-                    process.process.kill()
-                    await process.process.wait()
+            await process.stop(within=15)
         await store.close()
 
 
@@ -330,6 +281,24 @@ def _true_when(check: Any) -> Any:
 SUBSCRIPTIONS_READY = "type Subscription" in (ROOT / "schema.graphql").read_text()
 
 
+async def _until_live(
+    ws: aiohttp.ClientWebSocketResponse, sandbox: Sandbox, url: str, account: str
+) -> None:
+    """A subscription starts from the log's end once it runs: probe webhooks are sent
+    until it sends one (not a sleep that a loaded machine outlasts)."""
+    for _ in range(30):
+        probe = await _deliver_kombo_webhook(sandbox, url, account)
+        try:
+            while True:
+                message = await ws.receive_json(timeout=1.5)
+                assert message["type"] == "next", message
+                if message["payload"]["data"]["orderEvents"]["order"]["remoteId"] == probe:
+                    return
+        except TimeoutError:
+            continue
+    raise AssertionError("the subscription never sent an event")
+
+
 @pytest.mark.skipif(not SUBSCRIPTIONS_READY, reason="waiting for subscriptions")
 async def test_a_webhook_on_one_process_reaches_a_graphql_subscriber_on_another(
     cluster: Cluster, sandbox: Sandbox
@@ -358,7 +327,7 @@ async def test_a_webhook_on_one_process_reaches_a_graphql_subscriber_on_another(
                 },
             }
         )
-        await asyncio.sleep(0.5)  # the subscription starts from now
+        await _until_live(ws, sandbox, first.url, cluster.kombo_account)
         sent = time.monotonic()
         created = await _deliver_kombo_webhook(sandbox, first.url, cluster.kombo_account)
         while True:

@@ -16,9 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.scale.conftest import free_port
 from tests.scale.test_two_processes import Cluster, cluster
-from tests.test_serve import ORDERGRAPH, SECRETS
+from tests.serve_support import SECRETS, start_serve
 
 __all__ = ["cluster"]  # the fixture, shared with the two-process tests
 
@@ -47,15 +46,10 @@ class Workers:
 
 
 async def _start_two(cluster: Cluster) -> Workers:
-    port = free_port()
     log = cluster.folder / "workers.log"
-    with log.open("wb") as handle:
-        process = await asyncio.create_subprocess_exec(
-            str(ORDERGRAPH), "serve", "--config", str(cluster.config), "--port", str(port),
-            "--workers", "2",
-            stdout=handle, stderr=handle, env=cluster.env,
-        )  # fmt: skip
-    workers = Workers(process, f"http://127.0.0.1:{port}", log)
+    served = await start_serve(cluster.config, cluster.env, log, "--workers", "2", ready=None)
+    process = served.process
+    workers = Workers(process, await served.listening(), log)
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
             answered: set[str] = set()

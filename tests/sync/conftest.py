@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +9,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from ordergraph.broker import MemoryBroker
 from ordergraph.server import create_app
@@ -20,17 +17,12 @@ from ordergraph.settings import load_settings
 from ordergraph.store import OrderFilter, Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
 from tests.conftest import Sandbox
+from tests.serve_support import BoundServer
 from tests.tenants import tenant_entries
+from tests.waiting import eventually as _eventually
 
 CURSOR_SECRET = "sync-test-cursor-secret"
 TENANT = "acme"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _secret(account: dict[str, Any]) -> str:
@@ -101,11 +93,7 @@ class Gateway:
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
     """Wait until ``check`` holds (webhooks arrive asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
+    await _eventually(check, within)
 
 
 @pytest.fixture
@@ -119,7 +107,8 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
         webhooks: dict[str, Any] | None = None,
         extra_connections: list[dict[str, Any]] | None = None,
     ) -> Any:
-        port = free_port()
+        server = BoundServer()
+        port = server.port
         settings = load_settings(
             environ={},
             overrides={
@@ -142,10 +131,7 @@ def gateway_factory(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any
             broker=MemoryBroker(),
             connections=ConnectionRegistry.from_settings(settings.connections),
         )
-        server = TestServer(
-            create_app(services, background=background), host="127.0.0.1", port=port
-        )
-        await server.start_server()
+        await server.start(create_app(services, background=background))
         return server, services
 
     return start

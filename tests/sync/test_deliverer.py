@@ -2,7 +2,11 @@
 PostgreSQL): a slow provider answers IN_FLIGHT and the background delivers; a result
 kept by one gateway is delivered by the next one on the same store; a newer result
 supersedes an undelivered older one; retries give up visibly; a clean stop hands its
-claims back; backoff grows, is capped, jittered and honours Retry-After."""
+claims back; backoff grows, is capped, jittered and honours Retry-After.
+
+Time is a ``ManualClock`` the tests step (backoff and inline timeouts take no real
+time), and a provider "slower than the inline timeout" is a request the sandbox holds
+at its gate until the test lets it through: nothing here sleeps to synchronise."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from ordergraph.services import Services
 from ordergraph.settings import DeliverySettings, load_settings
 from ordergraph.store import DeliveryState, Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
-from ordergraph.sync.deliverer import retry_delay
+from ordergraph.sync.deliverer import ResultDeliverer, retry_delay
 from tests.api.conftest import CURSOR_SECRET, KEYS, Api, two_tenant_connections
 from tests.api.mutation_support import (
     SUBMIT_RESULT,
@@ -41,22 +45,30 @@ from tests.api.mutation_support import (
     truth,
 )
 from tests.conftest import Sandbox
+from tests.manual_clock import ManualClock
 from tests.tenants import tenant_entries
 
 PUT_RESULT = "PUT /assessment/orders/{assessment_order_id}/result"
-# Fast retries, so a test waits fractions of a second for the background.
+# On a ManualClock these cost no real time; on the system clock (the tests that need
+# time to pass by itself) they keep the background quick.
 FAST = {"poll_interval": 0.1, "backoff_base": 0.05, "backoff_cap": 0.2, "inline_timeout": 2.0}
+INLINE = 2.0
+# Far enough ahead that any retry is due (backoff_cap, and the sandbox's Retry-After).
+LATER = 3600.0
 
 Gateway = Callable[..., Any]
 
 
 @pytest.fixture
 def gateway(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any]:
-    """Start a gateway on the test's store: ``async with gateway(background=..., **delivery)``.
+    """Start a gateway on the test's store: ``async with gateway(background=...,
+    clock=..., **delivery)``; its deliverer runs on ``clock`` (default: the system's).
     Several in turn share the store, as a restarted process would."""
 
     @asynccontextmanager
-    async def start(*, background: bool = False, **delivery: Any) -> AsyncIterator[Api]:
+    async def start(
+        *, background: bool = False, clock: ManualClock | None = None, **delivery: Any
+    ) -> AsyncIterator[Api]:
         settings = load_settings(
             environ={},
             overrides={
@@ -74,6 +86,14 @@ def gateway(sandbox: Sandbox, fresh_store_url: str) -> Callable[..., Any]:
             broker=MemoryBroker(),
             connections=ConnectionRegistry.from_settings(settings.connections),
         )
+        if clock is not None:
+            services.deliverer = ResultDeliverer(
+                services.store,
+                services.broker,
+                services.connections,
+                settings.delivery,
+                clock=clock,
+            )
         app = create_app(services, background=background)
         add_graphql_routes(app)
         server = TestServer(app, host="127.0.0.1")
@@ -99,6 +119,18 @@ async def _open_kombo_order(api: Api, sandbox: Sandbox) -> tuple[str, str]:
     await index_kombo(api)
     remote_id = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[0]
     return remote_id, order_gid("acme-kombo", remote_id)
+
+
+async def _submit_past_inline_timeout(
+    api: Api, sandbox: Sandbox, clock: ManualClock, result: dict[str, Any]
+) -> dict[str, Any]:
+    """Submit while the sandbox holds the write at its gate: once the request is there
+    and ``submit`` waits on its inline timeout, the clock runs that out."""
+    submitting = asyncio.create_task(_submit(api, result))
+    await sandbox.gate.arrived()
+    await clock.sleepers(seconds=INLINE)
+    clock.advance(INLINE)
+    return await submitting
 
 
 async def _until_state(api: Api, gid: str, state: str, within: float = 15.0) -> dict[str, Any]:
@@ -127,15 +159,16 @@ async def _ok_puts(sandbox: Sandbox) -> int:
 async def test_a_slow_provider_answers_in_flight_and_the_background_delivers(
     gateway: Gateway, sandbox: Sandbox
 ) -> None:
-    async with gateway(background=True, inline_timeout=0.2) as api:
+    clock = ManualClock()
+    async with gateway(background=True, clock=clock) as api:
         # given: an order (StackOne: nothing but the delivery changes its status) and a
         # StackOne slower than the inline timeout
         created = (await create_order(api, "acme-stackone"))["order"]
         gid = created["id"]
-        await sandbox.faults({"stackone": {"latency_ms": [700, 700]}})
+        sandbox.gate.close("PATCH", "")
 
         # when
-        payload = await _submit(api, result_input(gid))
+        payload = await _submit_past_inline_timeout(api, sandbox, clock, result_input(gid))
 
         # then: the call came back with the result kept and its delivery in flight
         assert payload["errors"] == []
@@ -148,7 +181,8 @@ async def test_a_slow_provider_answers_in_flight_and_the_background_delivers(
             "nextAttemptAt": None,
         }
 
-        # and the attempt goes on: delivered once, with one MUTATION event
+        # and the attempt goes on: delivered once StackOne answers, with one MUTATION event
+        sandbox.gate.open()
         order = await _until_state(api, gid, "DELIVERED")
         assert order["status"] == "COMPLETED"
         assert order["resultDelivery"]["attempts"] == 1
@@ -177,7 +211,8 @@ async def test_a_result_kept_by_one_gateway_is_delivered_by_the_next_on_the_same
     # StackOne: no poller and no webhook touch its orders, so the order's status can
     # come only from the delivery.
     # given: a gateway (no background) that met a failing StackOne and kept the result
-    async with gateway() as first:
+    clock = ManualClock()
+    async with gateway(clock=clock) as first:
         created = (await create_order(first, "acme-stackone"))["order"]
         gid = created["id"]
         await sandbox.faults({"stackone": {"error_rate": 1.0, "statuses": [status]}})
@@ -186,8 +221,9 @@ async def test_a_result_kept_by_one_gateway_is_delivered_by_the_next_on_the_same
     await sandbox.faults({})
     assert _stackone_results(sandbox) == []
 
-    # when: a new gateway starts on the same store, with its background
-    async with gateway(background=True) as second:
+    # when: the retry is due and a new gateway starts on the same store, with its background
+    clock.advance(LATER)
+    async with gateway(background=True, clock=clock) as second:
         order = await _until_state(second, gid, "DELIVERED")
 
         # then: delivered exactly as submitted, once, with its event
@@ -297,11 +333,14 @@ async def test_retries_give_up_visibly_after_max_age(gateway: Gateway, sandbox: 
 async def test_a_result_refused_behind_a_delivered_one_gives_way_to_that_one(
     gateway: Gateway, sandbox: Sandbox
 ) -> None:
-    async with gateway(background=True, inline_timeout=0.1) as api:
+    clock = ManualClock()
+    async with gateway(background=True, clock=clock) as api:
         # given: a first result (scoring 60) still in flight to a slow Kombo
         remote_id, gid = await _open_kombo_order(api, sandbox)
-        await sandbox.faults({"kombo": {"latency_ms": [600, 600]}})
-        first = await _submit(api, result_input(gid, score=60.0))
+        sandbox.gate.close("PUT", "/result")
+        first = await _submit_past_inline_timeout(
+            api, sandbox, clock, result_input(gid, score=60.0)
+        )
         assert first["order"]["resultDelivery"]["state"] == "IN_FLIGHT"
         # and a second one, CANCELLED, waiting behind it (Kombo will refuse it: once the
         # first has COMPLETED the order, its status can no longer change)
@@ -309,7 +348,7 @@ async def test_a_result_refused_behind_a_delivered_one_gives_way_to_that_one(
         assert second["errors"] == []
         assert second["order"]["resultDelivery"]["state"] == "PENDING"
         assert second["order"]["result"]["score"] == 10.0
-        await sandbox.faults({})
+        sandbox.gate.open()
 
         # when: the background delivers the first, then tries the second
         order = await _until_state(api, gid, "FAILED")
@@ -327,10 +366,11 @@ async def test_a_clean_stop_hands_a_claim_in_flight_back(
     gateway: Gateway, sandbox: Sandbox, fresh_store_url: str
 ) -> None:
     # given: an attempt still waiting on a slow Kombo when the gateway stops
-    async with gateway(inline_timeout=0.1) as api:
+    clock = ManualClock()
+    async with gateway(clock=clock) as api:
         _, gid = await _open_kombo_order(api, sandbox)
-        await sandbox.faults({"kombo": {"latency_ms": [3000, 3000]}})
-        payload = await _submit(api, result_input(gid))
+        sandbox.gate.close("PUT", "/result")
+        payload = await _submit_past_inline_timeout(api, sandbox, clock, result_input(gid))
         assert payload["order"]["resultDelivery"]["state"] == "IN_FLIGHT"
         [claimed] = await api.services.store.deliveries.list("acme")
 
@@ -376,17 +416,23 @@ async def test_two_gateways_on_one_store_deliver_each_result_once(
     gateway: Gateway, sandbox: Sandbox
 ) -> None:
     # given: results for six orders kept while Kombo was down
-    async with gateway() as api:
+    clock = ManualClock()
+    async with gateway(clock=clock) as api:
         await index_kombo(api)
         remote_ids = kombo_ids(await truth(sandbox, api, "acme-kombo"), "OPEN")[:6]
         await sandbox.faults({"kombo": {"error_rate": 1.0, "statuses": [503]}})
         for remote_id in remote_ids:
             payload = await _submit(api, result_input(order_gid("acme-kombo", remote_id)))
             assert payload["order"]["resultDelivery"]["state"] == "PENDING"
+    # (a little latency, so the two gateways' attempts overlap)
     await sandbox.faults({"kombo": {"latency_ms": [50, 150]}})
 
-    # when: two gateways start on the store, each with its deliverer
-    async with gateway(background=True) as one, gateway(background=True) as two:
+    # when: the retries are due and two gateways start on the store, each with its deliverer
+    clock.advance(LATER)
+    async with (
+        gateway(background=True, clock=clock) as one,
+        gateway(background=True, clock=clock) as two,
+    ):
         for remote_id in remote_ids:
             await _until_state(one, order_gid("acme-kombo", remote_id), "DELIVERED")
 

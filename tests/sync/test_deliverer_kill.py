@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +22,15 @@ from ordergraph.store import DeliveryState, Store
 from tests.api.mutation_support import SUBMIT_RESULT, result_input
 from tests.conftest import Sandbox
 from tests.secrets_scan import Captured, SecretScanner
-from tests.sync.conftest import free_port
-from tests.test_serve import ORDERGRAPH, SECRETS
+from tests.serve_support import (
+    SECRETS,
+    ServeProcess,
+    account_key,
+    serve_env,
+    start_serve,
+    write_config,
+)
+from tests.waiting import eventually
 
 LEASE = 2.0
 CURSOR_SECRET = SECRETS["OG_CURSOR_SECRET"]
@@ -54,28 +59,12 @@ class Deployment:
     config: Path
     env: dict[str, str]
     folder: Path
-    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    processes: list[ServeProcess] = field(default_factory=list)
 
-    async def start(self, name: str) -> tuple[asyncio.subprocess.Process, str]:
-        port = free_port()
-        log = self.folder / f"{name}.log"
-        with log.open("wb") as handle:
-            process = await asyncio.create_subprocess_exec(
-                str(ORDERGRAPH), "serve", "--config", str(self.config), "--port", str(port),
-                stdout=handle, stderr=handle, env=self.env,
-            )  # fmt: skip
+    async def start(self, name: str) -> tuple[ServeProcess, str]:
+        process = await start_serve(self.config, self.env, self.folder / f"{name}.log")
         self.processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        async with aiohttp.ClientSession() as session:
-            for _ in range(150):
-                try:
-                    async with session.get(url + "/readyz") as response:
-                        if response.status == 200:
-                            return process, url
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{name} did not become ready:\n{log.read_text()}")
+        return process, process.url
 
 
 @pytest.fixture
@@ -83,57 +72,39 @@ async def deployment(
     sandbox: Sandbox, fresh_store_url: str, tmp_path: Path
 ) -> AsyncIterator[Deployment]:
     stackone = (await sandbox.accounts("stackone"))[0]
-    basic = str(stackone["headers"]["Authorization"]).split(" ", 1)[1]
-    config = tmp_path / "ordergraph.toml"
-    config.write_text(
-        f"""
-[server]
-host = "127.0.0.1"
-
-[store]
-url = "{fresh_store_url}"
-cursor_secret = "${{OG_CURSOR_SECRET}}"
-
-[delivery]
-# Long enough that the request is still waiting when the process is killed.
-inline_timeout = 30
-lease = {LEASE}
-poll_interval = 0.2
-backoff_base = 0.1
-backoff_cap = 0.5
-
-[mutations]
-idempotency_claim_lease = {LEASE}
-
-[[tenants]]
-name = "acme"
-[[tenants.keys]]
-hash = "${{OG_ACME_KEY_HASH}}"
-scopes = ["read", "write"]
-
-[[connections]]
-id = "acme-stackone"
-tenant = "acme"
-provider = "stackone"
-base_url = "{sandbox.base("stackone")}"
-api_key = "${{OG_STACKONE_KEY}}"
-account = "{stackone["account"]}"
-"""
+    config = write_config(
+        tmp_path / "ordergraph.toml",
+        store_url=fresh_store_url,
+        sections={
+            "delivery": {
+                # Long enough that the request is still waiting when the process is killed.
+                "inline_timeout": 30,
+                "lease": LEASE,
+                "poll_interval": 0.2,
+                "backoff_base": 0.1,
+                "backoff_cap": 0.5,
+            },
+            "mutations": {"idempotency_claim_lease": LEASE},
+        },
+        connections=[
+            {
+                "id": "acme-stackone",
+                "tenant": "acme",
+                "provider": "stackone",
+                "base_url": sandbox.base("stackone"),
+                "api_key": "${OG_STACKONE_KEY}",
+                "account": stackone["account"],
+            }
+        ],
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("ORDERGRAPH_")},
-        **SECRETS,
-        "OG_STACKONE_KEY": base64.b64decode(basic).decode().split(":", 1)[0],
-        "PYTHONUNBUFFERED": "1",
-    }
+    basic = account_key(stackone)
+    env = serve_env(OG_STACKONE_KEY=base64.b64decode(basic).decode().split(":", 1)[0])
     deployed = Deployment(config, env, tmp_path)
     try:
         yield deployed
     finally:
         for process in deployed.processes:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            await process.kill()
 
 
 async def _graphql(
@@ -183,37 +154,32 @@ async def test_a_process_killed_mid_delivery_loses_nothing(
     store = await Store.open(fresh_store_url, cursor_secret=CURSOR_SECRET)
     try:
         async with aiohttp.ClientSession() as session:
-            # given: an order, and a StackOne so slow that a result write stays in flight
+            # given: an order, and a StackOne that holds the result write (its gate)
             first, url = await deployment.start("first")
             order = await _create_order(session, url)
-            await sandbox.faults({"stackone": {"latency_ms": [4000, 4000]}})
+            sandbox.gate.close("PATCH", "")
             request = result_input(order["id"], score=73.0, idempotencyKey="kill-me")
 
             # when: the process is killed while the mutation waits on the write
             submitting = asyncio.ensure_future(_post(session, url, request))
-            for _ in range(100):
-                queued = await store.deliveries.list("acme")
-                if queued and queued[0].state is DeliveryState.IN_FLIGHT:
-                    break
-                await asyncio.sleep(0.05)
+            await sandbox.gate.arrived()  # the PATCH is at StackOne
             [in_flight] = await store.deliveries.list("acme")
             assert in_flight.state is DeliveryState.IN_FLIGHT
-            await asyncio.sleep(0.3)  # the PATCH is on the wire, waiting on the latency
-            first.send_signal(signal.SIGKILL)
-            await first.wait()
+            await first.kill()
             with pytest.raises(aiohttp.ClientError):
                 await submitting
-            await sandbox.faults({})
+            sandbox.gate.open()
 
             # then: the result was kept; a new process delivers it once its lease ends
             _, url = await deployment.start("second")
-            for _ in range(200):
+
+            async def delivered() -> bool:
                 shown = (await _graphql(session, url, ORDER, {"id": order["id"]}))["order"]
-                if shown["resultDelivery"]["state"] == "DELIVERED":
-                    # Again: the order and its delivery are two reads of one request.
-                    shown = (await _graphql(session, url, ORDER, {"id": order["id"]}))["order"]
-                    break
-                await asyncio.sleep(0.1)
+                return bool(shown["resultDelivery"]["state"] == "DELIVERED")
+
+            await eventually(delivered, 20, what="delivery by the second process")
+            # Read again: the order and its delivery are two reads of one request.
+            shown = (await _graphql(session, url, ORDER, {"id": order["id"]}))["order"]
             assert shown["resultDelivery"]["state"] == "DELIVERED", shown
             assert shown["resultDelivery"]["attempts"] == 2
             assert shown["status"] == "COMPLETED"
