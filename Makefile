@@ -39,7 +39,7 @@ PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
 
 test: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)
-	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=20 $(PYTEST_ARGS)
 
 # The inner loop: everything but the slow, fault and fuzz tests, stopping at the first failure.
 test-fast: $(STAMP) $(NPM_STAMP) $(JS_TESTS_STAMP)

@@ -93,7 +93,7 @@ def test_the_old_plain_api_keys_setting_is_refused_with_what_to_do() -> None:
 
 @pytest.mark.parametrize(
     ("scopes", "problem"),
-    [(None, "Field required"), ([], "at least 1"), (["read", "admin"], "'read', 'write'")],
+    [(None, "Field required"), ([], "at least 1"), (["read", "owner"], "'read', 'write'")],
     ids=["missing", "empty", "unknown"],
 )
 def test_every_key_names_known_scopes(scopes: list[str] | None, problem: str) -> None:
