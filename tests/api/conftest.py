@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,11 +146,21 @@ async def api(
     # admin mutations find them), and the registry following it.
     await store.connections.import_file_connections(settings.connections)
     await services.lifecycle.refresh()
+    async with serving(services) as api:
+        yield api
+
+
+@asynccontextmanager
+async def serving(services: Services) -> AsyncIterator[Api]:
+    """``services``' GraphQL application on loopback (no background sync) for the block;
+    the server and then the services are closed after it."""
     app = create_app(services, background=False)
     add_graphql_routes(app)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    async with aiohttp.ClientSession() as session:
-        yield Api(str(server.make_url("")).rstrip("/"), services, session)
-    await server.close()
-    await services.close()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Api(str(server.make_url("")).rstrip("/"), services, session)
+    finally:
+        await server.close()
+        await services.close()

@@ -8,17 +8,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
-from aiohttp.test_utils import TestServer
-
-from ordergraph.api import add_graphql_routes
 from ordergraph.broker import MemoryBroker
-from ordergraph.server import create_app
 from ordergraph.services import Services
 from ordergraph.settings import load_settings
 from ordergraph.store import Store, create_engine
 from ordergraph.sync.connections import ConnectionRegistry
-from tests.api.conftest import CURSOR_SECRET, KEYS, Api, two_tenant_connections
+from tests.api.conftest import CURSOR_SECRET, KEYS, Api, serving, two_tenant_connections
 from tests.conftest import Sandbox
 from tests.tenants import tenant_entries
 
@@ -56,13 +51,5 @@ async def gateway_with(
         broker=MemoryBroker(),
         connections=ConnectionRegistry.from_settings(settings.connections),
     )
-    app = create_app(services, background=False)
-    add_graphql_routes(app)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Api(str(server.make_url("")).rstrip("/"), services, session)
-    finally:
-        await server.close()
-        await services.close()
+    async with serving(services) as api:
+        yield api

@@ -14,15 +14,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from ordergraph.api import add_graphql_routes
 from ordergraph.errors import ConfigError
-from ordergraph.server import create_app
 from ordergraph.services import Services
 from ordergraph.settings import Settings, load_settings
 from ordergraph.store import EventSource
-from tests.api.conftest import CURSOR_SECRET
+from tests.api.conftest import CURSOR_SECRET, serving
 from tests.api.helpers import node_key, unified_order
 from tests.conftest import Sandbox
 from tests.tenants import tenant_entries
@@ -140,17 +137,8 @@ async def admin_settings(
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Gateway]:
     """A gateway process's worth of services over ``settings`` (no background sync)."""
-    services = await Services.open(settings)
-    app = create_app(services, background=False)
-    add_graphql_routes(app)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Gateway(str(server.make_url("")).rstrip("/"), services, session)
-    finally:
-        await server.close()
-        await services.close()
+    async with serving(await Services.open(settings)) as api:
+        yield Gateway(api.url, api.services, api.session)
 
 
 @pytest.fixture
