@@ -55,6 +55,11 @@ class Broker(Protocol):
 
     def watch_versions(self, listener: VersionListener) -> None: ...
 
+    def forget_versions(self, tenant: str) -> None:
+        """Make this process's version listeners re-read ``tenant``'s version (no
+        message: for a change this process learned of by other means)."""
+        ...
+
     def subscribe(self, tenant: str) -> AbstractAsyncContextManager[Wakeups]: ...
 
     async def ping(self) -> None:
@@ -105,7 +110,10 @@ class MemoryBroker:
                 signal.changed.notify_all()
 
     async def publish_refresh(self, tenant: str) -> None:
-        # One process: its listeners are all there is; a re-read is all this costs.
+        # One process: whoever replaced the epoch has already told its listeners.
+        return None
+
+    def forget_versions(self, tenant: str) -> None:
         for listener in self._version_listeners:
             listener.forget(tenant)
 

@@ -166,7 +166,7 @@ class RedisBroker:
             return  # no loop yet: the first subscribe (or ``start``) starts listening
         self._ensure_listener()
 
-    def _forget_versions(self, tenant: str | None = None) -> None:
+    def forget_versions(self, tenant: str | None = None) -> None:
         for listener in self._version_listeners:
             listener.forget(tenant)
 
@@ -208,7 +208,7 @@ class RedisBroker:
         await self._client.ping()
 
     async def _wake_all(self) -> None:
-        self._forget_versions()
+        self.forget_versions()
         for signal in list(self._signals.values()):
             await signal.bump(None)
 
@@ -272,7 +272,7 @@ class RedisBroker:
             text = data.decode() if isinstance(data, bytes) else str(data)
             if text == _REFRESH:
                 self.received += 1
-                self._forget_versions(tenant)
+                self.forget_versions(tenant)
                 return
             event_text, _, version_text = text.partition(" ")
             event_id = int(event_text)

@@ -205,11 +205,12 @@ class ConnectionLifecycle:
                     self._seen_version = max(self._seen_version, record.version)
                 if len(records) < _PAGE:
                     break
-        # The writer published the tenants' new data versions; a process that missed
-        # that notice (or shares no broker) must not keep serving cached answers that
-        # predate the change, so its version listeners read the versions again.
+        # The writer published the tenants' new data versions; should that notice have
+        # missed this process, its cached answers (a tenant's connections) must still
+        # not outlive the change it just applied: its own listeners re-read the
+        # versions. Local only: every process does this for itself.
         for tenant in sorted(touched):
-            await self.broker.publish_refresh(tenant)
+            self.broker.forget_versions(tenant)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh every ``refresh_interval`` seconds until ``stop``."""
