@@ -94,10 +94,24 @@ async def cache_url(redis_url: str) -> AsyncIterator[str]:
             await asyncio.sleep(0.5)
         else:
             pytest.fail("no free Redis database for the response cache")
-        yield redis_url.rsplit("/", 1)[0] + "/" + claimed.rsplit(":", 1)[1]
+        url = redis_url.rsplit("/", 1)[0] + "/" + claimed.rsplit(":", 1)[1]
+        # Emptied before use: an earlier test's entries (they outlive it by their TTL)
+        # carry the same data versions as this test's fresh store, so a leftover entry
+        # would be served as this test's hit.
+        await _flush(url)
+        yield url
     finally:
         if claimed is not None and await client.get(claimed) == token:
+            await _flush(url)
             await client.delete(claimed)
+        await client.aclose()
+
+
+async def _flush(url: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
         await client.aclose()
 
 
