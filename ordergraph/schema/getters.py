@@ -19,7 +19,11 @@ import strawberry
 from graphql import GraphQLObjectType
 from strawberry.types.base import StrawberryObjectDefinition
 
-__all__ = ["direct_getters"]
+__all__ = ["direct_getters", "is_plain_getter"]
+
+_PLAIN = "_og_plain_getter"
+"""The mark of a getter made here: its value is the attribute, nothing else
+(``schema/completed.py`` relies on that)."""
 
 _BASIC = "_get_basic_result"
 """The name of Strawberry's resolver for a field that only reads an attribute."""
@@ -30,7 +34,13 @@ def _getter(python_name: str) -> Callable[..., Any]:
         return getattr(source, python_name)
 
     resolve._is_default = True  # type: ignore[attr-defined]  # Strawberry's mark
+    setattr(resolve, _PLAIN, True)
     return resolve
+
+
+def is_plain_getter(resolve: object) -> bool:
+    """Whether ``resolve`` is a direct getter of this module (reads one attribute)."""
+    return getattr(resolve, _PLAIN, False) is True
 
 
 def direct_getters(schema: strawberry.Schema) -> int:

@@ -21,6 +21,7 @@ from ordergraph.resolvers.deliveries import delivery_view
 from ordergraph.resolvers.node_keys import codec_of, order_keys
 from ordergraph.resolvers.orders import PageRequest
 from ordergraph.schema.candidates import Candidate
+from ordergraph.schema.completed import keep_completed
 from ordergraph.schema.connection import build_connection, paged
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.events import OrderEventConnection
@@ -237,11 +238,20 @@ class _BuiltNodes:
         if entry is not None and entry[0] is ids and entry[1].stored.order is stored.order:
             entries.move_to_end(key)
             return entry[1]
-        node = Order.build(stored, ids)
+        node = _shared(Order.build(stored, ids))
         entries[key] = (ids, node)
         if len(entries) > self.max_entries:
             entries.popitem(last=False)
         return node
+
+
+def _shared(node: Order) -> Order:
+    """``node`` and the objects it holds keep their completed selections: all are
+    shared by every read of the row and never change (``schema/completed.py``)."""
+    for part in (node, node.candidate, node.job, node.package):
+        if part is not None:
+            keep_completed(part)
+    return node
 
 
 _BUILT = _BuiltNodes()

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from graphql import (
     DocumentNode,
     GraphQLError,
@@ -45,6 +46,7 @@ from graphql import execute as graphql_execute
 from graphql.execution import MiddlewareManager
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType as StrawberryOperation
@@ -52,6 +54,7 @@ from strawberry.utils.await_maybe import await_maybe
 
 from ordergraph.keys import Scope
 from ordergraph.resolvers.context import Context
+from ordergraph.schema.completed import CompletedSelectionsExecutor
 from ordergraph.schema.errors import CodedMaskErrors
 from ordergraph.schema.limits import (
     LimitedParserCache,
@@ -189,7 +192,7 @@ class PlainReads:
                         operation_name=plain.operation_name,
                         middleware=MiddlewareManager(),
                         is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                        **execution_context_class_kwargs(schema.execution_context_class),
+                        **_executor_kwargs(schema, variables),
                         operation_extensions=operation_extensions,
                     )
                 )
@@ -214,6 +217,19 @@ class PlainReads:
             found = [e for e in self.schema.get_extensions() if isinstance(e, CodedMaskErrors)]
             self._masker = found[0]
         return self._masker
+
+
+def _executor_kwargs(schema: OrdergraphSchema, variables: dict[str, Any] | None) -> dict[str, Any]:
+    """The executor: Strawberry's with completed selections kept on shared nodes
+    (``schema/completed.py``), keyed by the request's variables; a schema given another
+    executor class keeps it."""
+    if schema.execution_context_class is not StrawberryGraphQLCoreExecutionContext:
+        return execution_context_class_kwargs(schema.execution_context_class)
+    try:
+        key = orjson.dumps(variables or None, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # not JSON (never from HTTP): execute without the memo
+        return execution_context_class_kwargs(schema.execution_context_class)
+    return {"executor_class": CompletedSelectionsExecutor, "variables_key": key}
 
 
 def _outcome(result: ExecutionResult) -> str:
