@@ -26,7 +26,7 @@ from ordergraph.store.cursors import CursorCodec, OrderKey
 from ordergraph.store.decoded import document_text
 from ordergraph.store.deliveries import delivery_marks_in
 from ordergraph.store.dialects import insert_ignoring_conflicts
-from ordergraph.store.engine import read_transaction, write_transaction
+from ordergraph.store.engine import read_transaction, single_read, write_transaction
 from ordergraph.store.errors import PaginationError
 from ordergraph.store.filters import filter_conditions
 from ordergraph.store.ingest_plan import CurrentRow, is_provider_read, plan_ingest
@@ -469,7 +469,11 @@ class OrderStore:
         if end is not None:
             window.append(before_key(end, order))
 
-        async with read_transaction(self._engine) as conn:
+        # The rows alone are one statement; a bound window or the total asks more, in
+        # the same snapshot.
+        several = start is not None or end is not None or with_total
+        reading = read_transaction if several else single_read
+        async with reading(self._engine) as conn:
             result = await conn.execute(
                 sa.select(*_STORED_COLUMNS)
                 .where(*window)
