@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
-from graphql import execute, parse
+from graphql import DocumentNode, execute, parse
 
 from ordergraph.keys import Scope
 from ordergraph.models import OrderStatus
@@ -138,6 +138,22 @@ class Thing:
 
 
 THINGS: list[Thing] = []
+LOOKS: list[str] = []
+
+
+@strawberry.type
+class Counted:
+    """A plain field and one that resolves (and counts its calls)."""
+
+    name: str
+
+    @strawberry.field
+    def looked_at(self) -> str:
+        LOOKS.append(self.name)
+        return f"{self.name} #{len(LOOKS)}"
+
+
+COUNTED: list[Counted] = []
 
 
 @strawberry.type
@@ -146,15 +162,24 @@ class Query:
     def things(self) -> list[Thing]:
         return THINGS
 
+    @strawberry.field
+    def counted(self) -> list[Counted]:
+        return COUNTED
+
 
 SMALL = strawberry.Schema(query=Query)
 direct_getters(SMALL)
 
 
+PARSED: dict[str, DocumentNode] = {}
+
+
 def _execute_small(query: str) -> Any:
+    """Executed as a plain read is: the document from a parse cache (the selection is
+    told by its field nodes)."""
     return execute(
         SMALL._schema,
-        parse(query),
+        PARSED.setdefault(query, parse(query)),
         executor_class=CompletedSelectionsExecutor,
         variables_key="",
     )
@@ -199,3 +224,21 @@ def test_a_node_without_a_memo_is_executed_as_usual() -> None:
 
     assert result.data == {"things": [{"name": "plain", "inner": {"value": "v"}}]}
     assert not hasattr(THINGS[0], MEMO_ATTRIBUTE)
+
+
+def test_fields_that_resolve_run_every_time_and_keep_their_place() -> None:
+    item = keep_completed(Counted(name="c"))
+    COUNTED[:] = [item]
+    LOOKS.clear()
+    query = "{ counted { lookedAt name __typename } }"
+
+    first = _execute_small(query)
+    second = _execute_small(query)
+
+    assert first.data == {"counted": [{"lookedAt": "c #1", "name": "c", "__typename": "Counted"}]}
+    assert second.data == {"counted": [{"lookedAt": "c #2", "name": "c", "__typename": "Counted"}]}
+    assert list(second.data["counted"][0]) == ["lookedAt", "name", "__typename"]
+    assert LOOKS == ["c", "c"]
+    # What is kept is the plain part only.
+    [kept] = getattr(item, MEMO_ATTRIBUTE).values()
+    assert kept == {"name": "c", "__typename": "Counted"}
