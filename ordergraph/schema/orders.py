@@ -24,6 +24,7 @@ from ordergraph.schema.candidates import Candidate
 from ordergraph.schema.completed import keep_completed
 from ordergraph.schema.connection import build_connection, paged
 from ordergraph.schema.connections import ProviderConnection
+from ordergraph.schema.direct_resolvers import direct
 from ordergraph.schema.events import OrderEventConnection
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 from ordergraph.schema.jobs import Job
@@ -79,6 +80,7 @@ class Order(relay.Node):
     connection: ProviderConnection = strawberry.field(
         resolver=_connection,
         description="The connection (customer account) the order belongs to.",
+        metadata=direct(_connection),
     )
 
     status: OrderStatus = strawberry.field(description="Canonical status.")

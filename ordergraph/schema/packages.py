@@ -16,6 +16,7 @@ from ordergraph.ids import NodeIdCodec
 from ordergraph.models import PackageType
 from ordergraph.resolvers import packages as package_resolvers
 from ordergraph.resolvers.node_keys import codec_of, package_keys
+from ordergraph.schema.direct_resolvers import direct
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
 
 __all__ = ["Package"]
@@ -80,29 +81,45 @@ class Package(relay.Node):
         ids = codec_of(context)
         return [cls.from_model(*pair, ids) if pair else None for pair in found]
 
-    async def _details(self, info: GraphInfo) -> models.Package | None:
-        if self.loaded is not None:
-            return self.loaded
-        assert self.ref is not None
-        return await package_resolvers.package_details(
-            context_of(info), self.connection_id, self.ref.remote_id
-        )
-
-    @strawberry.field(description="Package name (from the provider's package list).")
+    @strawberry.field(
+        description="Package name (from the provider's package list).",
+        metadata=direct(lambda root, info: _named(root, info, "name")),
+    )
     async def name(self, info: GraphInfo) -> str | None:
-        if self.ref is not None and self.ref.name:
-            return self.ref.name
-        details = await self._details(info)
-        return details.name if details else None
+        return await _from_details(self, info, "name")
 
-    @strawberry.field(description="Package description.")
+    @strawberry.field(
+        description="Package description.",
+        metadata=direct(lambda root, info: _named(root, info, "description")),
+    )
     async def description(self, info: GraphInfo) -> str | None:
-        if self.ref is not None and self.ref.description:
-            return self.ref.description
-        details = await self._details(info)
-        return details.description if details else None
+        return await _from_details(self, info, "description")
 
     @strawberry.field(description="Kind of package.")
     async def type(self, info: GraphInfo) -> PackageType | None:
-        details = await self._details(info)
+        details = await _details(self, info)
         return details.type if details else None
+
+
+def _named(root: Package, info: GraphInfo, attribute: str) -> object:
+    """``name`` or ``description`` as the order holds it, else an awaitable of the
+    package list's (the direct resolver: ``schema/direct_resolvers.py``)."""
+    if root.ref is not None and (value := getattr(root.ref, attribute)):
+        return value
+    return _from_details(root, info, attribute)
+
+
+async def _from_details(root: Package, info: GraphInfo, attribute: str) -> str | None:
+    if root.ref is not None and (value := getattr(root.ref, attribute)):
+        return str(value)
+    details = await _details(root, info)
+    return getattr(details, attribute) if details else None
+
+
+async def _details(root: Package, info: GraphInfo) -> models.Package | None:
+    if root.loaded is not None:
+        return root.loaded
+    assert root.ref is not None
+    return await package_resolvers.package_details(
+        context_of(info), root.connection_id, root.ref.remote_id
+    )

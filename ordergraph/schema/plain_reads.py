@@ -43,7 +43,6 @@ from graphql import (
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import execute as graphql_execute
-from graphql.execution import MiddlewareManager
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -55,6 +54,7 @@ from strawberry.utils.await_maybe import await_maybe
 from ordergraph.keys import Scope
 from ordergraph.resolvers.context import Context
 from ordergraph.schema.completed import CompletedSelectionsExecutor
+from ordergraph.schema.direct_resolvers import direct_resolvers
 from ordergraph.schema.errors import CodedMaskErrors
 from ordergraph.schema.limits import (
     LimitedParserCache,
@@ -89,6 +89,8 @@ class PlainReads:
         # has another list and takes Strawberry's path.
         self.extensions = extensions
         self._masker: CodedMaskErrors | None = None
+        # Strawberry's resolvers of fields with a direct one swapped for it.
+        self.direct = direct_resolvers(schema)
         self.taken = 0
 
     def prepare(
@@ -190,7 +192,7 @@ class PlainReads:
                         context_value=context,
                         variable_values=variables,
                         operation_name=plain.operation_name,
-                        middleware=MiddlewareManager(),
+                        middleware=self.direct,
                         is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
                         **_executor_kwargs(schema, variables),
                         operation_extensions=operation_extensions,
