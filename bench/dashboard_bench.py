@@ -60,7 +60,7 @@ from sqlalchemy.engine import make_url
 from bench.support import ADMIN_URL, RESULTS, ms, percentile, write_results
 from ordergraph.api import add_graphql_routes
 from ordergraph.keys import Scope, hash_api_key
-from ordergraph.logs import BufferedStreamHandler, configure_logging, secrets_of
+from ordergraph.logs import configure_logging, secrets_of
 from ordergraph.models import Candidate, HiringTeamMember, Job, NewOrder, PackageRef
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.mutations import create_order_for_connection
@@ -336,9 +336,12 @@ async def start_system(args: argparse.Namespace, store_url: str) -> System:
         if args.logs == "json":
             # As ``serve`` configures it (JSON, INFO, secrets masked: one line per
             # request), into a scratch file rather than the terminal.
-            handler = configure_logging(level="INFO", fmt="json", secrets=secrets_of(settings))
-            assert isinstance(handler, BufferedStreamHandler)
-            handler.stream = tempfile.TemporaryFile("w")  # noqa: SIM115 (closed at stop)
+            configure_logging(
+                level="INFO",
+                fmt="json",
+                secrets=secrets_of(settings),
+                stream=tempfile.TemporaryFile("w"),  # noqa: SIM115 (closed at stop)
+            )
         services = await Services.open(settings, auto_migrate=True)
     except BaseException:
         await session.close()

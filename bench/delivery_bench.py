@@ -229,8 +229,9 @@ async def start_system(args: argparse.Namespace, store_url: str, log_file: Path)
             accounts = (await response.json())["accounts"]
         settings = _settings(args, store_url, sandbox_url, accounts)
         # As ``serve`` configures it (JSON, INFO, secrets masked), into a file.
-        handler = configure_logging(level="INFO", fmt="json", secrets=secrets_of(settings))
-        handler.setStream(log_file.open("a"))
+        configure_logging(
+            level="INFO", fmt="json", secrets=secrets_of(settings), stream=log_file.open("a")
+        )
         services = await Services.open(settings, auto_migrate=True)
     except BaseException:
         await session.close()

@@ -302,12 +302,17 @@ class BufferedStreamHandler(logging.Handler):
 
 
 def configure_logging(
-    *, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()
+    *,
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream: Any = None,
 ) -> logging.Handler:
-    """Replace the root logger's handlers with one buffered stderr handler (returned)."""
+    """Replace the root logger's handlers with one buffered handler (returned) writing
+    to ``stream`` (standard error by default)."""
     redact = Redactor(secrets)
     formatter: logging.Formatter = JsonFormatter(redact) if fmt == "json" else TextFormatter(redact)
-    handler = BufferedStreamHandler(sys.stderr)
+    handler = BufferedStreamHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for existing in list(root.handlers):
