@@ -45,6 +45,7 @@ answered ``304`` without a body and without looking the entry up.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -79,6 +80,9 @@ _EPOCH_KIND: Final = "responses-epoch"
 # of either bound); a 50-order answer is ~20 KB.
 LOCAL_ENTRIES: Final = 1024
 LOCAL_BYTES: Final = 64 * 1024 * 1024
+MAX_PENDING_WRITES: Final = 256
+"""Shared-cache writes under way at most; past it an entry stays this process's own."""
+FINISH_WRITES_WITHIN: Final = 5.0
 
 
 def schema_version(schema: strawberry.Schema) -> str:
@@ -151,6 +155,7 @@ class ResponseCache:
         self.schema_version = schema_version
         self.ttl = cache.ttl.responses if ttl is None else ttl
         self.local = LocalEntries()
+        self._writes: set[asyncio.Future[None]] = set()
         self.versions = DataVersions(
             read_version=orders.data_version,
             read_epoch=self._read_epoch,
@@ -217,8 +222,26 @@ class ResponseCache:
         return None
 
     async def put(self, key: str, body: bytes) -> None:
+        """Keep ``body`` here at once, and in the shared cache in the background.
+
+        The answer does not wait for the shared write (a Redis round trip, in which
+        every other request of this process would overtake it): this process hits its
+        own copy from now on, other processes once the write lands or, if the writes
+        pile up past ``MAX_PENDING_WRITES`` (a slow Redis), never; they execute then. A
+        key names immutable content, so a late write is never a stale one.
+        """
         self.local.put(key, body, self.ttl)
-        await self.cache.set(key, body.decode(), self.ttl)
+        if len(self._writes) >= MAX_PENDING_WRITES:
+            return
+        write = asyncio.ensure_future(self.cache.set(key, body.decode(), self.ttl))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+
+    async def finish_writes(self) -> None:
+        """Wait (up to ``FINISH_WRITES_WITHIN`` seconds) for the shared writes under
+        way: at shutdown."""
+        if self._writes:
+            await asyncio.wait(set(self._writes), timeout=FINISH_WRITES_WITHIN)
 
     async def invalidate(self, tenant: str) -> None:
         """Make every entry of ``tenant`` unreachable (after a mutation).

@@ -203,6 +203,14 @@ def add_graphql_routes(
             return await view(request)
         return await handler(request)
 
+    if cache is not None:
+        response_cache = cache
+
+        async def finish_cache_writes(_: web.Application) -> None:
+            # At shutdown, before the services (and the cache's connections) close.
+            await response_cache.finish_writes()
+
+        app.on_shutdown.append(finish_cache_writes)
     view.persisted = handler.persisted
     app.router.add_route("*", "/graphql", graphql)
     app[GRAPHQL_HTTP] = handler
