@@ -230,6 +230,11 @@ class ResponseCache:
         pile up past ``MAX_PENDING_WRITES`` (a slow Redis), never; they execute then. A
         key names immutable content, so a late write is never a stale one.
         """
+        if self.local.get(key) is not None:
+            # Held here since an earlier put, whose shared write (same TTL) still
+            # holds the same content: a key names immutable content. A request with
+            # ``Cache-Control: no-cache`` executes every time and would write it again.
+            return
         self.local.put(key, body, self.ttl)
         if len(self._writes) >= MAX_PENDING_WRITES:
             return

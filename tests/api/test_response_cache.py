@@ -252,6 +252,35 @@ async def test_no_cache_request_header_bypasses_the_lookup(api: Api, counter: Co
     assert (await ask(api, ORDERS)).cache == "hit"
 
 
+async def test_each_entry_is_written_to_the_shared_cache_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[str] = []
+    shared = api.services.cache
+    original = shared.set
+
+    async def counted(key: str, value: Any, ttl: float) -> None:
+        if ":responses:" in key:
+            writes.append(key)
+        await original(key, value, ttl)
+
+    monkeypatch.setattr(shared, "set", counted)
+    await deliver(api, "acme-unified", "A-1")
+
+    assert (await ask(api, ORDERS)).cache == "miss"
+    for _ in range(3):  # executed every time, the same content under the same key
+        assert (await ask(api, ORDERS, headers={"Cache-Control": "no-cache"})).cache == "bypass"
+    await deliver(api, "acme-unified", "A-2")
+    assert (await ask(api, ORDERS, headers={"Cache-Control": "no-cache"})).cache == "bypass"
+    assert (await ask(api, ORDERS)).cache == "hit"
+
+    for _ in range(100):  # the shared writes land in the background
+        if len(writes) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(writes) == len(set(writes)) == 2
+
+
 async def test_mutations_bypass_and_invalidate_the_tenants_entries(api: Api) -> None:
     if default_schema.as_str().find("type Mutation") < 0:
         pytest.skip("the schema has no Mutation type")
