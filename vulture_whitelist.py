@@ -61,3 +61,7 @@ _.enable_field_mapping
 # Strawberry's mark on a default resolver (read by its tracing and tooling), set on the
 # direct getters of ordergraph/schema/getters.py.
 _._is_default
+
+# graphql-core's middleware hook, called by its executor for every field
+# (ordergraph/schema/direct_resolvers.py).
+_.get_field_resolver

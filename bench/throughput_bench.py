@@ -8,7 +8,9 @@ scratch PostgreSQL database and a Redis key prefix, writes a config with one ten
 one Kombo connection (60 orders in the simulator), migrates, and starts ``ordergraph
 serve`` with one worker (and, when ``serve`` has ``--workers``, a second one with two
 workers on another port). Every contestant is its own process, driven by ``wrk -t1 -c10``
-with a small Lua script that POSTs the 50-order query:
+with a small Lua script that POSTs the 50-order query (``--query dashboard``: the dashboard
+query of ``bench/dashboard_bench.py``, package names and connections included, against a
+floor built from the committed ``schema.graphql``):
 
 - **full**: ``Cache-Control: no-cache``: a full execution each time;
 - **hit**: the identical request: a whole-response cache hit;
@@ -66,6 +68,27 @@ FLOOR = "_floor"  # argv[1] of the floor server process
 QUERY = """{ orders(first: 50) { edges { node { id remoteId status package { id }
   candidate { emails firstName lastName } job { title hiringTeam { email } } } } } }"""
 
+# The dashboard query of bench/dashboard_bench.py: connection, package names (from the
+# cached package list) and the total too.
+DASHBOARD = """query Dashboard($first: Int!) {
+  orders(first: $first) {
+    totalCount
+    edges {
+      cursor
+      node {
+        id remoteId provider status
+        connection { id provider }
+        candidate { id name emails }
+        job { id title hiringTeam { email roles } }
+        package { id remoteId name }
+        result { score maxScore }
+      }
+    }
+  }
+}"""
+
+SCHEMA_SDL = Path(__file__).resolve().parent.parent / "schema.graphql"
+
 # The shape of QUERY as a plain schema: what graphql-core needs at the least.
 FLOOR_SDL = """
 type Package { id: ID! }
@@ -115,11 +138,11 @@ def loadavg() -> str:
 # --- the floor: aiohttp + graphql-core over the same data from memory --------------------
 
 
-def run_floor(port: int, data_file: Path) -> None:
-    """Serve QUERY's answer by graphql-core's default resolution over plain dicts."""
+def run_floor(port: int, data_file: Path, query_name: str) -> None:
+    """Serve the query's answer by graphql-core's default resolution over plain dicts."""
     import graphql
 
-    schema = graphql.build_schema(FLOOR_SDL)
+    schema = graphql.build_schema(request_named(query_name).floor_sdl)
     root = json.loads(data_file.read_text())
     documents: dict[str, graphql.DocumentNode] = {}
 
@@ -142,7 +165,9 @@ def run_floor(port: int, data_file: Path) -> None:
             return web.Response(
                 text=json.dumps({"errors": errors}), content_type="application/json"
             )
-        result = graphql.execute(schema, parsed, root_value=root)
+        result = graphql.execute(
+            schema, parsed, root_value=root, variable_values=body.get("variables")
+        )
         assert not isinstance(result, asyncio.Future)  # default resolvers: synchronous
         payload: dict[str, Any] = {"data": result.data}  # type: ignore[union-attr]
         if result.errors:  # type: ignore[union-attr]
@@ -161,6 +186,28 @@ def run_floor(port: int, data_file: Path) -> None:
 
 
 # --- wrk ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """The request every contestant is sent, and the schema the floor answers it with."""
+
+    name: str
+    query: str
+    variables: dict[str, Any] | None
+    floor_sdl: str
+
+    def body(self) -> dict[str, Any]:
+        if self.variables is None:
+            return {"query": self.query}
+        return {"query": self.query, "variables": self.variables}
+
+
+def request_named(name: str) -> Request:
+    if name == "dashboard":
+        # The committed SDL: the floor resolves every field by default over the answer.
+        return Request(name, DASHBOARD, {"first": 50}, SCHEMA_SDL.read_text())
+    return Request(name, QUERY, None, FLOOR_SDL)
 
 
 @dataclass
@@ -205,13 +252,15 @@ def parse_wrk(output: str) -> dict[str, Any]:
     }
 
 
-async def run_wrk(contestant: Contestant, scripts: Path, duration: int) -> dict[str, Any]:
+async def run_wrk(
+    contestant: Contestant, scripts: Path, duration: int, request: Request
+) -> dict[str, Any]:
     extra = "\n".join(
         f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in contestant.headers.items()
     )
     script = scripts / f"{contestant.name.replace(' ', '_').replace(',', '')}.lua"
     script.write_text(
-        LUA.format(body=_lua_string(json.dumps({"query": QUERY})), key=API_KEY, extra=extra)
+        LUA.format(body=_lua_string(json.dumps(request.body())), key=API_KEY, extra=extra)
     )
     load = loadavg()
     process = await asyncio.create_subprocess_exec(
@@ -320,19 +369,24 @@ async def start_gateway(config: Path, folder: Path, name: str, workers: int | No
 
 
 async def ask(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
+    session: aiohttp.ClientSession,
+    url: str,
+    request: Request,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, CIMultiDict[str], bytes]:
     async with session.post(
         url + "/graphql",
-        json={"query": QUERY},
+        json=request.body(),
         headers={"Authorization": f"Bearer {API_KEY}", **(headers or {})},
     ) as response:
         return response.status, CIMultiDict(response.headers), await response.read()
 
 
-async def wait_for_orders(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+async def wait_for_orders(
+    session: aiohttp.ClientSession, url: str, request: Request
+) -> dict[str, Any]:
     for _ in range(600):
-        status, _, body = await ask(session, url, {"Cache-Control": "no-cache"})
+        status, _, body = await ask(session, url, request, {"Cache-Control": "no-cache"})
         if status == 200:
             data = json.loads(body)
             edges = (data.get("data") or {}).get("orders", {}).get("edges", [])
@@ -343,9 +397,9 @@ async def wait_for_orders(session: aiohttp.ClientSession, url: str) -> dict[str,
     raise SystemExit("the Kombo connection did not fill the index with 50 orders in time")
 
 
-async def check(session: aiohttp.ClientSession, contestant: Contestant) -> None:
+async def check(session: aiohttp.ClientSession, contestant: Contestant, request: Request) -> None:
     """One request before the load: the contestant answers what it claims to."""
-    status, headers, _ = await ask(session, contestant.url, contestant.headers)
+    status, headers, _ = await ask(session, contestant.url, request, contestant.headers)
     if status != contestant.expect_status:
         raise SystemExit(f"{contestant.name}: HTTP {status}, expected {contestant.expect_status}")
     if contestant.expect_cache is not None:
@@ -360,6 +414,7 @@ async def check(session: aiohttp.ClientSession, contestant: Contestant) -> None:
 
 
 async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> dict[str, Any]:
+    request = request_named(args.query)
     sandbox = SandboxContext(seed=args.seed, orders_per_account=60, accounts_per_provider=1)
     sandbox_runner = web.AppRunner(create_sandbox_app(sandbox), access_log=None)
     await sandbox_runner.setup()
@@ -396,7 +451,7 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             workers_flag = await serve_has_workers()
             one = await start_gateway(config, folder, "serve-1", 1 if workers_flag else None)
             gateways.append(one)
-            data = await wait_for_orders(session, one.url)
+            data = await wait_for_orders(session, one.url, request)
             two: Gateway | None = None
             if workers_flag:
                 two = await start_gateway(config, folder, "serve-2", 2)
@@ -406,19 +461,19 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             floor_port = free_port()
             floor = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.throughput_bench", FLOOR, str(floor_port),
-                str(data_file),
+                str(data_file), request.name,
             )  # fmt: skip
             floor_url = f"http://127.0.0.1:{floor_port}"
             for _ in range(100):
                 with contextlib.suppress(aiohttp.ClientConnectionError):
-                    status, _, body = await ask(session, floor_url)
+                    status, _, body = await ask(session, floor_url, request)
                     if status == 200:
                         if json.loads(body)["data"] != data:
                             raise SystemExit("the floor answers other data than the gateway")
                         break
                 await asyncio.sleep(0.1)
 
-            _, headers, _ = await ask(session, one.url)  # stores the entry
+            _, headers, _ = await ask(session, one.url, request)  # stores the entry
             etag = headers.get("ETag")
             contestants = [
                 Contestant("full, 1 worker", one.url, {"Cache-Control": "no-cache"}, 200, "bypass"),
@@ -437,13 +492,13 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                 ]
             contestants.append(Contestant("floor (graphql-core)", floor_url))
             for contestant in contestants:
-                await check(session, contestant)
-                await check(session, contestant)  # each worker of two has had one
+                await check(session, contestant, request)
+                await check(session, contestant, request)  # each worker of two has had one
         scripts = folder / "lua"
         scripts.mkdir()
         for round_number in range(1, args.rounds + 1):
             for contestant in contestants:
-                figures = await run_wrk(contestant, scripts, args.duration)
+                figures = await run_wrk(contestant, scripts, args.duration, request)
                 contestant.runs.append(figures)
                 print(
                     f"round {round_number} {contestant.name:<22}"
@@ -506,7 +561,8 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             "duration_s": args.duration,
             "rounds": args.rounds,
         },
-        "query": QUERY,
+        "query": request.query,
+        "variables": request.variables,
         "contestants": summary,
     }
 
@@ -545,7 +601,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == FLOOR:
-        run_floor(int(argv[1]), Path(argv[2]))
+        run_floor(int(argv[1]), Path(argv[2]), argv[3])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -554,6 +610,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--label", default="after", help="results go to throughput-<label>.json")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--query",
+        choices=["orders50", "dashboard"],
+        default="orders50",
+        help="the issue's 50-order query, or the dashboard query of bench/dashboard_bench.py",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print(
