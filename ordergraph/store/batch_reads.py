@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from ordergraph.store.decoded import document_text
+from ordergraph.store.engine import single_read
 from ordergraph.store.records import StoredEvent, StoredOrder
 from ordergraph.store.rows import fold_search, stored_event, stored_order
 from ordergraph.store.tables import order_events, orders
@@ -56,7 +57,7 @@ async def events_of_orders(
     ranked = sa.select(order_events, rank).where(*conditions).subquery()
     query = sa.select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id)
     found: dict[str, list[StoredEvent]] = {order_id: [] for order_id in order_ids}
-    async with engine.connect() as conn:
+    async with single_read(engine) as conn:
         for row in (await conn.execute(query)).mappings():
             found[row["order_id"]].append(stored_event(row))
     return found
@@ -78,7 +79,7 @@ async def _newest_by(
     keys = [column.label(f"key_{n}") for n, column in enumerate(partition)]
     ranked = sa.select(*_STORED_COLUMNS, *keys, rank).where(*conditions).subquery()
     query = sa.select(ranked).where(ranked.c.rank == 1)
-    async with engine.connect() as conn:
+    async with single_read(engine) as conn:
         rows = (await conn.execute(query)).mappings()
         return [
             (tuple(row[f"key_{n}"] for n in range(len(keys))), stored_order(row)) for row in rows

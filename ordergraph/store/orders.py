@@ -540,7 +540,7 @@ class OrderStore:
 
     async def count(self, tenant: str, filter: OrderFilter | None = None) -> int:
         """How many of ``tenant``'s orders match ``filter`` (a Relay ``totalCount``)."""
-        async with self._engine.connect() as conn:
+        async with single_read(self._engine) as conn:
             return await _count(conn, filter_conditions(tenant, filter or OrderFilter()))
 
     # -- event log ---------------------------------------------------------------------
@@ -579,7 +579,7 @@ class OrderStore:
             conditions.append(c.new_status.in_([str(s) for s in statuses]))
         if order_ids is not None:
             conditions.append(c.order_id.in_(list(order_ids)))
-        async with self._engine.connect() as conn:
+        async with single_read(self._engine) as conn:
             result = await conn.execute(
                 sa.select(order_events).where(*conditions).order_by(c.id).limit(limit)
             )
@@ -625,7 +625,7 @@ class OrderStore:
 
         Response caches key on it: equal versions mean equal data.
         """
-        async with self._engine.connect() as conn:
+        async with single_read(self._engine) as conn:
             result = await conn.execute(
                 sa.select(tenant_state.c.data_version).where(tenant_state.c.tenant == tenant)
             )
@@ -640,7 +640,7 @@ class OrderStore:
         query = sa.select(sa.func.max(order_events.c.id))
         if tenant is not None:
             query = query.where(order_events.c.tenant == tenant)
-        async with self._engine.connect() as conn:
+        async with single_read(self._engine) as conn:
             value = (await conn.execute(query)).scalar_one_or_none()
         return int(value) if value is not None else 0
 
