@@ -59,6 +59,7 @@ from ordergraph.store.tables import connections as connections_table
 from ordergraph.store.tables import order_events, tenant_state
 from ordergraph.store.tables import orders as orders_table
 from ordergraph.store.types import as_utc, utcnow
+from ordergraph.store.versions import first_data_version
 
 __all__ = ["DEFAULT_PAGE_SIZE", "OrderStore"]
 
@@ -355,7 +356,7 @@ class OrderStore:
     async def _lock_tenant(self, conn: AsyncConnection, tenant: str, now: datetime) -> int:
         await conn.execute(
             insert_ignoring_conflicts(conn, tenant_state).values(
-                tenant=tenant, data_version=0, updated_at=now
+                tenant=tenant, data_version=first_data_version(), updated_at=now
             )
         )
         # FOR UPDATE holds the row (PostgreSQL) until commit; SQLite's BEGIN IMMEDIATE
@@ -621,7 +622,8 @@ class OrderStore:
         return await newest_orders_by_job(self._engine, tenant, jobs)
 
     async def data_version(self, tenant: str) -> int:
-        """A number that changes whenever any of ``tenant``'s orders changes (0 at first).
+        """A number that changes whenever any of ``tenant``'s orders changes (0 before
+        the tenant's first write, then above a random start: ``first_data_version``).
 
         Response caches key on it: equal versions mean equal data.
         """

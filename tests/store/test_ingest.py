@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from ordergraph.models import AssessmentResult, OrderStatus, ResultAttribute
 from ordergraph.store import (
@@ -17,6 +18,7 @@ from ordergraph.store import (
 )
 from ordergraph.store.ingest_plan import CurrentRow, plan_ingest
 from ordergraph.store.rows import PreparedOrder, prepare_order, stored_result, with_kept_result
+from ordergraph.store.tables import tenant_state
 from tests.store.builders import T0, kombo_order, make_order, minutes
 
 
@@ -35,7 +37,8 @@ async def test_new_order_is_inserted_with_one_event(
     assert event.new_status is OrderStatus.OPEN
     assert event.source is EventSource.WEBHOOK
     assert event.occurred_at == minutes(5)
-    assert result.data_version == 1 == await store.data_version(tenant)
+    # A tenant's first write starts its count at a random point (store/versions.py).
+    assert result.data_version == await store.data_version(tenant) > 0
     stored = (await store.get(tenant, [f"{connection_id}:o1"]))[f"{connection_id}:o1"]
     assert stored.order == make_order("o1")
     assert stored.created_at == T0
@@ -46,14 +49,14 @@ async def test_new_order_is_inserted_with_one_event(
 async def test_same_content_again_writes_nothing(
     store: OrderStore, tenant: str, connection_id: str
 ) -> None:
-    await store.ingest(tenant, connection_id, [make_order("o1")], EventSource.WEBHOOK)
+    first = await store.ingest(tenant, connection_id, [make_order("o1")], EventSource.WEBHOOK)
 
     again = await store.ingest(tenant, connection_id, [make_order("o1")], EventSource.POLL)
 
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
     assert again.events == ()
     assert not again.changed
-    assert again.data_version == 1
+    assert again.data_version == first.data_version
     assert len(await store.events_after(tenant, None)) == 1
 
 
@@ -87,14 +90,16 @@ async def test_status_change_updates_and_appends_event(
 async def test_other_change_updates_row_without_event(
     store: OrderStore, tenant: str, connection_id: str
 ) -> None:
-    await store.ingest(tenant, connection_id, [make_order("o1", name="Ann")], EventSource.WEBHOOK)
+    first = await store.ingest(
+        tenant, connection_id, [make_order("o1", name="Ann")], EventSource.WEBHOOK
+    )
 
     result = await store.ingest(
         tenant, connection_id, [make_order("o1", name="Ann Lee")], EventSource.WEBHOOK
     )
 
     assert (result.updated, result.events) == (1, ())
-    assert result.data_version == 2  # caches must still see the change
+    assert result.data_version == first.data_version + 1  # caches must still see the change
     stored = (await store.get(tenant, [f"{connection_id}:o1"]))[f"{connection_id}:o1"]
     assert stored.order.candidate is not None
     assert stored.order.candidate.name == "Ann Lee"
@@ -235,11 +240,11 @@ async def test_timestamps_round_trip_in_utc(
 async def test_empty_batch_writes_nothing(
     store: OrderStore, tenant: str, connection_id: str
 ) -> None:
-    await store.ingest(tenant, connection_id, [make_order("o1")], EventSource.POLL)
+    first = await store.ingest(tenant, connection_id, [make_order("o1")], EventSource.POLL)
 
     result = await store.ingest(tenant, connection_id, [], EventSource.POLL)
 
-    assert (result.inserted, result.events, result.data_version) == (0, (), 1)
+    assert (result.inserted, result.events, result.data_version) == (0, (), first.data_version)
 
 
 async def test_nul_characters_are_stored_as_replacement_characters(
@@ -526,3 +531,26 @@ async def test_a_webhook_with_the_providers_old_result_waits_for_ours(fresh_stor
     assert held == SCORED
     assert later.updated == 1
     assert (await fresh_store.orders.get("acme", [key]))[key].order.result == theirs
+
+
+async def test_a_recreated_tenant_state_never_repeats_its_earlier_versions(
+    store: OrderStore, tenant: str, connection_id: str
+) -> None:
+    """A store built anew (a restore, a reset) while a shared response cache keeps its
+    entries: the new count must not meet the old one (store/versions.py)."""
+    earlier = []
+    for n in range(3):
+        earlier.append(
+            (
+                await store.ingest(tenant, connection_id, [make_order(f"a{n}")], EventSource.POLL)
+            ).data_version
+        )
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.delete(tenant_state).where(tenant_state.c.tenant == tenant))
+    assert await store.data_version(tenant) == 0
+
+    again = await store.ingest(tenant, connection_id, [make_order("b0")], EventSource.POLL)
+
+    assert earlier == [earlier[0], earlier[0] + 1, earlier[0] + 2]
+    assert again.data_version not in earlier
+    assert again.data_version > 0
