@@ -13,25 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
-from ordergraph.store.decoded import document_text
 from ordergraph.store.engine import single_read
+from ordergraph.store.order_pages import STORED_COLUMNS
 from ordergraph.store.records import StoredEvent, StoredOrder
 from ordergraph.store.rows import fold_search, stored_event, stored_order
 from ordergraph.store.tables import order_events, orders
 
 __all__ = ["events_of_orders", "newest_orders_by_candidate", "newest_orders_by_job"]
-
-_STORED_COLUMNS = [
-    orders.c.id,
-    orders.c.tenant,
-    orders.c.connection_id,
-    document_text(orders.c.data),
-    orders.c.created_at,
-    orders.c.created_at_source,
-    orders.c.first_seen_at,
-    orders.c.ingested_at,
-    orders.c.version,
-]
 
 
 async def events_of_orders(
@@ -77,7 +65,7 @@ async def _newest_by(
         .label("rank")
     )
     keys = [column.label(f"key_{n}") for n, column in enumerate(partition)]
-    ranked = sa.select(*_STORED_COLUMNS, *keys, rank).where(*conditions).subquery()
+    ranked = sa.select(*STORED_COLUMNS, *keys, rank).where(*conditions).subquery()
     query = sa.select(ranked).where(ranked.c.rank == 1)
     async with single_read(engine) as conn:
         rows = (await conn.execute(query)).mappings()

@@ -22,24 +22,15 @@ from ordergraph.store.batch_reads import (
     newest_orders_by_job,
 )
 from ordergraph.store.candidates import CandidatePage, count_candidates, page_candidates
-from ordergraph.store.cursors import CursorCodec, OrderKey
-from ordergraph.store.decoded import document_text
+from ordergraph.store.cursors import CursorCodec
 from ordergraph.store.deliveries import delivery_marks_in
 from ordergraph.store.dialects import insert_ignoring_conflicts
-from ordergraph.store.engine import read_transaction, single_read, write_transaction
-from ordergraph.store.errors import PaginationError
+from ordergraph.store.engine import single_read, write_transaction
 from ordergraph.store.filters import filter_conditions
 from ordergraph.store.ingest_plan import CurrentRow, is_provider_read, plan_ingest
-from ordergraph.store.keyset import (
-    after_key,
-    at_or_after_key,
-    at_or_before_key,
-    before_key,
-    ordering,
-)
+from ordergraph.store.order_pages import STORED_COLUMNS, PageWindow, count_where, read_page
 from ordergraph.store.receipts import WebhookReceipt, record_receipt
 from ordergraph.store.records import (
-    Edge,
     EventSource,
     IngestResult,
     OrderFilter,
@@ -67,17 +58,6 @@ DEFAULT_PAGE_SIZE = 50
 # Bound IN lists well below both backends' bind-parameter limits.
 _IN_CHUNK = 500
 
-_STORED_COLUMNS = [
-    orders_table.c.id,
-    orders_table.c.tenant,
-    orders_table.c.connection_id,
-    document_text(orders_table.c.data),
-    orders_table.c.created_at,
-    orders_table.c.created_at_source,
-    orders_table.c.first_seen_at,
-    orders_table.c.ingested_at,
-    orders_table.c.version,
-]
 _CURRENT_COLUMNS = [
     orders_table.c.id,
     orders_table.c.tenant,
@@ -277,7 +257,7 @@ class OrderStore:
     async def get_in(self, conn: AsyncConnection, tenant: str, order_id: str) -> StoredOrder | None:
         """One of ``tenant``'s orders, read in the caller's transaction."""
         result = await conn.execute(
-            sa.select(*_STORED_COLUMNS).where(
+            sa.select(*STORED_COLUMNS).where(
                 orders_table.c.tenant == tenant, orders_table.c.id == order_id
             )
         )
@@ -425,7 +405,7 @@ class OrderStore:
         async with self._engine.connect() as conn:
             for chunk in _chunks(wanted):
                 result = await conn.execute(
-                    sa.select(*_STORED_COLUMNS).where(
+                    sa.select(*STORED_COLUMNS).where(
                         orders_table.c.tenant == tenant, orders_table.c.id.in_(chunk)
                     )
                 )
@@ -455,62 +435,12 @@ class OrderStore:
         not issued for this tenant and direction, ``PaginationError`` for ``first``
         with ``last`` or a negative size.
         """
-        if first is not None and last is not None:
-            raise PaginationError("pass either first or last, not both")
-        if (first is not None and first < 0) or (last is not None and last < 0):
-            raise PaginationError("first and last must not be negative")
-        start = self._cursors.decode(after, tenant, order) if after is not None else None
-        end = self._cursors.decode(before, tenant, order) if before is not None else None
-        backward = last is not None
-        size = last if last is not None else first if first is not None else self._default_page_size
-        base = filter_conditions(tenant, filter or OrderFilter())
-        window = list(base)
-        if start is not None:
-            window.append(after_key(start, order))
-        if end is not None:
-            window.append(before_key(end, order))
-
-        # The rows alone are one statement; a bound window or the total asks more, in
-        # the same snapshot.
-        several = start is not None or end is not None or with_total
-        reading = read_transaction if several else single_read
-        async with reading(self._engine) as conn:
-            result = await conn.execute(
-                sa.select(*_STORED_COLUMNS)
-                .where(*window)
-                .order_by(*ordering(order, reverse=backward))
-                .limit(size + 1)
-            )
-            rows = [stored_order(row) for row in result.mappings()]
-            more = len(rows) > size
-            rows = rows[:size]
-            if backward:
-                rows.reverse()
-            # Past the window's far edge: more rows in the direction of travel.
-            beyond_end = end is not None and await _exists(
-                conn, [*base, at_or_after_key(end, order)]
-            )
-            beyond_start = start is not None and await _exists(
-                conn, [*base, at_or_before_key(start, order)]
-            )
-            total = await _count(conn, base) if with_total else None
-
-        if backward:
-            has_previous, has_next = more or beyond_start, beyond_end
-        else:
-            has_previous, has_next = beyond_start, more or beyond_end
-        edges = tuple(
-            Edge(
-                cursor=self._cursors.encode(tenant, order, OrderKey(node.created_at, node.id)),
-                node=node,
-            )
-            for node in rows
-        )
-        return OrderPage(
-            edges=edges,
-            has_next_page=has_next,
-            has_previous_page=has_previous,
-            total_count=total,
+        return await read_page(
+            self._engine,
+            self._cursors,
+            tenant,
+            PageWindow(filter, first, after, last, before, order, with_total),
+            default_size=self._default_page_size,
         )
 
     async def candidates(
@@ -542,7 +472,7 @@ class OrderStore:
     async def count(self, tenant: str, filter: OrderFilter | None = None) -> int:
         """How many of ``tenant``'s orders match ``filter`` (a Relay ``totalCount``)."""
         async with single_read(self._engine) as conn:
-            return await _count(conn, filter_conditions(tenant, filter or OrderFilter()))
+            return await count_where(conn, filter_conditions(tenant, filter or OrderFilter()))
 
     # -- event log ---------------------------------------------------------------------
 
@@ -645,18 +575,6 @@ class OrderStore:
         async with single_read(self._engine) as conn:
             value = (await conn.execute(query)).scalar_one_or_none()
         return int(value) if value is not None else 0
-
-
-async def _exists(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]]) -> bool:
-    found = await conn.execute(sa.select(sa.literal(1)).where(*conditions).limit(1))
-    return found.first() is not None
-
-
-async def _count(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]]) -> int:
-    result = await conn.execute(
-        sa.select(sa.func.count()).select_from(orders_table).where(*conditions)
-    )
-    return int(result.scalar_one())
 
 
 async def _removed_connection(conn: AsyncConnection, tenant: str, connection_ids: set[str]) -> bool:

@@ -1,0 +1,135 @@
+"""Reading one Relay page of a tenant's orders (keyset paging over (created_at, id)).
+
+``OrderStore.page`` is this; kept apart from the store's writes. The columns a
+``StoredOrder`` is read from live here too, for every read of whole orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+
+from ordergraph.store.cursors import CursorCodec, OrderKey
+from ordergraph.store.decoded import document_text
+from ordergraph.store.engine import read_transaction, single_read
+from ordergraph.store.errors import PaginationError
+from ordergraph.store.filters import filter_conditions
+from ordergraph.store.keyset import (
+    after_key,
+    at_or_after_key,
+    at_or_before_key,
+    before_key,
+    ordering,
+)
+from ordergraph.store.records import Edge, OrderFilter, OrderPage, SortOrder
+from ordergraph.store.rows import stored_order
+from ordergraph.store.tables import orders as orders_table
+
+__all__ = ["STORED_COLUMNS", "PageWindow", "count_where", "exists_where", "read_page"]
+
+STORED_COLUMNS = [
+    orders_table.c.id,
+    orders_table.c.tenant,
+    orders_table.c.connection_id,
+    document_text(orders_table.c.data),
+    orders_table.c.created_at,
+    orders_table.c.created_at_source,
+    orders_table.c.first_seen_at,
+    orders_table.c.ingested_at,
+    orders_table.c.version,
+]
+"""What ``rows.stored_order`` reads a ``StoredOrder`` from."""
+
+
+class PageWindow(NamedTuple):
+    """What a page asks for: the filter, the Relay arguments, the order, the total."""
+
+    filter: OrderFilter | None = None
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    order: SortOrder = SortOrder.ASC
+    with_total: bool = False
+
+
+async def read_page(
+    engine: AsyncEngine,
+    cursors: CursorCodec,
+    tenant: str,
+    window: PageWindow,
+    *,
+    default_size: int,
+) -> OrderPage:
+    """One Relay page of ``tenant``'s orders (``OrderStore.page`` says the contract)."""
+    first, last, order = window.first, window.last, window.order
+    if first is not None and last is not None:
+        raise PaginationError("pass either first or last, not both")
+    if (first is not None and first < 0) or (last is not None and last < 0):
+        raise PaginationError("first and last must not be negative")
+    start = cursors.decode(window.after, tenant, order) if window.after is not None else None
+    end = cursors.decode(window.before, tenant, order) if window.before is not None else None
+    backward = last is not None
+    size = last if last is not None else first if first is not None else default_size
+    base = filter_conditions(tenant, window.filter or OrderFilter())
+    bounded = list(base)
+    if start is not None:
+        bounded.append(after_key(start, order))
+    if end is not None:
+        bounded.append(before_key(end, order))
+
+    # The rows alone are one statement; a bound window or the total asks more, in the
+    # same snapshot.
+    several = start is not None or end is not None or window.with_total
+    reading = read_transaction if several else single_read
+    async with reading(engine) as conn:
+        result = await conn.execute(
+            sa.select(*STORED_COLUMNS)
+            .where(*bounded)
+            .order_by(*ordering(order, reverse=backward))
+            .limit(size + 1)
+        )
+        rows = [stored_order(row) for row in result.mappings()]
+        more = len(rows) > size
+        rows = rows[:size]
+        if backward:
+            rows.reverse()
+        # Past the window's far edge: more rows in the direction of travel.
+        beyond_end = end is not None and await exists_where(
+            conn, [*base, at_or_after_key(end, order)]
+        )
+        beyond_start = start is not None and await exists_where(
+            conn, [*base, at_or_before_key(start, order)]
+        )
+        total = await count_where(conn, base) if window.with_total else None
+
+    if backward:
+        has_previous, has_next = more or beyond_start, beyond_end
+    else:
+        has_previous, has_next = beyond_start, more or beyond_end
+    edges = tuple(
+        Edge(cursor=cursors.encode(tenant, order, OrderKey(node.created_at, node.id)), node=node)
+        for node in rows
+    )
+    return OrderPage(
+        edges=edges,
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        total_count=total,
+    )
+
+
+async def exists_where(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]]) -> bool:
+    found = await conn.execute(sa.select(sa.literal(1)).where(*conditions).limit(1))
+    return found.first() is not None
+
+
+async def count_where(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]]) -> int:
+    result = await conn.execute(
+        sa.select(sa.func.count()).select_from(orders_table).where(*conditions)
+    )
+    return int(result.scalar_one())
