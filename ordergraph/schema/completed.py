@@ -76,14 +76,11 @@ class _Selection:
     field nodes, so their ids (part of the decision's key) cannot be reused while the
     decision is kept."""
 
-    __slots__ = ("every_field", "field_nodes", "pure_names")
+    __slots__ = ("field_nodes", "pure_names")
 
-    def __init__(
-        self, field_nodes: tuple[Any, ...], pure_names: frozenset[str], every_field: bool
-    ) -> None:
+    def __init__(self, field_nodes: tuple[Any, ...], pure_names: frozenset[str]) -> None:
         self.field_nodes = field_nodes
         self.pure_names = pure_names
-        self.every_field = every_field
 
 
 class _Plan(NamedTuple):
@@ -203,9 +200,7 @@ class CompletedSelectionsExecutor(StrawberryGraphQLCoreExecutionContext):
                 for name, sub_details in grouped.items()
                 if self._field_is_pure(return_type, sub_details)
             )
-            selection = _SELECTIONS[key] = _Selection(
-                nodes, pure_names, every_field=len(pure_names) == len(grouped)
-            )
+            selection = _SELECTIONS[key] = _Selection(nodes, pure_names)
         return selection
 
     def _is_pure(
