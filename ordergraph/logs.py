@@ -223,6 +223,21 @@ class TextFormatter(logging.Formatter):
         line = super().format(record)
         return line if getattr(record, TRUSTED, False) is True else self.redact(line)
 
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """The standard ``asctime``, with its ``strftime`` made once per second rather than
+        once per line (the access log writes a line per request)."""
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            cached = self._second = (second, stamp)
+        msec_format = self.default_msec_format
+        return msec_format % (cached[1], record.msecs) if msec_format else cached[1]
+
 
 class BufferedStreamHandler(logging.Handler):
     """Writes records to ``stream`` in batches (see the module docstring).

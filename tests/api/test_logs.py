@@ -300,3 +300,13 @@ def test_provider_refusals_log_once_at_warning_without_traceback() -> None:
     assert [r["level"] for r in records] == ["WARNING"]
     assert records[0]["error_codes"] == {"PROVIDER_UNAVAILABLE": 20, "PROVIDER_RATE_LIMITED": 20}
     assert "exception" not in records[0]
+
+
+def test_the_text_lines_time_is_the_standard_one_across_seconds() -> None:
+    ours, standard = TextFormatter(), logging.Formatter("%(asctime)s")
+    for created in (1_700_000_000.123, 1_700_000_000.987, 1_700_000_001.5, 1_699_999_999.25):
+        record = logging.makeLogRecord({"msg": "x", "created": created})
+        record.msecs = (created - int(created)) * 1000
+        assert ours.formatTime(record) == standard.formatTime(record)
+    dated = logging.makeLogRecord({"msg": "x", "created": 1_700_000_000.0})
+    assert ours.formatTime(dated, "%Y") == standard.formatTime(dated, "%Y")
