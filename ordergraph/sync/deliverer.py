@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ordergraph.backoff import Backoff, Jitter
 from ordergraph.broker import Broker
 from ordergraph.errors import (
@@ -58,7 +60,7 @@ from ordergraph.errors import (
 from ordergraph.models import AssessmentResult, Order, OrderStatus, ResultSubmission
 from ordergraph.providers.http import without_retries
 from ordergraph.settings import DeliverySettings
-from ordergraph.store import Delivery, DeliveryState, IngestResult, Store
+from ordergraph.store import Delivery, DeliveryState, IngestResult, Store, StoreError
 from ordergraph.store.types import as_utc, utcnow
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 
@@ -407,8 +409,12 @@ class ResultDeliverer:
             self._wake.clear()
             try:
                 claimed = await self._claim(None)
+            except (StoreError, SQLAlchemyError, OSError) as exc:
+                # The store may be away for a moment (a restart): one line, no traceback;
+                # the next round tries again.
+                logger.warning("claiming due result deliveries failed: %s", type(exc).__name__)
+                claimed = []
             except Exception:
-                # The store may be away for a moment; the next round tries again.
                 logger.warning("claiming due result deliveries failed", exc_info=True)
                 claimed = []
             self._claim_and_spawn(claimed, None)

@@ -29,6 +29,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ordergraph.broker import Broker
 from ordergraph.errors import ConfigError
 from ordergraph.models import ProviderName
@@ -44,6 +46,7 @@ from ordergraph.store.errors import (
     AccountTakenError,
     ConnectionConflictError,
     ConnectionRemovedError,
+    StoreError,
 )
 from ordergraph.sync.connections import ConnectionRegistry, LiveConnection
 
@@ -217,8 +220,11 @@ class ConnectionLifecycle:
         while not stop.is_set():
             try:
                 await self.refresh()
+            except (StoreError, SQLAlchemyError, OSError) as exc:
+                # The store may be briefly unreachable (a restart): one line, no
+                # traceback; the next round catches up.
+                logger.warning("reading connection changes failed: %s", type(exc).__name__)
             except Exception:
-                # The store may be briefly unreachable; the next round catches up.
                 logger.warning("reading connection changes failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.refresh_interval)
