@@ -54,6 +54,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from sqlalchemy.engine import make_url
 
+from bench.dashboard_bench import DASHBOARD
 from bench.support import ADMIN_URL, RESULTS, write_results
 from ordergraph.keys import hash_api_key
 from ordergraph.sandbox.app import create_sandbox_app
@@ -68,24 +69,6 @@ FLOOR = "_floor"  # argv[1] of the floor server process
 QUERY = """{ orders(first: 50) { edges { node { id remoteId status package { id }
   candidate { emails firstName lastName } job { title hiringTeam { email } } } } } }"""
 
-# The dashboard query of bench/dashboard_bench.py: connection, package names (from the
-# cached package list) and the total too.
-DASHBOARD = """query Dashboard($first: Int!) {
-  orders(first: $first) {
-    totalCount
-    edges {
-      cursor
-      node {
-        id remoteId provider status
-        connection { id provider }
-        candidate { id name emails }
-        job { id title hiringTeam { email roles } }
-        package { id remoteId name }
-        result { score maxScore }
-      }
-    }
-  }
-}"""
 
 SCHEMA_SDL = Path(__file__).resolve().parent.parent / "schema.graphql"
 

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import strawberry
-from graphql import GraphQLObjectType
 from graphql.execution import MiddlewareManager
-from strawberry.types.base import StrawberryObjectDefinition
+
+from ordergraph.schema.getters import object_fields
 
 __all__ = ["DIRECT_RESOLVER", "DirectResolvers", "direct", "direct_resolvers"]
 
@@ -54,25 +54,17 @@ class DirectResolvers(MiddlewareManager):
 
 def direct_resolvers(schema: strawberry.Schema) -> DirectResolvers:
     """The table of ``schema``'s fields that declare a direct resolver."""
-    names = schema.config.name_converter
     table: dict[Resolver, Resolver] = {}
-    for type_name, graphql_type in schema._schema.type_map.items():
-        if not isinstance(graphql_type, GraphQLObjectType):
+    for type_name, field, graphql_field in object_fields(schema):
+        metadata: dict[str, Any] = dict(field.metadata or {})
+        resolver = metadata.get(DIRECT_RESOLVER)
+        if resolver is None or graphql_field is None:
             continue
-        definition = schema.get_type_by_name(type_name)
-        if not isinstance(definition, StrawberryObjectDefinition):
-            continue
-        for field in definition.fields:
-            metadata: dict[str, Any] = dict(field.metadata or {})
-            resolver = metadata.get(DIRECT_RESOLVER)
-            if resolver is None:
-                continue
-            graphql_field = graphql_type.fields[names.get_graphql_name(field)]
-            if field.arguments or field.permission_classes or field.extensions:
-                raise TypeError(
-                    f"{type_name}.{graphql_field.ast_node or field.python_name}: a direct "
-                    "resolver is only for a field without arguments, permissions or extensions"
-                )
-            assert graphql_field.resolve is not None
-            table[graphql_field.resolve] = resolver
+        if field.arguments or field.permission_classes or field.extensions:
+            raise TypeError(
+                f"{type_name}.{field.python_name}: a direct resolver is only for a field "
+                "without arguments, permissions or extensions"
+            )
+        assert graphql_field.resolve is not None
+        table[graphql_field.resolve] = resolver
     return DirectResolvers(table)

@@ -12,14 +12,15 @@ Strawberry's mark of a default resolver, which tracing reads to skip such fields
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import GraphQLField, GraphQLObjectType
 from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
 
-__all__ = ["direct_getters", "is_plain_getter"]
+__all__ = ["direct_getters", "is_plain_getter", "object_fields"]
 
 _PLAIN = "_og_plain_getter"
 """The mark of a getter made here: its value is the attribute, nothing else
@@ -43,10 +44,12 @@ def is_plain_getter(resolve: object) -> bool:
     return getattr(resolve, _PLAIN, False) is True
 
 
-def direct_getters(schema: strawberry.Schema) -> int:
-    """Give ``schema``'s plain fields a direct getter; the number of fields changed."""
+def object_fields(
+    schema: strawberry.Schema,
+) -> Iterator[tuple[str, StrawberryField, GraphQLField | None]]:
+    """Every field of ``schema``'s Strawberry object types: the type's name, the
+    Strawberry field and the graphql-core field it became (None if it has none)."""
     names = schema.config.name_converter
-    changed = 0
     for type_name, graphql_type in schema._schema.type_map.items():
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
@@ -54,14 +57,20 @@ def direct_getters(schema: strawberry.Schema) -> int:
         if not isinstance(definition, StrawberryObjectDefinition):
             continue
         for field in definition.fields:
-            graphql_field = graphql_type.fields.get(names.get_graphql_name(field))
-            if (
-                graphql_field is None
-                or not field.is_basic_field
-                or field.default_resolver is not getattr
-                or getattr(graphql_field.resolve, "__name__", None) != _BASIC
-            ):
-                continue
-            graphql_field.resolve = _getter(field.python_name)
-            changed += 1
+            yield type_name, field, graphql_type.fields.get(names.get_graphql_name(field))
+
+
+def direct_getters(schema: strawberry.Schema) -> int:
+    """Give ``schema``'s plain fields a direct getter; the number of fields changed."""
+    changed = 0
+    for _, field, graphql_field in object_fields(schema):
+        if (
+            graphql_field is None
+            or not field.is_basic_field
+            or field.default_resolver is not getattr
+            or getattr(graphql_field.resolve, "__name__", None) != _BASIC
+        ):
+            continue
+        graphql_field.resolve = _getter(field.python_name)
+        changed += 1
     return changed
