@@ -101,18 +101,24 @@ async def test_a_redis_restart_loses_no_event(redis_server: RedisServer) -> None
     log = _Log()
     seen: list[int] = []
     woken_by_id = 0
+    # True while the subscription waits and Redis was up when it began waiting: the
+    # reconnect's re-read is done, so the next event can only arrive as a wake-up.
+    waiting_connected = False
     stop = asyncio.Event()
 
     async def subscription() -> None:
         # What a GraphQL subscription does: read the log from a cursor, then wait.
-        nonlocal woken_by_id
+        nonlocal woken_by_id, waiting_connected
         cursor = 0
         async with subscriber.subscribe("acme") as wakeups:
             while not stop.is_set():
                 for event_id in log.after(cursor):
                     seen.append(event_id)
                     cursor = event_id
-                if await wakeups.wait(cursor, 30) is not None:
+                waiting_connected = subscriber.connected
+                woken = await wakeups.wait(cursor, 30)
+                waiting_connected = False
+                if woken is not None:
                     woken_by_id += 1
 
     async def ingest(n: int) -> None:
@@ -135,6 +141,9 @@ async def test_a_redis_restart_loses_no_event(redis_server: RedisServer) -> None
 
         await redis_server.start()
         await _until(lambda: subscriber.connected, within=10)
+        # Publishing before the subscription has re-read the log after the reconnect
+        # would let that re-read find the event first (and no wake-up be counted).
+        await _until(lambda: waiting_connected, within=3)
         before = woken_by_id
         await ingest(1)
         await _until(lambda: len(seen) == 11)
