@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -254,8 +254,11 @@ class RedisBroker:
                     )
             finally:
                 self.connected = False
+                # Typed from redis-py 8.2 on, untyped before: called through a
+                # typed name so both type-check.
+                close_pubsub: Callable[[], Awaitable[object]] = pubsub.aclose
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await close_pubsub()
                 with contextlib.suppress(Exception):
                     await client.aclose()
             if self.closed:
