@@ -10,6 +10,7 @@ from __future__ import annotations
 from strawberry.extensions import MaskErrors
 
 from ordergraph.schema.access import OperationScopes
+from ordergraph.schema.acyclic import AcyclicExecutor
 from ordergraph.schema.candidates import Candidate
 from ordergraph.schema.connections import ProviderConnection
 from ordergraph.schema.errors import is_public
@@ -57,6 +58,8 @@ def build_schema() -> OrdergraphSchema:
             OperationMetrics,
             OperationStoreBudget,
         ],
+        # No reference cycle per execution: a request's memory is freed when it ends.
+        execution_context_class=AcyclicExecutor,
     )
     # Plain reads skip the extension machinery; ``plain_reads`` makes their checks.
     built.enable_plain_reads()

@@ -47,8 +47,8 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from ordergraph.schema.acyclic import AcyclicExecutor
 from ordergraph.schema.getters import is_plain_getter
 
 __all__ = ["MEMO_ATTRIBUTE", "CompletedSelectionsExecutor", "keep_completed"]
@@ -96,10 +96,10 @@ class _Plan(NamedTuple):
 _SELECTIONS: dict[tuple[object, ...], _Selection] = {}
 
 
-class CompletedSelectionsExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, completing the pure fields of a memo-carrying node once
-    (module docstring). ``variables_key`` names the request's variables (canonical
-    JSON; empty for none)."""
+class CompletedSelectionsExecutor(AcyclicExecutor):
+    """The schema's executor (``AcyclicExecutor``), completing the pure fields of a
+    memo-carrying node once (module docstring). ``variables_key`` names the request's
+    variables (canonical JSON; empty for none)."""
 
     def __init__(self, *args: Any, variables_key: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

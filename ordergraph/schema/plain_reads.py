@@ -45,7 +45,6 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import execute as graphql_execute
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType as StrawberryOperation
@@ -53,6 +52,7 @@ from strawberry.utils.await_maybe import await_maybe
 
 from ordergraph.keys import Scope
 from ordergraph.resolvers.context import Context
+from ordergraph.schema.acyclic import AcyclicExecutor
 from ordergraph.schema.completed import CompletedSelectionsExecutor
 from ordergraph.schema.direct_resolvers import direct_resolvers
 from ordergraph.schema.errors import CodedMaskErrors
@@ -225,7 +225,7 @@ def _executor_kwargs(schema: OrdergraphSchema, variables: dict[str, Any] | None)
     """The executor: Strawberry's with completed selections kept on shared nodes
     (``schema/completed.py``), keyed by the request's variables; a schema given another
     executor class keeps it."""
-    if schema.execution_context_class is not StrawberryGraphQLCoreExecutionContext:
+    if schema.execution_context_class is not AcyclicExecutor:
         return execution_context_class_kwargs(schema.execution_context_class)
     try:
         key = orjson.dumps(variables or None, option=orjson.OPT_SORT_KEYS).decode()
