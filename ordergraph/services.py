@@ -131,7 +131,11 @@ class Services:
             raise ConfigError(msg)
         migrate = settings.store.auto_migrate if auto_migrate is None else auto_migrate
         store = await Store.open(
-            settings.store.url, cursor_secret=secret.get_secret_value(), auto_migrate=migrate
+            settings.store.url,
+            cursor_secret=secret.get_secret_value(),
+            auto_migrate=migrate,
+            pool_size=settings.store.pool_size,
+            max_overflow=settings.store.max_overflow,
         )
         # The file's connections into the store (every process alike; a repeat changes
         # nothing), then the registry from the store: file connections, and those

@@ -72,14 +72,24 @@ class Store:
         cursor_secret: str | bytes,
         auto_migrate: bool = False,
         default_page_size: int = DEFAULT_PAGE_SIZE,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
     ) -> Store:
-        """Open the store at ``url`` after checking (or, if told, bringing) it up to date.
+        """Open the store at ``url`` after checking (or, if told, bringing) it up to date;
+        ``pool_size`` and ``max_overflow`` size its connection pool (None: SQLAlchemy's).
 
         Raises ``StoreNotMigratedError`` naming the command to run when it is not.
         """
         await ensure_schema(url, auto_migrate=auto_migrate)
+        pool: dict[str, int] = {}
+        if pool_size is not None:
+            pool["pool_size"] = pool_size
+        if max_overflow is not None:
+            pool["max_overflow"] = max_overflow
         return cls.from_engine(
-            create_engine(url), cursor_secret=cursor_secret, default_page_size=default_page_size
+            create_engine(url, **pool),
+            cursor_secret=cursor_secret,
+            default_page_size=default_page_size,
         )
 
     async def close(self) -> None:

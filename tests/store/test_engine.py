@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.pool import QueuePool
 
 from ordergraph.errors import ConfigError
-from ordergraph.store import create_engine, default_store_url, redact_url, to_async_url
+from ordergraph.services import Services
+from ordergraph.settings import StoreSettings, load_settings
+from ordergraph.store import Store, create_engine, default_store_url, redact_url, to_async_url
+from tests.databases import CURSOR_SECRET
 
 
 @pytest.mark.parametrize(
@@ -57,3 +63,57 @@ async def test_postgresql_pools_ping_before_reuse() -> None:
         assert engine.sync_engine.pool._pre_ping is True
     finally:
         await engine.dispose()
+
+
+async def _connections_opened(store_url: str, concurrency: int, **pool: int) -> int:
+    """How many connections rounds of ``concurrency`` simultaneous reads open."""
+    store = await Store.open(store_url, cursor_secret=CURSOR_SECRET, **pool)
+    opened = 0
+
+    def connected(*_args: Any) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(store.engine.sync_engine, "connect", connected)
+
+    async def read() -> None:
+        async with store.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            await asyncio.sleep(0.01)  # held while the others check theirs out
+
+    try:
+        for _ in range(5):
+            await asyncio.gather(*(read() for _ in range(concurrency)))
+    finally:
+        await store.close()
+    return opened
+
+
+async def test_a_pool_as_large_as_the_concurrency_keeps_its_connections(store_url: str) -> None:
+    # Each round of 8 reads reuses the 8 connections the first opened.
+    assert await _connections_opened(store_url, 8, pool_size=8, max_overflow=8) == 8
+    # SQLAlchemy's default (5 kept) closes the 3 extra after each round and opens
+    # them again: what every request past the fifth paid before the pool was sized.
+    assert await _connections_opened(store_url, 8) == 5 + 3 * 5
+
+
+async def test_the_services_pool_is_the_settings(store_url: str) -> None:
+    settings = load_settings(
+        environ={},
+        overrides={
+            "store": {
+                "url": store_url,
+                "cursor_secret": CURSOR_SECRET,
+                "pool_size": 7,
+                "max_overflow": 3,
+            }
+        },
+    )
+    services = await Services.open(settings)
+    try:
+        pool = services.store.engine.sync_engine.pool
+        assert isinstance(pool, QueuePool)
+        assert (pool.size(), pool._max_overflow) == (7, 3)
+    finally:
+        await services.close()
+    assert (StoreSettings().pool_size, StoreSettings().max_overflow) == (16, 16)
