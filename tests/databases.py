@@ -45,7 +45,8 @@ async def _admin(statement: str) -> None:
         await connection.close()
 
 
-def _postgres_reason() -> str | None:
+def postgres_reason() -> str | None:
+    """Why PostgreSQL cannot be used here, or None when it can."""
     try:
         run_async(_admin("SELECT 1"))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -80,7 +81,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     """Which backend this test runs on."""
     name: str = request.param
     if name == "postgresql":
-        reason = _postgres_reason()
+        reason = postgres_reason()
         if reason is not None:
             if os.environ.get("CI"):
                 pytest.fail(reason)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.pool import QueuePool
@@ -14,7 +16,7 @@ from ordergraph.errors import ConfigError
 from ordergraph.services import Services
 from ordergraph.settings import StoreSettings, load_settings
 from ordergraph.store import Store, create_engine, default_store_url, redact_url, to_async_url
-from tests.databases import CURSOR_SECRET
+from tests.databases import ADMIN_URL, CURSOR_SECRET, postgres_reason
 
 
 @pytest.mark.parametrize(
@@ -61,6 +63,8 @@ async def test_postgresql_pools_ping_before_reuse() -> None:
     engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
     try:
         assert engine.sync_engine.pool._pre_ping is True
+        # In one round trip (``SELECT 1``), not SQLAlchemy's BEGIN, ``;``, ROLLBACK.
+        assert engine.dialect.do_ping.__name__ == "_ping_in_one_round_trip"
     finally:
         await engine.dispose()
 
@@ -117,3 +121,37 @@ async def test_the_services_pool_is_the_settings(store_url: str) -> None:
     finally:
         await services.close()
     assert (StoreSettings().pool_size, StoreSettings().max_overflow) == (16, 16)
+
+
+async def test_a_pooled_postgresql_connection_the_server_dropped_is_replaced_at_checkout() -> None:
+    reason = postgres_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    engine = create_engine(ADMIN_URL)
+    checkouts = 0
+    try:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with engine.connect() as conn:
+            # The same pooled connection, pinged on checkout in one round trip.
+            assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() == pid
+        admin = await asyncpg.connect(ADMIN_URL)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+
+        def checked_out(*_: Any) -> None:
+            nonlocal checkouts
+            checkouts += 1
+
+        event.listen(engine.sync_engine.pool, "checkout", checked_out)
+        async with engine.connect() as conn:
+            # The ping saw the dead connection; the pool handed out a new one, and
+            # the statement never met the dead one.
+            assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+    finally:
+        await engine.dispose()
+    assert checkouts == 1
