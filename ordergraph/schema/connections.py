@@ -5,7 +5,8 @@ A ``ProviderConnection``'s node key is the connection id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,10 @@ from ordergraph.models import ProviderName
 from ordergraph.providers.base import Capability
 from ordergraph.resolvers.context import Context
 from ordergraph.resolvers.node_keys import codec_of, connection_key
+from ordergraph.schema.completed import keep_completed
 from ordergraph.schema.enums import ConnectionOrigin, ConnectionState
 from ordergraph.schema.info import NODE_ID_DESCRIPTION, GraphInfo, context_of
+from ordergraph.sync.connections import LiveConnection
 
 __all__ = ["ProviderConnection", "SyncStatus"]
 
@@ -33,6 +36,47 @@ class SyncStatus:
     webhook_registered: bool = strawberry.field(
         description="True when ordergraph registered its webhook with the provider."
     )
+
+
+class _LiveConnectionNodes:
+    """The ``ProviderConnection`` node of each live connection, built once.
+
+    Every order of a page asks for its connection: building it anew signed its node id
+    (an HMAC) and listed its capabilities 50 times a page for one connection, and the
+    page completed 50 equal selections. A ``LiveConnection`` is frozen and replaced
+    whenever the connection changes (``ordergraph.sync.lifecycle``), so the node is a
+    pure function of it and the id codec: kept by both (held alive, compared by
+    identity, so an identity cannot be reused while it is a key), and it keeps its
+    completed selections (``schema/completed.py``; its sync ``status`` still resolves
+    every time).
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[
+            tuple[int, int], tuple[LiveConnection, NodeIdCodec, ProviderConnection]
+        ] = OrderedDict()
+
+    def node(
+        self,
+        live: LiveConnection,
+        ids: NodeIdCodec,
+        build: Callable[[LiveConnection, NodeIdCodec], ProviderConnection],
+    ) -> ProviderConnection:
+        key = (id(live), id(ids))
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is live and entry[1] is ids:
+            self._entries.move_to_end(key)
+            return entry[2]
+        node = build(live, ids)
+        keep_completed(node)
+        self._entries[key] = (live, ids, node)
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return node
+
+
+_LIVE_NODES = _LiveConnectionNodes()
 
 
 @strawberry.type(description="One customer account at one provider.")
@@ -87,23 +131,27 @@ class ProviderConnection(relay.Node):
         return root.id.node_id
 
     @classmethod
+    def _of_live(cls, live: LiveConnection, ids: NodeIdCodec) -> ProviderConnection:
+        return cls._of(
+            ids,
+            live.id,
+            live.provider_name,
+            live.settings.account,
+            # What this connection can do (a StackOne connection's API version
+            # decides whether it reads orders back), not its provider in general.
+            frozenset(c for c in live.provider.capabilities if live.provider.supports(c)),
+            name=live.name,
+            state=live.state,
+            origin=live.origin,
+        )
+
+    @classmethod
     def for_id(
         cls, context: Context, connection_id: str, order: models.Order | None = None
     ) -> ProviderConnection:
         live = context.services.connections.get(connection_id)
         if live is not None:
-            return cls._of(
-                codec_of(context),
-                connection_id,
-                live.provider_name,
-                live.settings.account,
-                # What this connection can do (a StackOne connection's API version
-                # decides whether it reads orders back), not its provider in general.
-                frozenset(c for c in live.provider.capabilities if live.provider.supports(c)),
-                name=live.name,
-                state=live.state,
-                origin=live.origin,
-            )
+            return _LIVE_NODES.node(live, codec_of(context), cls._of_live)
         # A removed connection whose orders were kept: they remain readable (its
         # state REMOVED), and name their provider. Callers without an order ask only
         # for live connections.

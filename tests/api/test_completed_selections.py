@@ -4,6 +4,7 @@ that reads the caller (``pii``), other variables or an error never reuse one."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from ordergraph.schema.completed import (
 )
 from ordergraph.schema.getters import direct_getters
 from ordergraph.store import EventSource
+from ordergraph.store.connections import ConnectionState
 from tests.api.conftest import Api
 from tests.api.helpers import deliver_unified, fill_index, unified_order
 from tests.conftest import Sandbox
@@ -242,3 +244,28 @@ def test_fields_that_resolve_run_every_time_and_keep_their_place() -> None:
     # What is kept is the plain part only.
     [kept] = getattr(item, MEMO_ATTRIBUTE).values()
     assert kept == {"name": "c", "__typename": "Counted"}
+
+
+async def test_orders_of_one_connection_share_its_node_until_the_connection_changes(
+    api: Api, sandbox: Sandbox
+) -> None:
+    await fill_index(api, sandbox)
+    query = "{ orders(first: 100) { edges { node { connection { id state } } } } }"
+    by_id: dict[str, list[Any]] = {}
+    for node in _nodes(await _run(api, query)):
+        by_id.setdefault(node["connection"]["id"], []).append(node["connection"])
+    assert len(by_id) == 3  # one connection per provider
+    # Each connection's selection was completed once and shared by all its orders.
+    for completed in by_id.values():
+        assert len(completed) > 1
+        assert all(c is completed[0] for c in completed)
+
+    # A changed connection is another live object: its node and answer are new.
+    live = api.services.connections.get("acme-kombo")
+    assert live is not None
+    api.services.connections.replace(live.id, replace(live, state=ConnectionState.PAUSED))
+    states = {
+        node["connection"]["id"]: node["connection"]["state"]
+        for node in _nodes(await _run(api, query))
+    }
+    assert sorted(states.values()) == ["ACTIVE", "ACTIVE", "PAUSED"]
