@@ -11,33 +11,38 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.util import await_
 
 from ordergraph.errors import ConfigError
 from ordergraph.store.budget import charge_statement
 
 __all__ = [
+    "UNBUDGETED_OPTION",
     "create_engine",
     "default_store_url",
     "read_transaction",
     "redact_url",
     "single_read",
     "to_async_url",
+    "unbudgeted",
     "write_transaction",
 ]
+
+ExecutableT = TypeVar("ExecutableT", bound=Executable)
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option a write transaction sets so the SQLite ``begin`` hook emits
 # BEGIN IMMEDIATE; PostgreSQL ignores it.
 _WRITE_OPTION = "ordergraph_write"
 # Execution option of statements no operation's budget pays for (transaction control).
-_UNBUDGETED_OPTION = "ordergraph_unbudgeted"
+UNBUDGETED_OPTION = "ordergraph_unbudgeted"
 # Connection option of a read of one statement, outside a transaction (``single_read``).
 _SINGLE_READ_OPTION = "ordergraph_single_read"
 
@@ -150,7 +155,7 @@ def _charge_statements(engine: AsyncEngine) -> None:
     ) -> None:
         # A write is never refused half-way (see the budget module), nor is BEGIN.
         write = connection.get_execution_options().get(_WRITE_OPTION, False)
-        unbudgeted = context is not None and context.execution_options.get(_UNBUDGETED_OPTION)
+        unbudgeted = context is not None and context.execution_options.get(UNBUDGETED_OPTION)
         if write or unbudgeted:
             return
         charge_statement()
@@ -180,8 +185,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "BEGIN IMMEDIATE" if write else "BEGIN",
             # PostgreSQL's BEGIN is no statement SQLAlchemy sees; SQLite's is not
             # counted either, so both databases spend a budget alike.
-            execution_options={_UNBUDGETED_OPTION: True},
+            execution_options={UNBUDGETED_OPTION: True},
         )
+
+
+def unbudgeted(statement: ExecutableT) -> ExecutableT:
+    """``statement`` not charged to the running operation's budget: for a statement
+    that is part of another, budgeted read (at most one per such read)."""
+    return statement.execution_options(**{UNBUDGETED_OPTION: True})
 
 
 @asynccontextmanager

@@ -25,11 +25,19 @@ from ordergraph.store.keyset import (
     before_key,
     ordering,
 )
+from ordergraph.store.known_documents import KnownDocuments
 from ordergraph.store.records import Edge, OrderFilter, OrderPage, SortOrder
 from ordergraph.store.rows import stored_order
 from ordergraph.store.tables import orders as orders_table
 
-__all__ = ["STORED_COLUMNS", "PageWindow", "count_where", "exists_where", "read_page"]
+__all__ = [
+    "PAGE_COLUMNS",
+    "STORED_COLUMNS",
+    "PageWindow",
+    "count_where",
+    "exists_where",
+    "read_page",
+]
 
 STORED_COLUMNS = [
     orders_table.c.id,
@@ -43,6 +51,13 @@ STORED_COLUMNS = [
     orders_table.c.version,
 ]
 """What ``rows.stored_order`` reads a ``StoredOrder`` from."""
+
+PAGE_COLUMNS = [
+    *(c for c in STORED_COLUMNS if c.name != "data"),
+    orders_table.c.content_hash,
+]
+"""What a page reads of each row: the document's hash in place of the document
+(``known_documents``), which is read only where the hash is new."""
 
 
 class PageWindow(NamedTuple):
@@ -64,8 +79,10 @@ async def read_page(
     window: PageWindow,
     *,
     default_size: int,
+    documents: KnownDocuments,
 ) -> OrderPage:
-    """One Relay page of ``tenant``'s orders (``OrderStore.page`` says the contract)."""
+    """One Relay page of ``tenant``'s orders (``OrderStore.page`` says the contract);
+    ``documents`` holds the decoded documents earlier pages read."""
     first, last, order = window.first, window.last, window.order
     if first is not None and last is not None:
         raise PaginationError("pass either first or last, not both")
@@ -87,13 +104,19 @@ async def read_page(
     several = start is not None or end is not None or window.with_total
     reading = read_transaction if several else single_read
     async with reading(engine) as conn:
-        result = await conn.execute(
-            sa.select(*STORED_COLUMNS)
+        window_rows = (
+            sa.select(*PAGE_COLUMNS)
             .where(*bounded)
             .order_by(*ordering(order, reverse=backward))
             .limit(size + 1)
         )
-        rows = [stored_order(row) for row in result.mappings()]
+        keyed = (await conn.execute(window_rows)).mappings().all()
+        known = await documents.orders_of(conn, tenant, keyed)
+        if known is not None:
+            rows = [stored_order(row, known[row["id"]]) for row in keyed]
+        else:  # a row changed between the two statements: the page, whole, at once
+            whole = window_rows.with_only_columns(*STORED_COLUMNS)
+            rows = [stored_order(row) for row in (await conn.execute(whole)).mappings()]
         more = len(rows) > size
         rows = rows[:size]
         if backward:

@@ -28,6 +28,7 @@ from ordergraph.store.dialects import insert_ignoring_conflicts
 from ordergraph.store.engine import single_read, write_transaction
 from ordergraph.store.filters import filter_conditions
 from ordergraph.store.ingest_plan import CurrentRow, is_provider_read, plan_ingest
+from ordergraph.store.known_documents import KnownDocuments
 from ordergraph.store.order_pages import STORED_COLUMNS, PageWindow, count_where, read_page
 from ordergraph.store.receipts import WebhookReceipt, record_receipt
 from ordergraph.store.records import (
@@ -130,6 +131,8 @@ class OrderStore:
         self._cursors = CursorCodec(cursor_secret)
         self._default_page_size = default_page_size
         self._version_observers: list[Callable[[str, int], None]] = []
+        # The documents its pages have read, by content hash (known_documents).
+        self.documents = KnownDocuments()
 
     def add_version_observer(self, observer: Callable[[str, int], None]) -> None:
         """Tell ``observer(tenant, data_version)`` after each ``ingest`` that committed a
@@ -441,6 +444,7 @@ class OrderStore:
             tenant,
             PageWindow(filter, first, after, last, before, order, with_total),
             default_size=self._default_page_size,
+            documents=self.documents,
         )
 
     async def candidates(

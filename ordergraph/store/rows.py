@@ -175,14 +175,15 @@ def with_kept_status(
     )
 
 
-def stored_order(row: Mapping[Any, Any]) -> StoredOrder:
+def stored_order(row: Mapping[Any, Any], order: Order | None = None) -> StoredOrder:
     """A ``StoredOrder`` from an ``orders`` row mapping; ``data`` read as text
-    (``decoded.document_text``) is decoded once per process, as a dict it is validated."""
+    (``decoded.document_text``) is decoded once per process, as a dict it is validated.
+    ``order``: the row's document already decoded (a row read without ``data``)."""
     return StoredOrder(
         id=row["id"],
         tenant=row["tenant"],
         connection_id=row["connection_id"],
-        order=DECODED_ORDERS.order(row["data"]),
+        order=DECODED_ORDERS.order(row["data"]) if order is None else order,
         created_at=row["created_at"],
         created_at_source=CreatedAtSource(row["created_at_source"]),
         first_seen_at=row["first_seen_at"],
