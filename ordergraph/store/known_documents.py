@@ -34,7 +34,8 @@ from ordergraph.store.tables import orders as orders_table
 
 __all__ = ["KnownDocuments"]
 
-_MAX_ENTRIES: Final = 8192
+_MAX_ENTRIES: Final = 4096
+_MAX_TEXT_BYTES: Final = 16 * 1024 * 1024
 
 _DOCUMENTS = sa.select(
     orders_table.c.id, orders_table.c.content_hash, document_text(orders_table.c.data)
@@ -44,9 +45,15 @@ _DOCUMENTS = sa.select(
 class KnownDocuments:
     """Decoded order documents by content hash (an LRU), for one store."""
 
-    def __init__(self, *, max_entries: int = _MAX_ENTRIES) -> None:
+    def __init__(
+        self, *, max_entries: int = _MAX_ENTRIES, max_text_bytes: int = _MAX_TEXT_BYTES
+    ) -> None:
+        # Bounded as ``DECODED_ORDERS`` is: by entries and by the documents' text size
+        # (a decoded model is a few times its text), a very large document not kept.
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, Order] = OrderedDict()
+        self.max_text_bytes = max_text_bytes
+        self._entries: OrderedDict[str, tuple[Order, int]] = OrderedDict()
+        self.text_bytes = 0
         self.fetched = 0  # documents read from the database (tests, benches)
 
     def __len__(self) -> int:
@@ -63,12 +70,12 @@ class KnownDocuments:
         missing: dict[str, str] = {}
         for row in rows:
             content_hash = row["content_hash"]
-            order = entries.get(content_hash)
-            if order is None:
+            entry = entries.get(content_hash)
+            if entry is None:
                 missing[row["id"]] = content_hash
             else:
                 entries.move_to_end(content_hash)
-                found[row["id"]] = order
+                found[row["id"]] = entry[0]
         if not missing:
             return found
         # Part of the page read that asked (one per page, bounded by its rows), so
@@ -80,13 +87,19 @@ class KnownDocuments:
             document = fetched.get(order_id)
             if document is None or document["content_hash"] != content_hash:
                 return None
-            order = DECODED_ORDERS.order(document["data"])
+            text = document["data"]
+            order = DECODED_ORDERS.order(text)
             self.fetched += 1
-            entries[content_hash] = order
             found[order_id] = order
-        while len(entries) > self.max_entries:
-            entries.popitem(last=False)
+            size = len(text) if isinstance(text, str) else self.max_text_bytes
+            if size <= self.max_text_bytes // 64 and content_hash not in entries:
+                entries[content_hash] = (order, size)
+                self.text_bytes += size
+        while len(entries) > self.max_entries or self.text_bytes > self.max_text_bytes:
+            _, (_, size) = entries.popitem(last=False)
+            self.text_bytes -= size
         return found
 
     def clear(self) -> None:
         self._entries.clear()
+        self.text_bytes = 0

@@ -104,7 +104,7 @@ async def test_a_row_changed_between_the_statements_is_read_whole_once_more(
     ]
     assert [e.node.version for e in page.edges][1] > page.edges[0].node.version
     # Nothing was kept for the hash that named another document.
-    assert all(o.status is OrderStatus.OPEN for o in racing._entries.values())
+    assert all(o.status is OrderStatus.OPEN for o, _ in racing._entries.values())
 
 
 async def test_documents_are_bounded(store: OrderStore, tenant: str, connection_id: str) -> None:
@@ -113,3 +113,10 @@ async def test_documents_are_bounded(store: OrderStore, tenant: str, connection_
     page = await store.page(tenant, first=6)
     assert len(page.edges) == 6
     assert len(store.documents) == 4
+    # and by the documents' text: one over a 64th of the bound is not kept
+    size = store.documents.text_bytes // 4
+    store.documents = KnownDocuments(max_text_bytes=size * 2 + 1)
+    assert [e.node.order for e in (await store.page(tenant, first=6)).edges] == [
+        e.node.order for e in page.edges
+    ]
+    assert len(store.documents) == 0
