@@ -65,3 +65,10 @@ _._is_default
 # graphql-core's middleware hook, called by its executor for every field
 # (ordergraph/schema/direct_resolvers.py).
 _.get_field_resolver
+
+# The logging module's switches for what each record gathers, read by the standard
+# library itself (ordergraph/logs.py configure_logging, bench/access_log_bench.py).
+_._srcfile
+_.logThreads
+_.logProcesses
+_.logMultiprocessing

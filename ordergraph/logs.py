@@ -325,6 +325,15 @@ def configure_logging(
 ) -> logging.Handler:
     """Replace the root logger's handlers with one buffered handler (returned) writing
     to ``stream`` (standard error by default)."""
+    # What no line shows is not gathered for every record (the logging HOWTO's
+    # "Optimization"): the caller's file and line (a walk up the stack), the thread and
+    # the process. The access log makes a record per request (~10% of a cache hit's CPU
+    # under wrk went to logging): 11.6 -> 6.9 µs a line (bench/access_log_bench.py).
+    # Tracebacks are not affected.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     redact = Redactor(secrets)
     formatter: logging.Formatter = JsonFormatter(redact) if fmt == "json" else TextFormatter(redact)
     handler = BufferedStreamHandler(sys.stderr if stream is None else stream)

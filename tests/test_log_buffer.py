@@ -8,7 +8,14 @@ import json
 import logging
 import time
 
-from ordergraph.logs import REQUEST_ID, TRUSTED, BufferedStreamHandler, JsonFormatter, Redactor
+from ordergraph.logs import (
+    REQUEST_ID,
+    TRUSTED,
+    BufferedStreamHandler,
+    JsonFormatter,
+    Redactor,
+    configure_logging,
+)
 
 
 def _logger(handler: logging.Handler) -> logging.Logger:
@@ -77,3 +84,53 @@ def test_only_trusted_lines_skip_the_redactor() -> None:
     assert "s3cret-value" not in json.dumps(untrusted)
     assert trusted["message"] == "GET /graphql 200"
     assert TRUSTED not in trusted  # the mark itself is not part of the line
+
+
+def test_configured_logging_does_not_look_up_each_records_caller() -> None:
+    root = logging.getLogger()
+    saved = (
+        root.handlers[:],
+        root.level,
+        logging._srcfile,
+        logging.logThreads,
+        logging.logProcesses,
+        logging.logMultiprocessing,
+    )
+    stream = io.StringIO()
+    seen: list[logging.LogRecord] = []
+    try:
+        handler = configure_logging(stream=stream)
+        logger = _logger(handler)
+        logger.addHandler(_Keep(seen))
+        logger.warning("POST /graphql 200")  # a warning is written at once
+
+        assert "POST /graphql 200" in stream.getvalue()
+        # No stack walk, thread or process lookup per record: nothing a line shows.
+        assert (seen[0].funcName, seen[0].lineno, seen[0].thread, seen[0].process) == (
+            "(unknown function)",
+            0,
+            None,
+            None,
+        )
+        handler.close()
+    finally:
+        for existing in root.handlers[:]:
+            root.removeHandler(existing)
+        for kept in saved[0]:
+            root.addHandler(kept)
+        root.setLevel(saved[1])
+        (
+            logging._srcfile,
+            logging.logThreads,
+            logging.logProcesses,
+            logging.logMultiprocessing,
+        ) = saved[2:]
+
+
+class _Keep(logging.Handler):
+    def __init__(self, into: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record)
