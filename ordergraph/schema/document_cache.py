@@ -5,16 +5,17 @@ trees, ~400 bytes per token) stayed in memory for good, in every cache that keye
 them (RSS 191 -> 348 MB after 40 distinct 2 MB documents). Here each entry weighs
 what it keeps alive (``document_weight``), the cache evicts the least recently used
 until it is under ``max_bytes``, and an entry heavier than ``max_entry_bytes`` is
-computed and returned but not kept.
+computed and returned but not kept (``ordergraph.weighted_lru``).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Final, Generic, TypeVar
+from collections.abc import Hashable
+from typing import Final, TypeVar
 
 from graphql import DocumentNode
+
+from ordergraph.weighted_lru import WeightedLRU
 
 __all__ = ["TOKEN_BYTES", "DocumentCache", "document_weight"]
 
@@ -41,7 +42,7 @@ def document_weight(query: str, document: DocumentNode | None = None) -> int:
     return weight
 
 
-class DocumentCache(Generic[V]):
+class DocumentCache(WeightedLRU[Hashable, V]):
     """Values by key (a tuple whose first item is the document's text), least recently
     used first out."""
 
@@ -52,34 +53,8 @@ class DocumentCache(Generic[V]):
         max_bytes: int = 8 * 1024 * 1024,
         max_entry_bytes: int | None = None,
     ) -> None:
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self.max_entry_bytes = max_bytes // 16 if max_entry_bytes is None else max_entry_bytes
-        self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
-        self.bytes = 0
-        self.hits = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get_or_compute(
-        self, key: Hashable, compute: Callable[[], V], weigh: Callable[[V], int]
-    ) -> V:
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return entry[0]
-        value = compute()
-        weight = weigh(value)
-        if weight <= self.max_entry_bytes:
-            self._entries[key] = (value, weight)
-            self.bytes += weight
-            while self.bytes > self.max_bytes or len(self._entries) > self.max_entries:
-                _, (_, evicted) = self._entries.popitem(last=False)
-                self.bytes -= evicted
-        return value
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.bytes = 0
+        super().__init__(
+            max_entries=max_entries,
+            max_bytes=max_bytes,
+            max_entry_bytes=max_bytes // 16 if max_entry_bytes is None else max_entry_bytes,
+        )

@@ -20,13 +20,13 @@ Bounded by entries and by text size: an entry keeps its text and the decoded mod
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from typing import Any, Final
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from ordergraph.models import Order
+from ordergraph.weighted_lru import WeightedLRU
 
 __all__ = ["DECODED_ORDERS", "DecodedOrders", "document_text"]
 
@@ -41,32 +41,32 @@ def document_text(column: sa.Column[Any]) -> sa.Label[Any]:
     return sa.cast(column, sa.Text).label(column.name)
 
 
-class DecodedOrders:
-    """``Order`` models by the exact text of their stored document (an LRU)."""
+class DecodedOrders(WeightedLRU[str, Order]):
+    """``Order`` models by the exact text of their stored document: an LRU bounded by
+    entries and by text size (a model is a few times its text), a document over a 64th
+    of that not kept."""
 
     def __init__(
         self, *, max_entries: int = _MAX_ENTRIES, max_text_bytes: int = _MAX_TEXT_BYTES
     ) -> None:
-        self.max_entries = max_entries
-        self.max_text_bytes = max_text_bytes
-        self._entries: OrderedDict[str, Order] = OrderedDict()
-        self.text_bytes = 0
-        self.hits = 0
+        super().__init__(
+            max_entries=max_entries,
+            max_bytes=max_text_bytes,
+            max_entry_bytes=max_text_bytes // 64,
+        )
         self.misses = 0
 
-    def __len__(self) -> int:
-        return len(self._entries)
+    @property
+    def text_bytes(self) -> int:
+        return self.bytes
 
     def order(self, document: str | dict[str, Any]) -> Order:
         """The ``Order`` a stored document holds. A dict (a read that let the driver
         decode it) is validated as before and not kept."""
         if not isinstance(document, str):
             return Order.model_validate(document)
-        entries = self._entries
-        order = entries.get(document)
+        order = self.get(document)
         if order is not None:
-            entries.move_to_end(document)
-            self.hits += 1
             return order
         self.misses += 1
         try:
@@ -76,17 +76,8 @@ class DecodedOrders:
             # Whatever JSON's own parser reads that pydantic-core's does not (NaN was
             # written by json.dumps) is decoded the way it always was.
             order = Order.model_validate(json.loads(document))
-        if len(document) <= self.max_text_bytes // 64:
-            entries[document] = order
-            self.text_bytes += len(document)
-            while len(entries) > self.max_entries or self.text_bytes > self.max_text_bytes:
-                evicted, _ = entries.popitem(last=False)
-                self.text_bytes -= len(evicted)
+        self.put(document, order, len(document))
         return order
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.text_bytes = 0
 
 
 DECODED_ORDERS: Final = DecodedOrders()

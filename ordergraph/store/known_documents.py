@@ -15,12 +15,12 @@ document stored with it (every write sets both from one ``rows.PreparedOrder``:
 hash names one document. A document fetched for a hash is checked against it: a row
 that changed (or went) between the two statements makes the caller read the page whole,
 in one statement, as before; so a page never mixes two moments. Kept per store (its
-rows only), bounded by entries; the decoded models are ``DECODED_ORDERS``' own, shared.
+rows only), bounded by entries and text size; the decoded models are ``DECODED_ORDERS``'
+own, shared.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -31,6 +31,7 @@ from ordergraph.models import Order
 from ordergraph.store.decoded import DECODED_ORDERS, document_text
 from ordergraph.store.engine import unbudgeted
 from ordergraph.store.tables import orders as orders_table
+from ordergraph.weighted_lru import WeightedLRU
 
 __all__ = ["KnownDocuments"]
 
@@ -42,22 +43,23 @@ _DOCUMENTS = sa.select(
 )
 
 
-class KnownDocuments:
-    """Decoded order documents by content hash (an LRU), for one store."""
+class KnownDocuments(WeightedLRU[str, Order]):
+    """Decoded order documents by content hash, for one store: an LRU bounded as
+    ``DECODED_ORDERS`` is (entries, and the text the documents were read from)."""
 
     def __init__(
         self, *, max_entries: int = _MAX_ENTRIES, max_text_bytes: int = _MAX_TEXT_BYTES
     ) -> None:
-        # Bounded as ``DECODED_ORDERS`` is: by entries and by the documents' text size
-        # (a decoded model is a few times its text), a very large document not kept.
-        self.max_entries = max_entries
-        self.max_text_bytes = max_text_bytes
-        self._entries: OrderedDict[str, tuple[Order, int]] = OrderedDict()
-        self.text_bytes = 0
+        super().__init__(
+            max_entries=max_entries,
+            max_bytes=max_text_bytes,
+            max_entry_bytes=max_text_bytes // 64,
+        )
         self.fetched = 0  # documents read from the database (tests, benches)
 
-    def __len__(self) -> int:
-        return len(self._entries)
+    @property
+    def text_bytes(self) -> int:
+        return self.bytes
 
     async def orders_of(
         self, conn: AsyncConnection, tenant: str, rows: Sequence[Mapping[Any, Any]]
@@ -65,17 +67,14 @@ class KnownDocuments:
         """The ``Order`` of each row (``id``, ``content_hash``), by order id; documents
         not known yet are read on ``conn``. None when a row no longer holds the document
         its hash named (changed or deleted since the rows were read)."""
-        entries = self._entries
         found: dict[str, Order] = {}
         missing: dict[str, str] = {}
         for row in rows:
-            content_hash = row["content_hash"]
-            entry = entries.get(content_hash)
-            if entry is None:
-                missing[row["id"]] = content_hash
+            order = self.get(row["content_hash"])
+            if order is None:
+                missing[row["id"]] = row["content_hash"]
             else:
-                entries.move_to_end(content_hash)
-                found[row["id"]] = entry[0]
+                found[row["id"]] = order
         if not missing:
             return found
         # Part of the page read that asked (one per page, bounded by its rows), so
@@ -91,15 +90,5 @@ class KnownDocuments:
             order = DECODED_ORDERS.order(text)
             self.fetched += 1
             found[order_id] = order
-            size = len(text) if isinstance(text, str) else self.max_text_bytes
-            if size <= self.max_text_bytes // 64 and content_hash not in entries:
-                entries[content_hash] = (order, size)
-                self.text_bytes += size
-        while len(entries) > self.max_entries or self.text_bytes > self.max_text_bytes:
-            _, (_, size) = entries.popitem(last=False)
-            self.text_bytes -= size
+            self.put(content_hash, order, len(text) if isinstance(text, str) else self.max_bytes)
         return found
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.text_bytes = 0
