@@ -5,6 +5,7 @@ arrive within ``server.body_timeout`` is answered 408; nothing else is cut off."
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from ordergraph.server import create_app
 from ordergraph.settings import ServerSettings
 from tests.api.conftest import KEYS, Api
 from tests.api.ws_client import connect
+from tests.waiting import eventually
 
 TIMEOUT = 0.5
 """Both timeouts, in seconds; each test waits at most ten times that."""
@@ -111,3 +113,35 @@ async def test_prompt_requests_and_long_lived_websockets_are_not_cut_off(slow_ap
 def test_runner_options_carry_the_header_timeout() -> None:
     options = runner_options(ServerSettings(header_timeout=7.5, body_timeout=1.0))
     assert options == {"keepalive_timeout": 7.5, "lingering_time": 1.0}
+
+
+async def test_a_client_gone_before_its_body_ended_is_no_failure(
+    slow_api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that closes its side before its Content-Length is in: a 400 in the
+    access log, no traceback at ERROR, and the gateway goes on serving."""
+    host, port = slow_api.url.removeprefix("http://").split(":")
+    head = (
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {KEYS['acme']}\r\nContent-Length: 200\r\n\r\n"
+    )
+    with caplog.at_level(logging.INFO):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(head.encode() + b'{"query": "{ conn')
+        await writer.drain()
+        writer.write_eof()
+        async with asyncio.timeout(WAIT):
+            await reader.read()  # whatever comes back, until the server closes
+        writer.close()
+
+        def answered() -> list[logging.LogRecord]:
+            return [r for r in caplog.records if getattr(r, "route", None) == "/graphql"]
+
+        async def logged() -> bool:
+            return bool(answered())
+
+        await eventually(logged, within=WAIT, what="the cut-short request's access line")
+    assert [getattr(r, "status", None) for r in answered()] == [400]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    body = await slow_api.query("{ connections { id } }")
+    assert "errors" not in body, body
