@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Final
 
 from graphql import (
@@ -475,6 +476,23 @@ def _providers_of_context(context: Any) -> Mapping[str, ConnectionCost]:
     return tenant_providers(services.connections, tenant)
 
 
-def tenant_providers(connections: Any, tenant: str) -> dict[str, ConnectionCost]:
-    """Connection id -> what it costs, of ``tenant``'s connections in a registry."""
-    return {c.id: ConnectionCost.of(c) for c in connections.of_tenant(tenant)}
+def tenant_providers(connections: Any, tenant: str) -> Mapping[str, ConnectionCost]:
+    """Connection id -> what it costs, of ``tenant``'s connections in a registry.
+
+    Asked by every request; worked out once per tuple the registry hands out for the
+    tenant (a new one after every change of its connections).
+    """
+    of_tenant = connections.of_tenant(tenant)
+    known = _TENANT_COSTS.get(id(of_tenant))
+    if known is not None and known[0] is of_tenant:
+        return known[1]
+    costs = MappingProxyType({c.id: ConnectionCost.of(c) for c in of_tenant})
+    # The entry holds the tuple, so its id cannot name another one while it is here.
+    _TENANT_COSTS[id(of_tenant)] = (of_tenant, costs)
+    if len(_TENANT_COSTS) > _MAX_TENANT_COSTS:
+        del _TENANT_COSTS[next(iter(_TENANT_COSTS))]
+    return costs
+
+
+_MAX_TENANT_COSTS: Final = 4096
+_TENANT_COSTS: dict[int, tuple[object, Mapping[str, ConnectionCost]]] = {}

@@ -56,6 +56,9 @@ class ConnectionRegistry:
 
     def __init__(self, connections: Sequence[LiveConnection]) -> None:
         self._by_id = {c.id: c for c in connections}
+        # Every GraphQL request asks for its tenant's connections (the cost limit):
+        # indexed once per change, not a scan of every tenant's per request.
+        self._by_tenant: dict[str, tuple[LiveConnection, ...]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Sequence[ConnectionSettings]) -> ConnectionRegistry:
@@ -76,8 +79,16 @@ class ConnectionRegistry:
             None,
         )
 
-    def of_tenant(self, tenant: str) -> list[LiveConnection]:
-        return [c for c in self if c.tenant == tenant]
+    def of_tenant(self, tenant: str) -> tuple[LiveConnection, ...]:
+        """The tenant's connections; the same tuple until the registry changes."""
+        by_tenant = self._by_tenant
+        if by_tenant is None:
+            grouped: dict[str, list[LiveConnection]] = {}
+            for connection in self:
+                grouped.setdefault(connection.tenant, []).append(connection)
+            by_tenant = {name: tuple(group) for name, group in grouped.items()}
+            self._by_tenant = by_tenant
+        return by_tenant.get(tenant, ())
 
     def of_provider(self, provider: ProviderName) -> list[LiveConnection]:
         return [c for c in self if c.provider_name is provider]
@@ -89,6 +100,7 @@ class ConnectionRegistry:
             self._by_id.pop(connection_id, None)
         else:
             self._by_id[connection_id] = connection
+        self._by_tenant = None
 
     def polled(self) -> list[LiveConnection]:
         """The connections whose provider's plug-in declares polling."""
