@@ -17,7 +17,11 @@ floor built from the committed ``schema.graphql``):
 - **304**: ``If-None-Match`` with the ETag of the hit (only when the gateway sends one);
 - **hit/full, 2 workers**: the same against ``serve --workers 2``;
 - **floor**: a plain aiohttp + graphql-core server answering the same 50 orders from
-  memory (parse and validation cached): what GraphQL over HTTP costs at the least here.
+  memory (parse and validation cached): what GraphQL over HTTP costs at the least here;
+- **stored body**: a bare aiohttp handler that reads the POST and answers the hit's own
+  bytes: no GraphQL at all, the least any aiohttp server does per request here. Its
+  p99/p50 is the tail the event loop and the machine make by themselves (the reference
+  for the cache-hit path's tail).
 
 Contestants alternate within each round (so load from other work on the machine hits
 them alike); figures are medians over the rounds. Each run records ``/proc/loadavg``
@@ -65,6 +69,7 @@ API_KEY = "bench-throughput-key-7c1d9e"  # a key of the bench's own tenant
 CURSOR_SECRET = "bench-throughput-cursor-secret"  # noqa: S105 (loopback bench only)
 REDIS_URL = os.environ.get("ORDERGRAPH_BENCH_REDIS", "redis://127.0.0.1:6379")
 FLOOR = "_floor"  # argv[1] of the floor server process
+STORED = "_stored"  # argv[1] of the stored-body server process
 
 QUERY = """{ orders(first: 50) { edges { node { id remoteId status package { id }
   candidate { emails firstName lastName } job { title hiringTeam { email } } } } } }"""
@@ -165,6 +170,19 @@ def run_floor(port: int, data_file: Path, query_name: str) -> None:
 
     gc.collect()
     gc.freeze()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def run_stored(port: int, body_file: Path) -> None:
+    """Answer every POST with the same stored bytes, as the cache-hit path ends up doing."""
+    body = body_file.read_bytes()
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/graphql", handle)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -393,6 +411,37 @@ async def check(session: aiohttp.ClientSession, contestant: Contestant, request:
             )
 
 
+async def start_reference(
+    servers: list[asyncio.subprocess.Process], mode: str, *arguments: str
+) -> str:
+    """Start this module as a reference server (``FLOOR``, ``STORED``); its URL once it
+    answers."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.throughput_bench", mode, str(port), *arguments
+    )
+    servers.append(process)
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with session.post(url + "/graphql", json={"query": "{ __typename }"}):
+                    return url
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"the {mode} server did not start")
+
+
+async def stop_reference(server: asyncio.subprocess.Process) -> None:
+    if server.returncode is not None:
+        return
+    server.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(server.wait(), timeout=10)
+    except TimeoutError:
+        server.kill()
+        await server.wait()
+
+
 # --- the run ----------------------------------------------------------------------------
 
 
@@ -407,7 +456,7 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
     prefix = f"og-bench-{uuid.uuid4().hex[:8]}"
     cache_db = random.randint(1, 15)
     gateways: list[Gateway] = []
-    floor: asyncio.subprocess.Process | None = None
+    servers: list[asyncio.subprocess.Process] = []  # the floor and the stored body
     try:
         async with aiohttp.ClientSession() as session:
             async with session.get(sandbox_url + "/_sandbox/accounts") as response:
@@ -441,23 +490,16 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                 gateways.append(two)
             data_file = folder / "floor-data.json"
             data_file.write_text(json.dumps(data))
-            floor_port = free_port()
-            floor = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.throughput_bench", FLOOR, str(floor_port),
-                str(data_file), request.name,
-            )  # fmt: skip
-            floor_url = f"http://127.0.0.1:{floor_port}"
-            for _ in range(100):
-                with contextlib.suppress(aiohttp.ClientConnectionError):
-                    status, _, body = await ask(session, floor_url, request)
-                    if status == 200:
-                        if json.loads(body)["data"] != data:
-                            raise SystemExit("the floor answers other data than the gateway")
-                        break
-                await asyncio.sleep(0.1)
+            floor_url = await start_reference(servers, FLOOR, str(data_file), request.name)
+            status, _, body = await ask(session, floor_url, request)
+            if status != 200 or json.loads(body)["data"] != data:
+                raise SystemExit("the floor answers other data than the gateway")
 
-            _, headers, _ = await ask(session, one.url, request)  # stores the entry
+            _, headers, hit_body = await ask(session, one.url, request)  # stores the entry
             etag = headers.get("ETag")
+            body_file = folder / "stored-body.json"
+            body_file.write_bytes(hit_body)
+            stored_url = await start_reference(servers, STORED, str(body_file))
             contestants = [
                 Contestant("full, 1 worker", one.url, {"Cache-Control": "no-cache"}, 200, "bypass"),
                 Contestant("hit, 1 worker", one.url, {}, 200, "hit"),
@@ -474,6 +516,7 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                     Contestant("hit, 2 workers", two.url, {}, 200, "hit"),
                 ]
             contestants.append(Contestant("floor (graphql-core)", floor_url))
+            contestants.append(Contestant("stored body (aiohttp)", stored_url))
             for contestant in contestants:
                 await check(session, contestant, request)
                 await check(session, contestant, request)  # each worker of two has had one
@@ -503,13 +546,8 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                     f"{gateway.log.name}: exit {code}\n"
                     + gateway.log.read_text(errors="replace")[-3000:]
                 )
-        if floor is not None and floor.returncode is None:
-            floor.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(floor.wait(), timeout=10)
-            except TimeoutError:
-                floor.kill()
-                await floor.wait()
+        for server in servers:
+            await stop_reference(server)
         await sandbox_runner.cleanup()
         with contextlib.suppress(Exception):
             from redis.asyncio import Redis
@@ -585,6 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == FLOOR:
         run_floor(int(argv[1]), Path(argv[2]), argv[3])
+        return 0
+    if argv and argv[0] == STORED:
+        run_stored(int(argv[1]), Path(argv[2]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
