@@ -25,7 +25,12 @@ def utcnow() -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """``value`` in UTC; a naive datetime is taken to be UTC already."""
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is UTC:
+        # What asyncpg and fromisoformat("...Z") hand back: every datetime a page reads
+        # (three a row) would otherwise be copied to an equal one.
+        return value
+    if zone is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
@@ -63,10 +68,10 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            return as_utc(datetime.fromisoformat(value))
         if isinstance(value, datetime):
             return as_utc(value)
+        if isinstance(value, str):
+            return as_utc(datetime.fromisoformat(value))
         raise TypeError(f"unexpected datetime column value {type(value).__name__}")
 
 
