@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,7 +27,8 @@ from ordergraph.store.keyset import (
     ordering,
 )
 from ordergraph.store.known_documents import KnownDocuments
-from ordergraph.store.records import Edge, OrderFilter, OrderPage, SortOrder
+from ordergraph.store.page_edges import PageEdges, RowKey, row_key
+from ordergraph.store.records import Edge, OrderFilter, OrderPage, SortOrder, StoredOrder
 from ordergraph.store.rows import stored_order
 from ordergraph.store.tables import orders as orders_table
 
@@ -80,9 +82,11 @@ async def read_page(
     *,
     default_size: int,
     documents: KnownDocuments,
+    known: PageEdges,
 ) -> OrderPage:
     """One Relay page of ``tenant``'s orders (``OrderStore.page`` says the contract);
-    ``documents`` holds the decoded documents earlier pages read."""
+    ``documents`` holds the decoded documents earlier pages read, ``known`` the edges
+    they built (both the store's own)."""
     first, last, order = window.first, window.last, window.order
     if first is not None and last is not None:
         raise PaginationError("pass either first or last, not both")
@@ -110,17 +114,16 @@ async def read_page(
             .order_by(*ordering(order, reverse=backward))
             .limit(size + 1)
         )
-        keyed = (await conn.execute(window_rows)).mappings().all()
-        known = await documents.orders_of(conn, tenant, keyed)
-        if known is not None:
-            rows = [stored_order(row, known[row["id"]]) for row in keyed]
-        else:  # a row changed between the two statements: the page, whole, at once
-            whole = window_rows.with_only_columns(*STORED_COLUMNS)
-            rows = [stored_order(row) for row in (await conn.execute(whole)).mappings()]
+        rows = (await conn.execute(window_rows)).all()
         more = len(rows) > size
-        rows = rows[:size]
+        edges = await _edges_of(conn, cursors, tenant, order, rows[:size], documents, known)
+        if edges is None:  # a row changed between the two statements: the page, whole, at once
+            whole = window_rows.with_only_columns(*STORED_COLUMNS)
+            nodes = [stored_order(row) for row in (await conn.execute(whole)).mappings()]
+            more = len(nodes) > size
+            edges = [_edge(cursors, tenant, order, node) for node in nodes[:size]]
         if backward:
-            rows.reverse()
+            edges.reverse()
         # Past the window's far edge: more rows in the direction of travel.
         beyond_end = end is not None and await exists_where(
             conn, [*base, at_or_after_key(end, order)]
@@ -134,16 +137,47 @@ async def read_page(
         has_previous, has_next = more or beyond_start, beyond_end
     else:
         has_previous, has_next = beyond_start, more or beyond_end
-    edges = tuple(
-        Edge(cursor=cursors.encode(tenant, order, OrderKey(node.created_at, node.id)), node=node)
-        for node in rows
-    )
     return OrderPage(
-        edges=edges,
+        edges=tuple(edges),
         has_next_page=has_next,
         has_previous_page=has_previous,
         total_count=total,
     )
+
+
+def _edge(cursors: CursorCodec, tenant: str, order: SortOrder, node: StoredOrder) -> Edge:
+    return Edge(cursor=cursors.encode(tenant, order, OrderKey(node.created_at, node.id)), node=node)
+
+
+async def _edges_of(
+    conn: AsyncConnection,
+    cursors: CursorCodec,
+    tenant: str,
+    order: SortOrder,
+    rows: Sequence[Row[Any]],
+    documents: KnownDocuments,
+    known: PageEdges,
+) -> list[Edge] | None:
+    """The edge of each row (``PAGE_COLUMNS``): kept ones as they are, the others built
+    from their documents (read on ``conn`` where new). None when a row no longer holds
+    the document its hash named (``KnownDocuments.orders_of``)."""
+    edges: list[Edge | None] = []
+    missing: list[tuple[int, RowKey, RowMapping]] = []
+    for row in rows:
+        key = row_key(order, row)
+        edge = known.get(key)
+        if edge is None:
+            missing.append((len(edges), key, row._mapping))
+        edges.append(edge)
+    if missing:
+        orders = await documents.orders_of(conn, tenant, [mapping for _, _, mapping in missing])
+        if orders is None:
+            return None
+        for index, key, mapping in missing:
+            edge = _edge(cursors, tenant, order, stored_order(mapping, orders[mapping["id"]]))
+            known.keep(key, edge)
+            edges[index] = edge
+    return [edge for edge in edges if edge is not None]
 
 
 async def exists_where(conn: AsyncConnection, conditions: Sequence[ColumnElement[bool]]) -> bool:

@@ -30,6 +30,7 @@ from ordergraph.store.filters import filter_conditions
 from ordergraph.store.ingest_plan import CurrentRow, is_provider_read, plan_ingest
 from ordergraph.store.known_documents import KnownDocuments
 from ordergraph.store.order_pages import STORED_COLUMNS, PageWindow, count_where, read_page
+from ordergraph.store.page_edges import PageEdges
 from ordergraph.store.receipts import WebhookReceipt, record_receipt
 from ordergraph.store.records import (
     EventSource,
@@ -133,6 +134,8 @@ class OrderStore:
         self._version_observers: list[Callable[[str, int], None]] = []
         # The documents its pages have read, by content hash (known_documents).
         self.documents = KnownDocuments()
+        # The edges its pages have built, by row (page_edges).
+        self.edges = PageEdges()
 
     def add_version_observer(self, observer: Callable[[str, int], None]) -> None:
         """Tell ``observer(tenant, data_version)`` after each ``ingest`` that committed a
@@ -445,6 +448,7 @@ class OrderStore:
             PageWindow(filter, first, after, last, before, order, with_total),
             default_size=self._default_page_size,
             documents=self.documents,
+            known=self.edges,
         )
 
     async def candidates(
