@@ -18,10 +18,10 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.util import await_
 
 from ordergraph.errors import ConfigError
 from ordergraph.store.budget import charge_statement
+from ordergraph.store.pool_ping import CheckoutPing
 
 __all__ = [
     "UNBUDGETED_OPTION",
@@ -108,7 +108,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(async_url, **kwargs)
         if async_url.drivername == "postgresql+asyncpg":
             # The instance's ping, not the class's: other engines keep theirs.
-            engine.dialect.do_ping = _ping_in_one_round_trip  # type: ignore[method-assign]
+            ping = CheckoutPing()
+            engine.dialect.do_ping = ping  # type: ignore[method-assign]
+            event.listen(engine.sync_engine, "checkin", ping.returned)
     else:
         Path(str(async_url.database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
@@ -119,24 +121,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _configure_sqlite(engine)
     _charge_statements(engine)
     return engine
-
-
-def _ping_in_one_round_trip(dbapi_connection: Any) -> bool:
-    """The pool's ping of an asyncpg connection at checkout, in one round trip.
-
-    SQLAlchemy's wraps its ``;`` in BEGIN and ROLLBACK (three round trips, for
-    PgBouncer's transaction mode, where a prepared ``;`` outside a transaction could
-    meet another server connection): measured ~300 µs of this process's CPU per
-    checkout, a tenth of a full 50-order request. ``SELECT 1`` in the simple query
-    protocol prepares nothing, so it is as safe there, in one round trip (~100 µs).
-    asyncpg's errors become the DB-API errors the pool tells a disconnect by, as
-    SQLAlchemy's own ping does.
-    """
-    try:
-        await_(dbapi_connection.driver_connection.execute("SELECT 1"))
-    except Exception as error:
-        dbapi_connection._handle_exception(error)  # raises the DB-API error
-    return True
 
 
 def _charge_statements(engine: AsyncEngine) -> None:

@@ -10,13 +10,16 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from ordergraph.errors import ConfigError
 from ordergraph.services import Services
 from ordergraph.settings import StoreSettings, load_settings
 from ordergraph.store import Store, create_engine, default_store_url, redact_url, to_async_url
+from ordergraph.store.pool_ping import CheckoutPing
 from tests.databases import ADMIN_URL, CURSOR_SECRET, postgres_reason
+from tests.waiting import eventually
 
 
 @pytest.mark.parametrize(
@@ -63,8 +66,9 @@ async def test_postgresql_pools_ping_before_reuse() -> None:
     engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
     try:
         assert engine.sync_engine.pool._pre_ping is True
-        # In one round trip (``SELECT 1``), not SQLAlchemy's BEGIN, ``;``, ROLLBACK.
-        assert engine.dialect.do_ping.__name__ == "_ping_in_one_round_trip"
+        # In one round trip (``SELECT 1``), not SQLAlchemy's BEGIN, ``;``, ROLLBACK,
+        # and none for a connection back from use a moment ago (store/pool_ping.py).
+        assert isinstance(engine.dialect.do_ping, CheckoutPing)
     finally:
         await engine.dispose()
 
@@ -123,35 +127,95 @@ async def test_the_services_pool_is_the_settings(store_url: str) -> None:
     assert (StoreSettings().pool_size, StoreSettings().max_overflow) == (16, 16)
 
 
-async def test_a_pooled_postgresql_connection_the_server_dropped_is_replaced_at_checkout() -> None:
+def _require_postgres() -> None:
     reason = postgres_reason()
     if reason is not None:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        pid: int = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        return pid
+
+
+async def _terminate(pid: int) -> None:
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+def _ping_of(engine: AsyncEngine) -> CheckoutPing:
+    ping = engine.dialect.do_ping
+    assert isinstance(ping, CheckoutPing)
+    return ping
+
+
+async def test_a_pooled_postgresql_connection_the_server_dropped_is_replaced_at_checkout() -> None:
+    _require_postgres()
     engine = create_engine(ADMIN_URL)
+    ping = _ping_of(engine)
+    ping.recent = 0  # every checkout pings: the round trip is what is tested here
     checkouts = 0
     try:
-        async with engine.connect() as conn:
-            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        async with engine.connect() as conn:
-            # The same pooled connection, pinged on checkout in one round trip.
-            assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() == pid
-        admin = await asyncpg.connect(ADMIN_URL)
-        try:
-            await admin.execute("SELECT pg_terminate_backend($1)", pid)
-        finally:
-            await admin.close()
+        pid = await _backend_pid(engine)
+        # The same pooled connection, pinged on checkout in one round trip.
+        assert await _backend_pid(engine) == pid
+        assert ping.round_trips == 1
+        await _terminate(pid)
 
         def checked_out(*_: Any) -> None:
             nonlocal checkouts
             checkouts += 1
 
         event.listen(engine.sync_engine.pool, "checkout", checked_out)
-        async with engine.connect() as conn:
-            # The ping saw the dead connection; the pool handed out a new one, and
-            # the statement never met the dead one.
-            assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+        # The ping saw the dead connection; the pool handed out a new one, and the
+        # statement never met the dead one.
+        assert await _backend_pid(engine) != pid
     finally:
         await engine.dispose()
     assert checkouts == 1
+
+
+async def test_a_connection_back_from_use_a_moment_ago_is_not_pinged() -> None:
+    _require_postgres()
+    engine = create_engine(ADMIN_URL)
+    ping = _ping_of(engine)
+    try:
+        pid = await _backend_pid(engine)
+        for _ in range(5):
+            assert await _backend_pid(engine) == pid
+        assert ping.round_trips == 0
+        ping.recent = 0  # as if it had been idle that long
+        assert await _backend_pid(engine) == pid
+        assert ping.round_trips == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_recently_used_connection_whose_backend_ended_is_replaced_all_the_same() -> None:
+    # A restart or a terminated backend closes the socket; once the driver has seen
+    # that, the checkout replaces the connection without a round trip.
+    _require_postgres()
+    engine = create_engine(ADMIN_URL)
+    ping = _ping_of(engine)
+    try:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+        assert driver is not None
+        await _terminate(pid)
+
+        async def seen_closed() -> bool:
+            return bool(driver.is_closed())
+
+        await eventually(seen_closed, within=10, what="the driver seeing its backend end")
+        assert await _backend_pid(engine) != pid
+        assert ping.round_trips == 0
+    finally:
+        await engine.dispose()
