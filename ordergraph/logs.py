@@ -36,6 +36,7 @@ import base64
 import json
 import logging
 import os
+import random
 import re
 import sys
 import threading
@@ -239,6 +240,19 @@ class TextFormatter(logging.Formatter):
         return msec_format % (cached[1], record.msecs) if msec_format else cached[1]
 
 
+# This process's id, kept up to date across forks: asking the kernel for it on every
+# record (``os.getpid`` is a system call) was ~3% of a cache hit's samples.
+_process_id = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    global _process_id
+    _process_id = os.getpid()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class BufferedStreamHandler(logging.Handler):
     """Writes records to ``stream`` in batches (see the module docstring).
 
@@ -267,8 +281,8 @@ class BufferedStreamHandler(logging.Handler):
 
     def _ensure_writer(self) -> None:
         # Per process: a forked worker inherits the handler but not the thread.
-        if self._writer_pid != os.getpid():
-            self._writer_pid = os.getpid()
+        if self._writer_pid != _process_id:
+            self._writer_pid = _process_id
             threading.Thread(
                 target=self._write_periodically, name="log-writer", daemon=True
             ).start()
@@ -353,7 +367,10 @@ def request_id_for(request: web.Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     if given and _SANE_ID.match(given):
         return given
-    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID
+    # Unique, not secret: an id names a request in the logs and grants nothing. The
+    # random module's generator is reseeded in every forked worker; ``os.urandom`` (a
+    # system call per request) was ~3% of a cache hit's samples.
+    return f"{random.getrandbits(128):032x}"
 
 
 def request_id_middleware() -> Middleware:

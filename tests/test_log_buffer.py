@@ -6,7 +6,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import re
 import time
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from ordergraph.logs import (
     REQUEST_ID,
@@ -15,6 +21,7 @@ from ordergraph.logs import (
     JsonFormatter,
     Redactor,
     configure_logging,
+    request_id_for,
 )
 
 
@@ -134,3 +141,63 @@ class _Keep(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.into.append(record)
+
+
+def test_a_forked_worker_writes_its_buffered_lines_with_a_writer_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """``serve --workers`` forks after logging is configured: the child inherits the
+    handler, not its writer thread, and must start one of its own."""
+    path = tmp_path / "log.txt"
+    with path.open("a", encoding="utf-8") as stream:
+        handler = BufferedStreamHandler(stream, flush_interval=0.05)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = _logger(handler)
+        try:
+            logger.info("parent")  # the parent's writer runs from here on
+            handler.flush()
+            pid = os.fork()
+            if pid == 0:  # the child: an INFO line waits for a writer to flush it
+                code = 1
+                try:
+                    logger.info("child")
+                    deadline = time.monotonic() + 5
+                    while "child" not in path.read_text() and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                    code = 0 if "child" in path.read_text() else 3
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0, "the child's line was never written"
+        finally:
+            handler.close()
+    assert path.read_text().splitlines() == ["parent", "child"]
+
+
+def test_request_ids_differ_between_requests_and_between_forked_workers() -> None:
+    ids = {request_id_for(_request()) for _ in range(100)}
+    assert len(ids) == 100
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child's next id, next to the parent's
+        try:
+            os.write(writer, request_id_for(_request()).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    mine = request_id_for(_request())
+    os.waitpid(pid, 0)
+    with os.fdopen(reader) as pipe:
+        theirs = pipe.read()
+    assert re.fullmatch(r"[0-9a-f]{32}", theirs)
+    assert theirs != mine
+
+
+def test_a_sane_request_id_from_the_client_is_kept() -> None:
+    assert request_id_for(_request({"X-Request-Id": "abc-123"})) == "abc-123"
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id_for(_request({"X-Request-Id": "a b\n"})))
+
+
+def _request(headers: dict[str, str] | None = None) -> web.Request:
+    return make_mocked_request("GET", "/graphql", headers=headers or {})

@@ -52,7 +52,9 @@ def body_deadline(timeout: float) -> Middleware:
     @web.middleware
     async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
         task = asyncio.current_task()
-        if not request.body_exists or task is None:
+        if not request.body_exists or task is None or request.content.is_eof():
+            # No body, or all of it in already (most requests: it came with the head):
+            # nothing to wait for, no timer to set and cancel.
             return await handler(request)
         expired = False
 
