@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from ordergraph.models import Order
 from ordergraph.weighted_lru import WeightedLRU
 
-__all__ = ["DECODED_ORDERS", "DecodedOrders", "document_text"]
+__all__ = ["DECODED_ORDERS", "DecodedOrders", "TextBoundedOrders", "document_text"]
 
 _MAX_ENTRIES: Final = 4096
 _MAX_TEXT_BYTES: Final = 16 * 1024 * 1024
@@ -41,10 +41,10 @@ def document_text(column: sa.Column[Any]) -> sa.Label[Any]:
     return sa.cast(column, sa.Text).label(column.name)
 
 
-class DecodedOrders(WeightedLRU[str, Order]):
-    """``Order`` models by the exact text of their stored document: an LRU bounded by
-    entries and by text size (a model is a few times its text), a document over a 64th
-    of that not kept."""
+class TextBoundedOrders(WeightedLRU[str, Order]):
+    """``Order`` models by a string key, an LRU bounded by entries and by the size of
+    the text each model was decoded from (a model is a few times its text), a document
+    over a 64th of that not kept. This cache's and ``known_documents``' bound."""
 
     def __init__(
         self, *, max_entries: int = _MAX_ENTRIES, max_text_bytes: int = _MAX_TEXT_BYTES
@@ -54,11 +54,18 @@ class DecodedOrders(WeightedLRU[str, Order]):
             max_bytes=max_text_bytes,
             max_entry_bytes=max_text_bytes // 64,
         )
-        self.misses = 0
 
     @property
     def text_bytes(self) -> int:
         return self.bytes
+
+
+class DecodedOrders(TextBoundedOrders):
+    """``Order`` models by the exact text of their stored document."""
+
+    def __init__(self, **bounds: int) -> None:
+        super().__init__(**bounds)
+        self.misses = 0
 
     def order(self, document: str | dict[str, Any]) -> Order:
         """The ``Order`` a stored document holds. A dict (a read that let the driver

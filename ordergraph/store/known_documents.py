@@ -22,44 +22,30 @@ own, shared.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ordergraph.models import Order
-from ordergraph.store.decoded import DECODED_ORDERS, document_text
+from ordergraph.store.decoded import DECODED_ORDERS, TextBoundedOrders, document_text
 from ordergraph.store.engine import unbudgeted
 from ordergraph.store.tables import orders as orders_table
-from ordergraph.weighted_lru import WeightedLRU
 
 __all__ = ["KnownDocuments"]
-
-_MAX_ENTRIES: Final = 4096
-_MAX_TEXT_BYTES: Final = 16 * 1024 * 1024
 
 _DOCUMENTS = sa.select(
     orders_table.c.id, orders_table.c.content_hash, document_text(orders_table.c.data)
 )
 
 
-class KnownDocuments(WeightedLRU[str, Order]):
-    """Decoded order documents by content hash, for one store: an LRU bounded as
+class KnownDocuments(TextBoundedOrders):
+    """Decoded order documents by content hash, for one store, bounded as
     ``DECODED_ORDERS`` is (entries, and the text the documents were read from)."""
 
-    def __init__(
-        self, *, max_entries: int = _MAX_ENTRIES, max_text_bytes: int = _MAX_TEXT_BYTES
-    ) -> None:
-        super().__init__(
-            max_entries=max_entries,
-            max_bytes=max_text_bytes,
-            max_entry_bytes=max_text_bytes // 64,
-        )
+    def __init__(self, **bounds: int) -> None:
+        super().__init__(**bounds)
         self.fetched = 0  # documents read from the database (tests, benches)
-
-    @property
-    def text_bytes(self) -> int:
-        return self.bytes
 
     async def orders_of(
         self, conn: AsyncConnection, tenant: str, rows: Sequence[Mapping[Any, Any]]
