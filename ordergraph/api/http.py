@@ -63,16 +63,19 @@ from ordergraph.api import jsontext
 from ordergraph.api.documents import DocumentAnalyzer, DocumentFacts
 from ordergraph.api.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, accepts_html, negotiate
 from ordergraph.api.persisted import PersistedDocuments
+from ordergraph.api.prepared import PreparedKey, PreparedRequest, PreparedRequests
 from ordergraph.api.request import (
     DOCUMENT_ID_PARAMETERS,
     GraphQLRequest,
     RequestRejectedError,
+    parse_post,
     read_get,
-    read_post,
+    read_post_body,
 )
 from ordergraph.api.response_cache import CacheLookup, ResponseCache, etag_matches
 from ordergraph.auth import Principal, principal_from_headers
 from ordergraph.resolvers.context import Context
+from ordergraph.schema.cost import ConnectionCost
 from ordergraph.schema.limits import request_limits, tenant_providers
 from ordergraph.services import Services
 
@@ -168,6 +171,9 @@ def _result_body(result: ExecutionResult) -> dict[str, Any]:
 
 def _wants_no_cache(request: web.Request) -> tuple[bool, bool]:
     """(skip the lookup, skip storing) from ``Cache-Control``/``Pragma``."""
+    headers = request.headers
+    if "Cache-Control" not in headers and "Pragma" not in headers:
+        return False, False  # what a poller sends: nothing to take apart
     directives = {
         d.strip().lower().replace(" ", "")
         for d in request.headers.get("Cache-Control", "").split(",")
@@ -218,6 +224,7 @@ class GraphQLHTTPHandler:
             max_document_bytes=self.limits.settings.max_document_bytes,
         )
         self.max_body_bytes = services.settings.server.max_body_bytes
+        self.prepared = PreparedRequests()
         # Reads and verifies the trusted-documents manifest: a bad one is a ConfigError
         # while the app is built, before anything is served.
         self.persisted = PersistedDocuments(
@@ -273,33 +280,63 @@ class GraphQLHTTPHandler:
                 headers={"WWW-Authenticate": 'Bearer realm="ordergraph"'},
             )
         try:
-            received = (
-                read_get(request.query)
+            raw = (
+                request.query_string
                 if request.method == "GET"
-                else await read_post(request, max_body_bytes=self.max_body_bytes)
+                else await read_post_body(request, max_body_bytes=self.max_body_bytes)
             )
-            # A persisted document is checked below exactly like a sent one.
-            params = self.persisted.plain(received)
-            registration = None
-            if params is None:
-                resolved = await self.persisted.resolve(principal.tenant, received)
-                params, registration = resolved.request, resolved.registration
-            # Before anything reads the document (DOCUMENT_TOO_LARGE: a limit's error).
-            too_large = self.limits.size_error(params.query)
-            if too_large is not None:
-                return self._over_limit_response([too_large], media_type)
-            facts = self._check_operation(request, params)
-            _check_scope(principal, facts)
+            key: PreparedKey = (request.method, principal.tenant, principal.scopes, raw)
+            providers = tenant_providers(self.services.connections, principal.tenant)
+            prepared = self.prepared.get(key, providers)
+            if prepared is None:
+                outcome = await self._prepare(request, principal, raw, providers, media_type)
+                if isinstance(outcome, web.Response):
+                    return outcome
+                prepared, memoizable = outcome
+                if memoizable:
+                    self.prepared.put(key, prepared)
         except RequestRejectedError as rejected:
             return _rejection(rejected, media_type)
-        over = self._over_limits(principal.tenant, params)
+        return await self._answer(request, principal, prepared, media_type)
+
+    async def _prepare(
+        self,
+        request: web.Request,
+        principal: Principal,
+        raw: bytes | str,
+        providers: Mapping[str, ConnectionCost],
+        media_type: str,
+    ) -> tuple[PreparedRequest, bool] | web.Response:
+        """Read and check a request (RequestRejectedError, or an over-limit answer);
+        whether the outcome may be kept for the same bytes (``api.prepared``)."""
+        received = read_get(request.query) if isinstance(raw, str) else parse_post(raw)
+        # A persisted document is checked below exactly like a sent one.
+        params = self.persisted.plain(received)
+        registration = None
+        if params is None:
+            resolved = await self.persisted.resolve(principal.tenant, received)
+            params, registration = resolved.request, resolved.registration
+        # Before anything reads the document (DOCUMENT_TOO_LARGE: a limit's error).
+        too_large = self.limits.size_error(params.query)
+        if too_large is not None:
+            return self._over_limit_response([too_large], media_type)
+        facts = self._check_operation(request, params)
+        _check_scope(principal, facts)
+        over = self.limits.check(
+            self.schema._schema,
+            params.query,
+            params.operation_name,
+            params.variables,
+            providers=providers,
+        )
         if over:
             return self._over_limit_response(over, media_type)
         if registration is not None and facts.operation is not None:
             # Kept only once within every limit and naming an operation (so it parsed);
             # one that then fails validation is harmless: it is checked on every run.
             await self.persisted.register(registration)
-        return await self._answer(request, principal, params, facts, media_type)
+        prepared = PreparedRequest(params, facts, providers)
+        return prepared, registration is None and not received.names_persisted
 
     def _over_limit_response(self, errors: list[GraphQLError], media_type: str) -> web.Response:
         return _respond(
@@ -307,16 +344,6 @@ class GraphQLHTTPHandler:
             status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
             media_type=media_type,
             headers={CACHE_HEADER: "bypass"},
-        )
-
-    def _over_limits(self, tenant: str, params: GraphQLRequest) -> list[GraphQLError]:
-        """The limits this request breaks, checked without the store or a provider."""
-        return self.limits.check(
-            self.schema._schema,
-            params.query,
-            params.operation_name,
-            params.variables,
-            providers=tenant_providers(self.services.connections, tenant),
         )
 
     def _check_operation(self, request: web.Request, params: GraphQLRequest) -> DocumentFacts:
@@ -341,10 +368,10 @@ class GraphQLHTTPHandler:
         self,
         request: web.Request,
         principal: Principal,
-        params: GraphQLRequest,
-        facts: DocumentFacts,
+        prepared: PreparedRequest,
         media_type: str,
     ) -> web.Response:
+        params, facts = prepared.params, prepared.facts
         # Only queries whose every field the data version covers are looked up at all.
         cache = self.response_cache
         if facts.operation is not OperationType.QUERY or facts.uncacheable:
@@ -353,7 +380,10 @@ class GraphQLHTTPHandler:
         tenant = principal.tenant
         lookup: CacheLookup | None = None
         if cache is not None and not (skip_lookup and skip_store):
-            lookup = await cache.lookup(tenant, params, scopes=principal.scopes)
+            lookup = await cache.lookup(
+                tenant, params, scopes=principal.scopes, earlier=prepared.lookup
+            )
+            prepared.lookup = lookup
         state = "bypass"
         if cache is not None and lookup is not None and not skip_lookup:
             answer = await self._cached_answer(request, cache, lookup, media_type)

@@ -23,8 +23,9 @@ __all__ = [
     "ReceivedRequest",
     "RequestRejectedError",
     "from_params",
+    "parse_post",
     "read_get",
-    "read_post",
+    "read_post_body",
 ]
 
 _JSON_TYPES: Final = frozenset({"application/json"})
@@ -227,10 +228,15 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise bad_request("the connection closed before the request body ended") from None
 
 
-async def read_post(request: web.Request, *, max_body_bytes: int) -> ReceivedRequest:
-    """A POST request's JSON body (``application/json``, UTF-8), checked for shape."""
+async def read_post_body(request: web.Request, *, max_body_bytes: int) -> bytes:
+    """A POST request's body as sent, once its Content-Type says JSON in UTF-8."""
     _check_content_type(request)
-    body = await read_body(request, max_body_bytes)
+    return await read_body(request, max_body_bytes)
+
+
+def parse_post(body: bytes) -> ReceivedRequest:
+    """The parameters of a POST body read by ``read_post_body`` (JSON, UTF-8), checked
+    for shape."""
     if not body.strip():
         raise bad_request("the request body is empty: send a JSON object with 'query'")
     try:

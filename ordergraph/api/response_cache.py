@@ -61,7 +61,7 @@ from ordergraph.api import jsontext
 from ordergraph.api.request import GraphQLRequest
 from ordergraph.broker import Broker
 from ordergraph.cache import GatewayCache
-from ordergraph.data_versions import DataVersions
+from ordergraph.data_versions import DataStamp, DataVersions
 from ordergraph.store import OrderStore
 
 __all__ = [
@@ -92,10 +92,12 @@ def schema_version(schema: strawberry.Schema) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CacheLookup:
-    """Where this request's answer lives (``key``) and the ETag that names it."""
+    """Where this request's answer lives (``key``) and the ETag that names it, for the
+    tenant's data as of ``stamp``."""
 
     key: str
     etag: str
+    stamp: DataStamp
 
 
 class LocalEntries:
@@ -174,20 +176,30 @@ class ResponseCache:
         return epoch if isinstance(epoch, str) else ""
 
     async def lookup(
-        self, tenant: str, request: GraphQLRequest, *, scopes: Iterable[str]
+        self,
+        tenant: str,
+        request: GraphQLRequest,
+        *,
+        scopes: Iterable[str],
+        earlier: CacheLookup | None = None,
     ) -> CacheLookup | None:
         """The entry's key and ETag for this request now; None when they cannot be told
         (bypass).
 
         The tenant's data version and epoch come from memory (``DataVersions``). A store
         that does not answer when they must be read again costs the cache, not the
-        request: execution reports it if it matters.
+        request: execution reports it if it matters. ``earlier``: what this method
+        returned for the same tenant, request and scopes before; it is the answer again
+        while the tenant's stamp has not changed (the key hashes nothing else that
+        changes), so a repeated request does not hash its material again.
         """
         try:
             stamp = await self.versions.stamp(tenant)
         except Exception:
             logger.warning("response cache: no data version for a tenant", exc_info=True)
             return None
+        if earlier is not None and (earlier.stamp is stamp or earlier.stamp == stamp):
+            return earlier
         material = jsontext.dumps(
             [
                 self.schema_version,
@@ -204,7 +216,7 @@ class ResponseCache:
             sort_keys=True,
         )
         digest = hashlib.sha256(material).hexdigest()
-        return CacheLookup(self.cache.key(tenant, _KIND, digest), f'"{digest[:40]}"')
+        return CacheLookup(self.cache.key(tenant, _KIND, digest), f'"{digest[:40]}"', stamp)
 
     async def get(self, key: str) -> bytes | None:
         """The encoded body stored under ``key``: this process's copy, else the shared

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ordergraph.api import add_graphql_routes
@@ -97,6 +98,8 @@ class Api:
     url: str
     services: Services
     session: aiohttp.ClientSession
+    app: web.Application | None = None
+    """The application served, where a test reaches into it (``GRAPHQL_HTTP``)."""
 
     async def query(
         self,
@@ -160,7 +163,7 @@ async def serving(services: Services) -> AsyncIterator[Api]:
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as session:
-            yield Api(str(server.make_url("")).rstrip("/"), services, session)
+            yield Api(str(server.make_url("")).rstrip("/"), services, session, app)
     finally:
         await server.close()
         await services.close()

@@ -197,7 +197,7 @@ async def make_gateway(sandbox: Sandbox, fresh_store_url: str) -> AsyncIterator[
         await server.start_server()
         session = aiohttp.ClientSession()
         cleanup.extend([services.close, server.close, session.close])
-        api = Api(str(server.make_url("")).rstrip("/"), services, session)
+        api = Api(str(server.make_url("")).rstrip("/"), services, session, app)
         return Gateway(api, sandbox, gateway_statements)
 
     yield make
