@@ -47,6 +47,16 @@ def test_a_key_acts_for_its_tenant_with_its_scopes() -> None:
     assert principal_from_headers(settings, headers) == principal_for_key(settings, KEY)
 
 
+def test_each_settings_keys_are_their_own_and_principals_are_made_once() -> None:
+    first = _settings({"name": "acme", "keys": [key_entry(KEY, ["read"])]})
+    second = _settings({"name": "globex", "keys": [key_entry(KEY, ["write"])]})
+    # The same key under other settings acts as those settings say, both ways round.
+    for _ in range(2):
+        assert principal_for_key(first, KEY) == Principal("acme", frozenset({Scope.READ}))
+        assert principal_for_key(second, KEY) == Principal("globex", frozenset({Scope.WRITE}))
+    assert principal_for_key(first, KEY) is principal_for_key(first, KEY)
+
+
 def test_a_toml_file_holds_hashes_and_scopes(tmp_path: Path) -> None:
     config = tmp_path / "ordergraph.toml"
     config.write_text(

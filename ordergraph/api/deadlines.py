@@ -51,10 +51,13 @@ def body_deadline(timeout: float) -> Middleware:
 
     @web.middleware
     async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
-        task = asyncio.current_task()
-        if not request.body_exists or task is None or request.content.is_eof():
+        if not request.body_exists or request.content.is_eof():
             # No body, or all of it in already (most requests: it came with the head):
-            # nothing to wait for, no timer to set and cancel.
+            # nothing to wait for, no timer to set and cancel. Checked before asking
+            # for the task: Python 3.11's ``current_task`` was ~3% of a cache hit.
+            return await handler(request)
+        task = asyncio.current_task()
+        if task is None:
             return await handler(request)
         expired = False
 
