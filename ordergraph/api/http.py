@@ -281,7 +281,7 @@ class GraphQLHTTPHandler:
             )
         try:
             raw = (
-                request.query_string
+                request.rel_url.raw_query_string  # as sent: equal bytes, equal parameters
                 if request.method == "GET"
                 else await read_post_body(request, max_body_bytes=self.max_body_bytes)
             )

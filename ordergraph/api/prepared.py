@@ -38,10 +38,11 @@ __all__ = ["PreparedKey", "PreparedRequest", "PreparedRequests"]
 MAX_ENTRIES: Final = 1024
 MAX_BYTES: Final = 8 * 1024 * 1024
 MAX_ENTRY_BYTES: Final = 64 * 1024
-"""A larger request is prepared every time: it is rare, and it would push out many."""
+"""An entry weighs twice its bytes and 1 KiB (the decoded text and objects beside the
+bytes): a request over ~31 KiB is prepared every time (rare, and it would push out many)."""
 
 PreparedKey = tuple[str, str, frozenset[str], bytes | str]
-"""(method, tenant, scopes, the POST body or the GET query string)."""
+"""(method, tenant, scopes, the POST body or the GET query string as sent)."""
 
 
 @dataclass(slots=True)
