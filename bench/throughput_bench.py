@@ -21,7 +21,9 @@ floor built from the committed ``schema.graphql``):
 - **stored body**: a bare aiohttp handler that reads the POST and answers the hit's own
   bytes: no GraphQL at all, the least any aiohttp server does per request here. Its
   p99/p50 is the tail the event loop and the machine make by themselves (the reference
-  for the cache-hit path's tail).
+  for the cache-hit path's tail);
+- **stored body, N us spin** (``--stored-spin N``, repeatable): the same, spinning the CPU
+  N microseconds per request first: the loop's own tail at a request rate like a hit's.
 
 Contestants alternate within each round (so load from other work on the machine hits
 them alike); figures are medians over the rounds. Each run records ``/proc/loadavg``
@@ -173,12 +175,19 @@ def run_floor(port: int, data_file: Path, query_name: str) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def run_stored(port: int, body_file: Path) -> None:
-    """Answer every POST with the same stored bytes, as the cache-hit path ends up doing."""
+def run_stored(port: int, body_file: Path, spin_us: float = 0.0) -> None:
+    """Answer every POST with the same stored bytes, as the cache-hit path ends up doing;
+    with ``spin_us``, after spinning the CPU that long (a handler as costly as a hit, to
+    tell the tail a request's cost makes from the one the loop and the machine make)."""
     body = body_file.read_bytes()
+    spin = spin_us / 1e6
 
     async def handle(request: web.Request) -> web.Response:
         await request.read()
+        if spin:
+            until = time.perf_counter() + spin
+            while time.perf_counter() < until:
+                pass
         return web.Response(body=body, content_type="application/json")
 
     app = web.Application()
@@ -517,6 +526,9 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                 ]
             contestants.append(Contestant("floor (graphql-core)", floor_url))
             contestants.append(Contestant("stored body (aiohttp)", stored_url))
+            for spin in args.stored_spin:
+                url = await start_reference(servers, STORED, str(body_file), str(spin))
+                contestants.append(Contestant(f"stored body, {spin:g} us spin", url))
             for contestant in contestants:
                 await check(session, contestant, request)
                 await check(session, contestant, request)  # each worker of two has had one
@@ -625,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         run_floor(int(argv[1]), Path(argv[2]), argv[3])
         return 0
     if argv and argv[0] == STORED:
-        run_stored(int(argv[1]), Path(argv[2]))
+        run_stored(int(argv[1]), Path(argv[2]), float(argv[3]) if len(argv) > 3 else 0.0)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -639,6 +651,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=["orders50", "dashboard"],
         default="orders50",
         help="the issue's 50-order query, or the dashboard query of bench/dashboard_bench.py",
+    )
+    parser.add_argument(
+        "--stored-spin",
+        type=float,
+        action="append",
+        default=[],
+        metavar="US",
+        help="also a stored-body server that spins the CPU this many microseconds per "
+        "request (repeatable): the loop's own tail at a hit's cost",
     )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
