@@ -539,6 +539,116 @@ async def test_versions_only_grow_and_forget_forces_a_read() -> None:
     assert store.reads == 2
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_the_next_read_starts_ahead_of_the_bound_and_nobody_waits_for_it() -> None:
+    store, clock = SlowStore(version=1), Clock()
+    store.release.set()
+    versions = DataVersions(
+        read_version=store.read_version,
+        read_epoch=store.read_epoch,
+        confirm_within=10,
+        clock=clock,
+    )
+    assert (await versions.stamp("acme")).version == 1  # nothing known: waited for
+    store.release.clear()
+    store.version = 2
+    clock.now = 106.0  # within three quarters of the bound: no read
+    assert (await versions.stamp("acme")).version == 1
+    assert store.reads == 1
+    clock.now = 108.0  # past them: a read starts, and this request does not wait for it
+    assert (await asyncio.wait_for(versions.stamp("acme"), 1)).version == 1
+    await _settle()
+    assert (await asyncio.wait_for(versions.stamp("acme"), 1)).version == 1
+    assert store.reads == 2  # one read at a time
+    store.release.set()
+    await _settle()
+    assert (await versions.stamp("acme")).version == 2
+    clock.now = 114.0  # the bound counts from when that read began (108)
+    await versions.stamp("acme")
+    assert store.reads == 2
+
+
+async def test_past_the_bound_a_request_waits_for_the_read() -> None:
+    store, clock = SlowStore(version=1), Clock()
+    store.release.set()
+    versions = DataVersions(
+        read_version=store.read_version,
+        read_epoch=store.read_epoch,
+        confirm_within=10,
+        clock=clock,
+    )
+    await versions.stamp("acme")
+    store.release.clear()
+    store.version = 2
+    clock.now = 111.0  # nobody asked in time to read ahead: the copy is past its bound
+    waiting = asyncio.ensure_future(versions.stamp("acme"))
+    await _settle()
+    assert not waiting.done()
+    store.release.set()
+    assert (await waiting).version == 2
+
+
+async def test_a_read_begun_before_a_forget_is_not_joined_after_it() -> None:
+    store, clock = SlowStore(version=1), Clock()
+    store.release.set()
+    versions = DataVersions(
+        read_version=store.read_version,
+        read_epoch=store.read_epoch,
+        confirm_within=10,
+        clock=clock,
+    )
+    await versions.stamp("acme")
+    store.release.clear()
+    store.version = 2
+    clock.now = 108.0
+    await versions.stamp("acme")  # a read ahead begins: it sees version 2
+    await _settle()
+    store.version = 3  # committed elsewhere; its wake-up lost
+    versions.forget("acme")
+    waiting = asyncio.ensure_future(versions.stamp("acme"))
+    await _settle()
+    assert store.reads == 3
+    store.release.set()
+    assert (await waiting).version == 3
+
+
+async def test_a_read_ahead_that_fails_leaves_the_failure_to_the_next_waiting_read() -> None:
+    clock = Clock()
+    failing = False
+
+    async def read_version(tenant: str) -> int:
+        if failing:
+            raise ConnectionError("store away")
+        return 1
+
+    async def read_epoch(tenant: str) -> str:
+        return ""
+
+    versions = DataVersions(
+        read_version=read_version, read_epoch=read_epoch, confirm_within=10, clock=clock
+    )
+    await versions.stamp("acme")
+    failing = True
+    clock.now = 108.0
+    assert (await versions.stamp("acme")).version == 1  # the read ahead fails unseen
+    await _settle()
+    clock.now = 111.0
+    with pytest.raises(ConnectionError):
+        await versions.stamp("acme")
+
+
 def test_local_entries_hold_to_their_count_and_byte_bounds() -> None:
     entries = LocalEntries(capacity=3, max_bytes=80)
     for index in range(4):
