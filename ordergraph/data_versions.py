@@ -47,6 +47,7 @@ __all__ = ["REFRESH_AHEAD", "DataStamp", "DataVersions"]
 REFRESH_AHEAD = 0.75
 """The share of ``confirm_within`` after which a request starts the next read without
 waiting for it."""
+FINISH_READS_WITHIN = 5.0
 
 EpochReader = Callable[[str], Awaitable[str]]
 VersionReader = Callable[[str], Awaitable[int]]
@@ -135,10 +136,13 @@ class DataVersions:
             # next waiting read's to report (the caller logs it and bypasses the cache).
             done.exception()
 
-    def cancel_reads(self) -> None:
-        """Stop the reads under way (at shutdown, before the store closes)."""
-        for pending, _ in list(self._reads.values()):
-            pending.cancel()
+    async def finish_reads(self, within: float = FINISH_READS_WITHIN) -> None:
+        """Wait (up to ``within`` seconds) for the reads under way: at shutdown, before
+        the store closes. Not cancelled: a database read cut off half way leaves its
+        pooled connection to be torn down later, which the closing store may never do."""
+        pending = [read for read, _ in self._reads.values()]
+        if pending:
+            await asyncio.wait(pending, timeout=within)
 
     async def _confirm(
         self,

@@ -212,7 +212,7 @@ def add_graphql_routes(
 
         async def finish_cache_writes(_: web.Application) -> None:
             # At shutdown, before the services (and the cache's connections) close.
-            response_cache.versions.cancel_reads()
+            await response_cache.versions.finish_reads()
             await response_cache.finish_writes()
 
         app.on_shutdown.append(finish_cache_writes)

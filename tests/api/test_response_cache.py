@@ -415,6 +415,45 @@ async def test_another_process_write_is_seen_at_the_latest_after_the_bound(
         await asyncio.sleep(0.05)
 
 
+async def test_shutdown_lets_a_read_ahead_finish_before_the_store_closes(api: Api) -> None:
+    orders = api.services.store.orders
+    read = orders.data_version
+    ended: list[str] = []
+
+    async def slow_read(tenant: str) -> int:
+        try:
+            await asyncio.sleep(0.1)
+            return await read(tenant)
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+        finally:
+            ended.append("finished")
+
+    orders.data_version = slow_read  # type: ignore[method-assign]
+    try:
+        app = create_app(api.services, background=False)
+        add_graphql_routes(app)
+    finally:
+        del orders.data_version
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    cached = Api(str(server.make_url("")).rstrip("/"), api.services, api.session, app)
+    try:
+        versions = app[GRAPHQL_HTTP].response_cache
+        assert versions is not None
+        versions.versions.confirm_within = 1.0
+        assert (await ask(cached, ORDERS)).cache == "miss"  # waited for the first read
+        await asyncio.sleep(0.8)  # past three quarters of the bound: the next read starts
+        assert (await ask(cached, ORDERS)).cache == "hit"  # ahead, without this request
+        assert ended == ["finished"]
+    finally:
+        await server.close()
+    # The read under way at shutdown ran to its end (a cancelled database read leaves
+    # its pooled connection to be torn down after the store closed).
+    assert ended == ["finished", "finished"]
+
+
 async def test_a_wake_up_carrying_a_version_makes_the_next_request_fresh(api: Api) -> None:
     versions = the_versions(api)
     versions.confirm_within = 3600.0
