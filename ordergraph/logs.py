@@ -2,10 +2,9 @@
 
 - ``configure_logging`` installs one stderr handler on the root logger with the
   chosen formatter (``[logging] format = "json"`` or ``"text"``) and level.
-- Every line carries ``request_id`` while a request is being handled:
-  ``request_id_middleware`` takes the client's ``X-Request-Id`` when it is a sane
-  token (else makes one), echoes it in the response and keeps it in a context
-  variable, which tasks started by the request inherit.
+- Every line carries ``request_id`` while a request is being handled: the id in
+  ``REQUEST_ID``, a context variable that tasks started by the request inherit, set by
+  ``ordergraph.access_log`` (which also writes the one line per request).
 - ``Redactor`` is defence in depth: the code never logs a secret on purpose, but a
   library's exception text might hold one. Any ``Bearer``/``Basic`` credential, every
   configured secret value (provider keys and the Basic header made from them, webhook
@@ -26,17 +25,16 @@ line per request is a large share of it):
 - The request line is made by our own code from fields that cannot hold a secret (a
   known method, the route *template*, the status, the duration), so it is marked
   trusted (``TRUSTED``) and skips the redactor's regexes; every other line is
-  redacted as before.
+  redacted as before. The formatters can make that line without a record
+  (``access_line``), for ``BufferedStreamHandler.emit_access``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
 import os
-import random
 import re
 import sys
 import threading
@@ -47,33 +45,22 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
-
-from ordergraph.metrics import route_template
 from ordergraph.settings import ConnectionSettings, ProviderSettings, Settings
 
 __all__ = [
     "REQUEST_ID",
-    "REQUEST_ID_HEADER",
     "TRUSTED",
     "BufferedStreamHandler",
     "JsonFormatter",
     "Redactor",
     "TextFormatter",
-    "access_sink",
     "configure_logging",
-    "request_id_middleware",
     "secrets_of",
 ]
 
-REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID: ContextVar[str | None] = ContextVar("ordergraph_request_id", default=None)
 
 MASK = "[REDACTED]"
-# A client's request id is kept only if it is short and plain (no spaces, quotes or
-# control characters that could forge log structure).
-_SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
 # The server holds only hashes of its tenants' API keys, so it cannot mask a key by
 # value: any bearer or basic credential in text is masked by shape instead.
@@ -93,19 +80,10 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
     "rid",  # TextFormatter's, when both formatters see one record
     TRUSTED,
 }
-# Methods logged as they are on a trusted line (any other is redacted like text).
-_KNOWN_METHODS = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
-)
 FLUSH_INTERVAL = 0.5
 """Seconds a buffered log line may wait before it is written."""
 BUFFER_CAPACITY = 512
 """Buffered records that trigger a write before the interval ends."""
-
-# Probes and scrapes come every few seconds; their lines would drown the rest.
-_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
-
-logger = logging.getLogger("ordergraph.requests")
 
 
 class Redactor:
@@ -343,11 +321,11 @@ class BufferedStreamHandler(logging.Handler):
 
     def emit_access(self, level: int, name: str, message: str, fields: dict[str, Any]) -> None:
         """Buffer the line a trusted record with ``fields`` as extras would make, without
-        making the record: for the access log, when ``access_sink`` says this handler is
-        the only place such a record would go. Half a cache hit's logging cost was the
+        making the record: for the access log, when ``access_log.access_sink`` says this
+        handler is the only place such a record would go. Half a cache hit's logging cost was the
         record's own machinery (bench/README.md)."""
         formatter = self.formatter
-        assert isinstance(formatter, TextFormatter | JsonFormatter)  # access_sink checked
+        assert isinstance(formatter, TextFormatter | JsonFormatter)  # access_sink checked it
         line = formatter.access_line(time.time(), level, name, message, fields)
         with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
             self._lines.append(line)
@@ -410,90 +388,3 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler
-
-
-def access_sink(source: logging.Logger, level: int) -> BufferedStreamHandler | None:
-    """The one handler a record of ``source`` at ``level`` would reach, when it is our
-    buffered handler with one of our formatters and nothing could filter, change or
-    also receive the record on the way; else None (log the record as usual).
-
-    Tests capturing records (pytest's ``caplog``) add a handler, so they see records.
-    """
-    if source.filters or source.disabled or logging.getLogRecordFactory() is not logging.LogRecord:
-        return None
-    found: logging.Handler | None = None
-    current: logging.Logger | None = source
-    while current is not None:
-        for handler in current.handlers:
-            if found is not None:
-                return None
-            found = handler
-        if not current.propagate:
-            break
-        current = current.parent
-    if type(found) is not BufferedStreamHandler or found.filters or level < found.level:
-        return None
-    if type(found.formatter) not in (TextFormatter, JsonFormatter):
-        return None
-    return found
-
-
-def request_id_for(request: web.Request) -> str:
-    """The client's ``X-Request-Id`` when sane, else a fresh one."""
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    if given and _SANE_ID.match(given):
-        return given
-    # Unique, not secret: an id names a request in the logs and grants nothing. The
-    # random module's generator is reseeded in every forked worker; ``os.urandom`` (a
-    # system call per request) was ~3% of a cache hit's samples.
-    return f"{random.getrandbits(128):032x}"
-
-
-def request_id_middleware() -> Middleware:
-    """Gives each request an id (see the module docstring) and logs one line when it
-    is answered: method, route template, status and duration (never the query string,
-    which may carry a document's values)."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = request_id_for(request)
-        token = REQUEST_ID.set(request_id)
-        started = time.monotonic()
-        status = 500
-        try:
-            try:
-                response = await handler(request)
-            except web.HTTPException as exc:
-                status = exc.status
-                exc.headers[REQUEST_ID_HEADER] = request_id
-                raise
-            except asyncio.CancelledError:
-                status = 499  # the client went away before the answer (nginx's code)
-                raise
-            status = response.status
-            if not response.prepared:
-                response.headers[REQUEST_ID_HEADER] = request_id
-            return response
-        finally:
-            route = route_template(request)
-            level = logging.DEBUG if route in _PROBES else logging.INFO
-            if logger.isEnabledFor(level):
-                method = request.method
-                fields = {
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                }
-                # A template, a status, a number and a standard method: no secret.
-                trusted = method in _KNOWN_METHODS
-                sink = access_sink(logger, level) if trusted else None
-                if sink is not None:
-                    sink.emit_access(level, logger.name, f"{method} {route} {status}", fields)
-                else:
-                    logger.log(
-                        level, "%s %s %d", method, route, status, extra={**fields, TRUSTED: trusted}
-                    )
-            REQUEST_ID.reset(token)
-
-    return middleware

@@ -24,12 +24,12 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
+from ordergraph.access_log import request_id_middleware
 from ordergraph.api.cors import cors_middleware
 from ordergraph.api.deadlines import body_deadline
 from ordergraph.backoff import Backoff
 from ordergraph.errors import ProviderError
 from ordergraph.health import check_ready, healthz, ready_response, store_ping
-from ordergraph.logs import request_id_middleware
 from ordergraph.metrics import CONTENT_TYPE_LATEST, http_metrics_middleware
 from ordergraph.providers.base import Capability
 from ordergraph.services import OPEN_SOCKETS, SERVICES, Services

@@ -1,7 +1,7 @@
-"""The access line made without a LogRecord (``BufferedStreamHandler.emit_access``) is the
-line the record would have made, and it is made that way only where the record could
-go nowhere else: no other handler, no filter, no formatter or record factory of
-someone else's."""
+"""The access line made without a LogRecord (``access_log.access_sink``,
+``BufferedStreamHandler.emit_access``) is the line the record would have made, and it
+is made that way only where the record could go nowhere else: no other handler, no
+filter, no formatter or record factory of someone else's."""
 
 from __future__ import annotations
 
@@ -15,15 +15,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from ordergraph.access_log import access_sink, request_id_middleware
 from ordergraph.logs import (
     REQUEST_ID,
     TRUSTED,
     BufferedStreamHandler,
     JsonFormatter,
     TextFormatter,
-    access_sink,
     configure_logging,
-    request_id_middleware,
 )
 
 FIELDS = {"method": "POST", "route": "/graphql", "status": 200, "duration_ms": 1.3}

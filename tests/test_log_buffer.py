@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from ordergraph.access_log import request_id_for
 from ordergraph.logs import (
     REQUEST_ID,
     TRUSTED,
@@ -21,7 +22,6 @@ from ordergraph.logs import (
     JsonFormatter,
     Redactor,
     configure_logging,
-    request_id_for,
 )
 
 

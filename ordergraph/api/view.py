@@ -31,13 +31,14 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
+from ordergraph.access_log import REQUEST_ID_HEADER
 from ordergraph.api.http import GraphQLHTTPHandler
 from ordergraph.api.persisted import PersistedDocuments
 from ordergraph.api.response_cache import ResponseCache, schema_version
 from ordergraph.api.ws_messages import CheckedTransportWSHandler
 from ordergraph.auth import Principal, bearer_token, principal_for_key, principal_from_headers
 from ordergraph.graphiql import LocalGraphiQLView
-from ordergraph.logs import REQUEST_ID, REQUEST_ID_HEADER
+from ordergraph.logs import REQUEST_ID
 from ordergraph.resolvers.context import Context
 from ordergraph.schema import schema as default_schema
 from ordergraph.services import OPEN_SOCKETS, SERVICES, Services
