@@ -26,10 +26,11 @@ shared by every request of that tenant (single flight).
 The read is started ahead of the bound: the first request after ``REFRESH_AHEAD`` of it
 has passed starts it in the background and is answered from the copy, which is still
 within the bound (so a tenant asked without pause costs a read every three quarters of
-``confirm_within``, a third more reads than waiting for the bound). Requests wait for a read only when none finished in time (the first
-one, after ``forget``, or a store slower than the rest of the bound): under load, every
-request in flight used to wait for the store and the cache once per bound (measured as
-a step of the hit path's tail, bench/README.md).
+``confirm_within``, a third more reads than waiting for the bound). Requests wait for
+a read only when none finished in time (the first one, after ``forget``, or a store
+slower than the rest of the bound): under load, every request in flight used to wait
+for the store and the cache once per bound (measured as a step of the hit path's tail,
+bench/README.md).
 
 Versions only grow (the store only ever increments them), so every feed merges by
 maximum: a slow store read that returns after a newer wake-up cannot move a tenant
