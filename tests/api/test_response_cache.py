@@ -591,7 +591,9 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_the_next_read_starts_ahead_of_the_bound_and_nobody_waits_for_it() -> None:
+async def known_at_version_1() -> tuple[SlowStore, Clock, DataVersions]:
+    """Versions with a 10 s bound that read version 1 at t=100 (waited for: nothing was
+    known); the store's next reads hang until ``release`` is set."""
     store, clock = SlowStore(version=1), Clock()
     store.release.set()
     versions = DataVersions(
@@ -600,8 +602,13 @@ async def test_the_next_read_starts_ahead_of_the_bound_and_nobody_waits_for_it()
         confirm_within=10,
         clock=clock,
     )
-    assert (await versions.stamp("acme")).version == 1  # nothing known: waited for
+    assert (await versions.stamp("acme")).version == 1
     store.release.clear()
+    return store, clock, versions
+
+
+async def test_the_next_read_starts_ahead_of_the_bound_and_nobody_waits_for_it() -> None:
+    store, clock, versions = await known_at_version_1()
     store.version = 2
     clock.now = 106.0  # within three quarters of the bound: no read
     assert (await versions.stamp("acme")).version == 1
@@ -620,16 +627,7 @@ async def test_the_next_read_starts_ahead_of_the_bound_and_nobody_waits_for_it()
 
 
 async def test_past_the_bound_a_request_waits_for_the_read() -> None:
-    store, clock = SlowStore(version=1), Clock()
-    store.release.set()
-    versions = DataVersions(
-        read_version=store.read_version,
-        read_epoch=store.read_epoch,
-        confirm_within=10,
-        clock=clock,
-    )
-    await versions.stamp("acme")
-    store.release.clear()
+    store, clock, versions = await known_at_version_1()
     store.version = 2
     clock.now = 111.0  # nobody asked in time to read ahead: the copy is past its bound
     waiting = asyncio.ensure_future(versions.stamp("acme"))
@@ -640,16 +638,7 @@ async def test_past_the_bound_a_request_waits_for_the_read() -> None:
 
 
 async def test_a_read_begun_before_a_forget_is_not_joined_after_it() -> None:
-    store, clock = SlowStore(version=1), Clock()
-    store.release.set()
-    versions = DataVersions(
-        read_version=store.read_version,
-        read_epoch=store.read_epoch,
-        confirm_within=10,
-        clock=clock,
-    )
-    await versions.stamp("acme")
-    store.release.clear()
+    store, clock, versions = await known_at_version_1()
     store.version = 2
     clock.now = 108.0
     await versions.stamp("acme")  # a read ahead begins: it sees version 2
