@@ -12,8 +12,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
 
+from ordergraph.identity_memo import IdentityMemo
 from ordergraph.keys import Scope, hash_api_key
 from ordergraph.settings import Settings
 
@@ -64,24 +64,17 @@ def _key_index(settings: Settings) -> tuple[tuple[bytes, Principal], ...]:
     """Each stored key hash with the principal it stands for, made once per tenants
     list: every request asks, and rebuilding the principals and encoding the hashes
     each time was most of the lookup."""
-    tenants = settings.tenants
-    known = _KEY_INDEXES.get(id(tenants))
-    if known is not None and known[0] is tenants:
-        return known[1]
-    index = tuple(
-        (stored.hash.encode(), Principal(tenant=tenant.name, scopes=frozenset(stored.scopes)))
-        for tenant in tenants
-        for stored in tenant.keys
+    return _KEY_INDEXES.get(
+        settings.tenants,
+        lambda: tuple(
+            (stored.hash.encode(), Principal(tenant=tenant.name, scopes=frozenset(stored.scopes)))
+            for tenant in settings.tenants
+            for stored in tenant.keys
+        ),
     )
-    # The entry holds the list, so its id cannot name another one while it is here.
-    _KEY_INDEXES[id(tenants)] = (tenants, index)
-    if len(_KEY_INDEXES) > _MAX_KEY_INDEXES:
-        del _KEY_INDEXES[next(iter(_KEY_INDEXES))]
-    return index
 
 
-_MAX_KEY_INDEXES: Final = 64
-_KEY_INDEXES: dict[int, tuple[object, tuple[tuple[bytes, Principal], ...]]] = {}
+_KEY_INDEXES: IdentityMemo[tuple[tuple[bytes, Principal], ...]] = IdentityMemo(64)
 
 
 def principal_from_headers(settings: Settings, headers: Mapping[str, str]) -> Principal | None:

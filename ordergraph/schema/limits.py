@@ -72,6 +72,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import validate_document
 
+from ordergraph.identity_memo import IdentityMemo
 from ordergraph.schema.cost import ConnectionCost, CostPlan, plan_cost
 from ordergraph.schema.document_cache import DocumentCache, document_weight
 from ordergraph.schema.limit_rules import CODES, limit_error, limit_rules
@@ -483,16 +484,9 @@ def tenant_providers(connections: Any, tenant: str) -> Mapping[str, ConnectionCo
     tenant (a new one after every change of its connections).
     """
     of_tenant = connections.of_tenant(tenant)
-    known = _TENANT_COSTS.get(id(of_tenant))
-    if known is not None and known[0] is of_tenant:
-        return known[1]
-    costs = MappingProxyType({c.id: ConnectionCost.of(c) for c in of_tenant})
-    # The entry holds the tuple, so its id cannot name another one while it is here.
-    _TENANT_COSTS[id(of_tenant)] = (of_tenant, costs)
-    if len(_TENANT_COSTS) > _MAX_TENANT_COSTS:
-        del _TENANT_COSTS[next(iter(_TENANT_COSTS))]
-    return costs
+    return _TENANT_COSTS.get(
+        of_tenant, lambda: MappingProxyType({c.id: ConnectionCost.of(c) for c in of_tenant})
+    )
 
 
-_MAX_TENANT_COSTS: Final = 4096
-_TENANT_COSTS: dict[int, tuple[object, Mapping[str, ConnectionCost]]] = {}
+_TENANT_COSTS: IdentityMemo[Mapping[str, ConnectionCost]] = IdentityMemo(4096)
