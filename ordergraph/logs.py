@@ -306,33 +306,31 @@ class BufferedStreamHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._lines.append(self.format(record))
+            line = self.format(record)
         except Exception:
             self.handleError(record)
             return
-        if (
-            record.levelno >= logging.WARNING
-            or record.exc_info is not None
-            or len(self._lines) >= self.capacity
-        ):
-            self._write(self._take())
-        else:
-            self._ensure_writer()
+        self._keep(line, at_once=record.levelno >= logging.WARNING or record.exc_info is not None)
 
     def emit_access(self, level: int, name: str, message: str, fields: dict[str, Any]) -> None:
         """Buffer the line a trusted record with ``fields`` as extras would make, without
         making the record: for the access log, when ``access_log.access_sink`` says this
-        handler is the only place such a record would go. Half a cache hit's logging cost was the
-        record's own machinery (bench/README.md)."""
+        handler is the only place such a record would go. Half a cache hit's logging cost
+        was the record's own machinery (bench/README.md)."""
         formatter = self.formatter
         assert isinstance(formatter, TextFormatter | JsonFormatter)  # access_sink checked it
         line = formatter.access_line(time.time(), level, name, message, fields)
         with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
-            self._lines.append(line)
-            if level >= logging.WARNING or len(self._lines) >= self.capacity:
-                self._write(self._take())
-            else:
-                self._ensure_writer()
+            self._keep(line, at_once=level >= logging.WARNING)
+
+    def _keep(self, line: str, *, at_once: bool) -> None:
+        """Buffer ``line``; write what is buffered now if ``at_once`` or the buffer is
+        full, else make sure the writer thread will. Under the handler's lock."""
+        self._lines.append(line)
+        if at_once or len(self._lines) >= self.capacity:
+            self._write(self._take())
+        else:
+            self._ensure_writer()
 
     def _take(self) -> list[str]:
         lines, self._lines = self._lines, []
