@@ -227,6 +227,7 @@ class Contestant:
     headers: dict[str, str] = field(default_factory=dict)
     expect_status: int = 200
     expect_cache: str | None = None
+    traced_pid: int | None = None  # with --trace-loop: the process to trace (one only)
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -282,6 +283,37 @@ async def run_wrk(
     figures = parse_wrk(output.decode())
     figures["loadavg_before"] = load
     return figures
+
+
+async def run_wrk_traced(
+    contestant: Contestant, scripts: Path, duration: int, request: Request, folder: Path
+) -> dict[str, Any]:
+    """``run_wrk``, with the contestant's loop traced around it when it has a traced
+    process (``--trace-loop``): its summary under ``"loop"``."""
+    if contestant.traced_pid is None:
+        return await run_wrk(contestant, scripts, duration, request)
+    summary = folder / "loop-trace" / f"{contestant.traced_pid}.json"
+    summary.unlink(missing_ok=True)
+    os.kill(contestant.traced_pid, signal.SIGUSR1)
+    figures = await run_wrk(contestant, scripts, duration, request)
+    os.kill(contestant.traced_pid, signal.SIGUSR1)
+    for _ in range(50):
+        if summary.exists():
+            figures["loop"] = json.loads(summary.read_text())
+            break
+        await asyncio.sleep(0.1)
+    return figures
+
+
+def loop_line(loop: dict[str, Any]) -> str:
+    cpu, handler = loop["iteration_cpu_us"], loop["handler_us"]
+    return (
+        f"loop: {loop['iterations']} iterations (cpu p50 {cpu.get('p50')} p99 {cpu.get('p99')} us,"
+        f" {loop['ready_per_iteration']} ready), idle waits {loop['idle_waits']}"
+        f" ({loop['idle_wait_ms_total']} ms), preempted {loop['preempted_ms_total']} ms,"
+        f" handler p50 {handler.get('p50')} p99 {handler.get('p99')} us,"
+        f" {loop['collections']} collections"
+    )
 
 
 # --- the gateway ------------------------------------------------------------------------
@@ -356,15 +388,27 @@ async def serve_has_workers() -> bool:
     return "--workers" in help_text
 
 
-async def start_gateway(config: Path, folder: Path, name: str, workers: int | None) -> Gateway:
+def traced(command: list[str], trace: bool) -> list[str]:
+    """``command`` run under ``bench.loop_tracer`` when ``trace``."""
+    if not trace:
+        return command
+    if command[0] == str(ORDERGRAPH):
+        return [sys.executable, "-m", "bench.loop_tracer", "ordergraph", *command[1:]]
+    assert command[:2] == [sys.executable, "-m"]
+    return [sys.executable, "-m", "bench.loop_tracer", *command[2:]]
+
+
+async def start_gateway(
+    config: Path, folder: Path, name: str, workers: int | None, *, trace: bool = False
+) -> Gateway:
     port = free_port()
     log = folder / f"{name}.log"
     flags = ["--workers", str(workers)] if workers is not None else []
+    command = [str(ORDERGRAPH), "serve", "--config", str(config), "--port", str(port), *flags]
     with log.open("wb") as handle:
         process = await asyncio.create_subprocess_exec(
-            str(ORDERGRAPH), "serve", "--config", str(config), "--port", str(port), *flags,
-            stdout=handle, stderr=handle,
-        )  # fmt: skip
+            *traced(command, trace), stdout=handle, stderr=handle
+        )
     gateway = Gateway(process, f"http://127.0.0.1:{port}", log)
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
@@ -421,14 +465,13 @@ async def check(session: aiohttp.ClientSession, contestant: Contestant, request:
 
 
 async def start_reference(
-    servers: list[asyncio.subprocess.Process], mode: str, *arguments: str
+    servers: list[asyncio.subprocess.Process], mode: str, *arguments: str, trace: bool = False
 ) -> str:
     """Start this module as a reference server (``FLOOR``, ``STORED``); its URL once it
     answers."""
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.throughput_bench", mode, str(port), *arguments
-    )
+    command = [sys.executable, "-m", "bench.throughput_bench", mode, str(port), *arguments]
+    process = await asyncio.create_subprocess_exec(*traced(command, trace))
     servers.append(process)
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
@@ -466,6 +509,10 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
     cache_db = random.randint(1, 15)
     gateways: list[Gateway] = []
     servers: list[asyncio.subprocess.Process] = []  # the floor and the stored body
+    if args.trace_loop:
+        # Where bench.loop_tracer writes, inherited by the traced processes.
+        (folder / "loop-trace").mkdir()
+        os.environ["LOOP_TRACE_DIR"] = str(folder / "loop-trace")
     try:
         async with aiohttp.ClientSession() as session:
             async with session.get(sandbox_url + "/_sandbox/accounts") as response:
@@ -490,7 +537,9 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             if code != 0:
                 raise SystemExit(f"migrate failed:\n{output}")
             workers_flag = await serve_has_workers()
-            one = await start_gateway(config, folder, "serve-1", 1 if workers_flag else None)
+            one = await start_gateway(
+                config, folder, "serve-1", 1 if workers_flag else None, trace=args.trace_loop
+            )
             gateways.append(one)
             data = await wait_for_orders(session, one.url, request)
             two: Gateway | None = None
@@ -508,14 +557,26 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             etag = headers.get("ETag")
             body_file = folder / "stored-body.json"
             body_file.write_bytes(hit_body)
-            stored_url = await start_reference(servers, STORED, str(body_file))
+            stored_url = await start_reference(
+                servers, STORED, str(body_file), trace=args.trace_loop
+            )
+            one_pid = one.process.pid if args.trace_loop else None
             contestants = [
-                Contestant("full, 1 worker", one.url, {"Cache-Control": "no-cache"}, 200, "bypass"),
-                Contestant("hit, 1 worker", one.url, {}, 200, "hit"),
+                Contestant(
+                    "full, 1 worker",
+                    one.url,
+                    {"Cache-Control": "no-cache"},
+                    200,
+                    "bypass",
+                    traced_pid=one_pid,
+                ),
+                Contestant("hit, 1 worker", one.url, {}, 200, "hit", traced_pid=one_pid),
             ]
             if etag is not None:
                 contestants.append(
-                    Contestant("304, 1 worker", one.url, {"If-None-Match": etag}, 304)
+                    Contestant(
+                        "304, 1 worker", one.url, {"If-None-Match": etag}, 304, traced_pid=one_pid
+                    )
                 )
             if two is not None:
                 contestants += [
@@ -525,10 +586,24 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                     Contestant("hit, 2 workers", two.url, {}, 200, "hit"),
                 ]
             contestants.append(Contestant("floor (graphql-core)", floor_url))
-            contestants.append(Contestant("stored body (aiohttp)", stored_url))
+            contestants.append(
+                Contestant(
+                    "stored body (aiohttp)",
+                    stored_url,
+                    traced_pid=servers[-1].pid if args.trace_loop else None,
+                )
+            )
             for spin in args.stored_spin:
-                url = await start_reference(servers, STORED, str(body_file), str(spin))
-                contestants.append(Contestant(f"stored body, {spin:g} us spin", url))
+                url = await start_reference(
+                    servers, STORED, str(body_file), str(spin), trace=args.trace_loop
+                )
+                contestants.append(
+                    Contestant(
+                        f"stored body, {spin:g} us spin",
+                        url,
+                        traced_pid=servers[-1].pid if args.trace_loop else None,
+                    )
+                )
             for contestant in contestants:
                 await check(session, contestant, request)
                 await check(session, contestant, request)  # each worker of two has had one
@@ -536,7 +611,7 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
         scripts.mkdir()
         for round_number in range(1, args.rounds + 1):
             for contestant in contestants:
-                figures = await run_wrk(contestant, scripts, args.duration, request)
+                figures = await run_wrk_traced(contestant, scripts, args.duration, request, folder)
                 contestant.runs.append(figures)
                 print(
                     f"round {round_number} {contestant.name:<22}"
@@ -545,6 +620,8 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
                     f"  load {figures['loadavg_before']}",
                     flush=True,
                 )
+                if "loop" in figures:
+                    print("  " + loop_line(figures["loop"]), flush=True)
                 if figures["non_2xx_3xx"] or figures["socket_errors"]:
                     print(
                         f"  !! {figures['non_2xx_3xx']} bad statuses,"
@@ -594,6 +671,7 @@ async def benchmark(args: argparse.Namespace, store_url: str, folder: Path) -> d
             "duration_s": args.duration,
             "rounds": args.rounds,
         },
+        "loop_traced": args.trace_loop,
         "query": request.query,
         "variables": request.variables,
         "contestants": summary,
@@ -651,6 +729,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["orders50", "dashboard"],
         default="orders50",
         help="the issue's 50-order query, or the dashboard query of bench/dashboard_bench.py",
+    )
+    parser.add_argument(
+        "--trace-loop",
+        action="store_true",
+        help="run the one-worker gateway and the stored-body servers under bench.loop_tracer "
+        "and print each run's loop summary (idle waits, preemption, iteration and handler "
+        "times): where the tail is made; costs a little, so not for figures of record",
     )
     parser.add_argument(
         "--stored-spin",
