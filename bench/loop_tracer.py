@@ -55,6 +55,10 @@ class LoopTracer:
         self.cpu = array.array("d")
         self.ready = array.array("l")
         self.handler = array.array("d")
+        self.suspended = array.array("l")  # per request: loop iterations it waited through
+        self.sojourn = array.array("d")  # per request: its bytes read to its answer written
+        self.read_at: dict[Any, float] = {}  # per connection (handlers have __slots__)
+        self.iteration = 0
         self.collections: list[tuple[int, float]] = []
         self._gc_started = 0.0
 
@@ -62,6 +66,7 @@ class LoopTracer:
         tracer = self
         run_once = asyncio.base_events.BaseEventLoop._run_once  # type: ignore[attr-defined]
         handle_request = web_protocol.RequestHandler._handle_request
+        data_received = web_protocol.RequestHandler.data_received
         clock, cpu_clock = time.perf_counter, time.thread_time
 
         def traced_run_once(loop: Any) -> None:
@@ -69,6 +74,7 @@ class LoopTracer:
                 return run_once(loop)  # type: ignore[no-any-return]
             ready = len(loop._ready)
             began, cpu = clock(), cpu_clock()
+            tracer.iteration += 1
             run_once(loop)
             tracer.began.append(began)
             tracer.wall.append(clock() - began)
@@ -76,16 +82,29 @@ class LoopTracer:
             tracer.ready.append(ready)
             return None
 
+        def traced_data_received(handler: Any, data: bytes) -> None:
+            # One request at a time per connection (wrk does not pipeline): the first
+            # bytes of a request are the first bytes since the last answer.
+            if tracer.on and handler not in tracer.read_at:
+                tracer.read_at[handler] = clock()
+            data_received(handler, data)
+
         async def traced_handle_request(handler: Any, *args: Any) -> Any:
             if not tracer.on:
                 return await handle_request(handler, *args)
-            began = clock()
+            began, iteration = clock(), tracer.iteration
             result = await handle_request(handler, *args)
-            tracer.handler.append(clock() - began)
+            ended = clock()
+            tracer.handler.append(ended - began)
+            tracer.suspended.append(tracer.iteration - iteration)
+            read_at = tracer.read_at.pop(handler, None)
+            if read_at is not None:
+                tracer.sojourn.append(ended - read_at)
             return result
 
         asyncio.base_events.BaseEventLoop._run_once = traced_run_once  # type: ignore[attr-defined]
         web_protocol.RequestHandler._handle_request = traced_handle_request  # type: ignore[method-assign,assignment]
+        web_protocol.RequestHandler.data_received = traced_data_received  # type: ignore[method-assign]
         gc.callbacks.append(self._on_gc)
         signal.signal(signal.SIGUSR1, lambda *_: self.toggle())
 
@@ -99,19 +118,35 @@ class LoopTracer:
 
     def toggle(self) -> None:
         if not self.on:
-            for values in (self.began, self.wall, self.cpu, self.ready, self.handler):
+            for values in (
+                self.began,
+                self.wall,
+                self.cpu,
+                self.ready,
+                self.handler,
+                self.suspended,
+                self.sojourn,
+            ):
                 del values[:]
             self.collections.clear()
+            self.read_at.clear()
             self.on = True
             return
         self.on = False
+        try:
+            summary = self.summary()
+        except Exception as error:  # a diagnostic: say what broke rather than go silent
+            summary = {"error": repr(error)}
         path = self.out_dir / f"{os.getpid()}.json"
-        path.write_text(json.dumps(self.summary()))
+        path.write_text(json.dumps(summary))
 
     def summary(self) -> dict[str, Any]:
-        # The first iteration after the toggle may have slept in select before it.
-        wall, cpu, ready = self.wall[1:], self.cpu[1:], self.ready[1:]
-        span = (self.began[-1] + self.wall[-1] - self.began[0]) if self.began else 0.0
+        # The signal may have landed between two appends of one iteration: keep whole
+        # iterations. The first one after the toggle may have slept in select before it.
+        whole = min(len(self.began), len(self.wall), len(self.cpu), len(self.ready))
+        wall, cpu, ready = self.wall[1:whole], self.cpu[1:whole], self.ready[1:whole]
+        del self.began[whole:]
+        span = (self.began[-1] + self.wall[whole - 1] - self.began[0]) if self.began else 0.0
         idle = [w - c for w, c, r in zip(wall, cpu, ready, strict=True) if r == 0]
         idle_waits = sorted(x for x in idle if x > IDLE_WAIT_S)
         preempted = [w - c for w, c, r in zip(wall, cpu, ready, strict=True) if r > 0]
@@ -128,6 +163,13 @@ class LoopTracer:
             "preempted_ms_total": round(sum(x for x in preempted if x > PREEMPTED_MIN_S) * 1e3, 1),
             "requests": len(self.handler),
             "handler_us": _percentiles(self.handler, (50, 99, 99.9)),
+            # Requests whose handling waited for later loop iterations (awaited something
+            # that was not ready): each such wait lets every other request go first.
+            "suspended_requests": sum(1 for n in self.suspended if n),
+            "suspended_iterations": _counts(self.suspended),
+            # From a request's first bytes read to its answer written: the latency this
+            # process adds; what wrk sees beyond it is made outside (client, kernel).
+            "sojourn_us": _percentiles(self.sojourn, (50, 90, 99, 99.9)),
             "collections": len(self.collections),
             "longest_collection_ms": round(
                 max((d for _, d in self.collections), default=0) * 1e3, 2
@@ -143,6 +185,14 @@ def _percentiles(values: Any, points: tuple[float, ...]) -> dict[str, float]:
         f"p{p:g}": round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1e6)
         for p in points
     }
+
+
+def _counts(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        if value:
+            counts[str(value)] = counts.get(str(value), 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: int(item[0])))
 
 
 def main() -> None:

@@ -306,12 +306,16 @@ async def run_wrk_traced(
 
 
 def loop_line(loop: dict[str, Any]) -> str:
-    cpu, handler = loop["iteration_cpu_us"], loop["handler_us"]
+    if "error" in loop:
+        return f"loop trace failed: {loop['error']}"
+    cpu, handler, sojourn = loop["iteration_cpu_us"], loop["handler_us"], loop["sojourn_us"]
     return (
-        f"loop: {loop['iterations']} iterations (cpu p50 {cpu.get('p50')} p99 {cpu.get('p99')} us,"
+        f"in process p50 {sojourn.get('p50')} p99 {sojourn.get('p99')} us;"
+        f" {loop['iterations']} iterations (cpu p50 {cpu.get('p50')} p99 {cpu.get('p99')} us,"
         f" {loop['ready_per_iteration']} ready), idle waits {loop['idle_waits']}"
         f" ({loop['idle_wait_ms_total']} ms), preempted {loop['preempted_ms_total']} ms,"
-        f" handler p50 {handler.get('p50')} p99 {handler.get('p99')} us,"
+        f" handler p50 {handler.get('p50')} p99 {handler.get('p99')} us"
+        f" ({loop['suspended_requests']} of {loop['requests']} suspended),"
         f" {loop['collections']} collections"
     )
 
