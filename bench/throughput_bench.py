@@ -25,6 +25,12 @@ floor built from the committed ``schema.graphql``):
 - **stored body, N us spin** (``--stored-spin N``, repeatable): the same, spinning the CPU
   N microseconds per request first: the loop's own tail at a request rate like a hit's.
 
+``--trace-loop`` runs the one-worker gateway and the stored-body servers under
+``bench.loop_tracer`` and prints, after each of their runs, where its latency was made:
+time in the process (first bytes read to answer written), loop iterations, idle waits
+(the load generator stalled), preemption, handler times. The tracer costs a little: use
+it to explain figures, not for figures of record.
+
 Contestants alternate within each round (so load from other work on the machine hits
 them alike); figures are medians over the rounds. Each run records ``/proc/loadavg``
 before it: the honest noise indicator on a shared machine. Prints a table and writes
