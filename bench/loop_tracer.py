@@ -10,18 +10,20 @@ it and writes a summary to ``$LOOP_TRACE_DIR/<pid>.json`` (the current folder if
 
 What it records, per loop iteration: wall and CPU time (``time.thread_time``) and how
 many callbacks were ready when it began; per request (aiohttp's ``_handle_request``):
-wall time; and every garbage collection. The summary tells the three sources of a
-closed-loop tail apart:
+its handler's wall time, the loop iterations it waited through, and its time in the
+process, from its first bytes read (``data_received``) to its answer written; and every
+garbage collection. The summary tells the sources of a closed-loop tail apart:
 
 - **idle waits**: iterations that began with nothing ready and spent over 0.5 ms in
   ``select``: every request had been answered and the next had not arrived, i.e. the
   load generator (or the network between) stalled, not this process;
 - **preempted**: wall time beyond CPU time in iterations that had work: the kernel ran
   something else while this process was runnable;
-- **iteration CPU** and **handler** times: the process's own work, and how even it is.
+- **iteration CPU** and **handler** times: the process's own work, and how even it is;
+- **time in the process** against the client's latency: what is made outside it.
 
-Patches private asyncio and aiohttp methods, costs ~2 us per iteration and per request
-while tracing: a diagnostic, never part of a figure of record.
+Patches private asyncio and aiohttp methods and costs ~2% of a cache hit's request rate
+while tracing (bench/README.md, seventh pass): a diagnostic, never a figure of record.
 """
 
 from __future__ import annotations
